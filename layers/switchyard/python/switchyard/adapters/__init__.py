@@ -1,0 +1,1 @@
+"""Adapters to AWS services behind small interfaces (events, blobs, the state machine engine)."""

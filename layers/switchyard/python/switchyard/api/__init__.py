@@ -1,0 +1,1 @@
+"""The REST API (Powertools APIGatewayRestResolver with validation and OpenAPI)."""

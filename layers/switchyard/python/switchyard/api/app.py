@@ -1,0 +1,193 @@
+"""Routes. Each one authorizes, makes one service call and shapes the response."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from switchyard.api.auth import Permission, authenticate, require
+from switchyard.api.schemas import (
+    ErrorResponse,
+    Resolve,
+    ResolutionList,
+    ResolutionOut,
+    StartWorkflow,
+    WorkflowOut,
+    WorkflowPage,
+    WorkflowSummary,
+)
+from switchyard.domain.errors import SwitchyardError
+from switchyard.domain.models import Principal
+from switchyard.observability import logger
+from switchyard.services.deps import get_deps
+from switchyard.services.workflows import WorkflowService
+
+PUBLIC_PREFIXES = ("/console",)
+
+
+def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response[str]:
+    body = ErrorResponse.model_validate({"error": {"code": code, "message": message, "details": details or {}}})
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+
+
+def _json(status: int, payload: Any) -> Response[str]:
+    body = payload.model_dump_json() if hasattr(payload, "model_dump_json") else json.dumps(payload)
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def build_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.enable_swagger(path="/api/docs", openapi_version="3.1.0", title="Switchyard API", version="1")
+
+    def service() -> WorkflowService:
+        return WorkflowService(get_deps())
+
+    def principal() -> Principal:
+        return app.context["principal"]  # type: ignore[no-any-return]
+
+    # --- cross-cutting ------------------------------------------------------------------------
+
+    def authenticate_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        path = app.current_event.path
+        if not path.startswith(PUBLIC_PREFIXES):
+            header = app.current_event.headers.get("Authorization") or app.current_event.headers.get(
+                "authorization"
+            )
+            try:
+                app.append_context(principal=authenticate(header, get_deps().tokens))
+            except SwitchyardError as exc:
+                return _error(exc.status, exc.code, exc.message, exc.details)
+            if app.current_event.body:
+                ctype = (app.current_event.headers.get("Content-Type") or app.current_event.headers.get(
+                    "content-type") or "").split(";")[0].strip().lower()
+                if ctype != "application/json":
+                    return _error(
+                        415,
+                        "unsupported_media_type",
+                        "Send the request body as JSON with 'Content-Type: application/json'.",
+                        {"content_type": ctype},
+                    )
+        return next_middleware(app)
+
+    app.use(middlewares=[authenticate_request])
+
+    @app.exception_handler(SwitchyardError)
+    def domain_error(exc: SwitchyardError) -> Response[str]:
+        return _error(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            if err.get("type") == "json_invalid":
+                return _error(400, "malformed_json", "The request body is not valid JSON.", {})
+            problems.append({"field": where, "problem": err.get("msg", "invalid")})
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return _error(400, "invalid_request", f"The request is not valid: {summary}.", {"problems": problems})
+
+    @app.not_found
+    def not_found(exc: NotFoundError) -> Response[str]:
+        return _error(404, "route_not_found", f"No route {app.current_event.http_method} {app.current_event.path}.")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return _error(500, "internal_error", "Something went wrong on our side; the error is logged.")
+
+    # --- routes -------------------------------------------------------------------------------
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=app.get_openapi_json_schema(title="Switchyard API", version="1", openapi_version="3.1.0"),
+        )
+
+    @app.post("/api/workflows", responses={201: {"description": "Started"}}, tags=["workflows"])
+    def start_workflow(body: Annotated[StartWorkflow, Body()]) -> Response[str]:
+        who = principal()
+        require(who, Permission.START_WORKFLOWS)
+        key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+        if key is not None and not (1 <= len(key) <= 128):
+            raise_invalid("Idempotency-Key must be 1 to 128 characters.")
+        workflow, created = service().start(who, body.type, body.name, body.config, body.mode, key)
+        return _json(201 if created else 200, WorkflowOut.of(workflow))
+
+    @app.get("/api/workflows", tags=["workflows"])
+    def list_workflows(
+        status: Annotated[str | None, Query(max_length=32)] = None,
+        type: Annotated[str | None, Query(max_length=64)] = None,  # noqa: A002
+        started_by: Annotated[str | None, Query(max_length=200)] = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        sort: Annotated[str, Query(pattern="^(started_at|name)$")] = "started_at",
+        order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    ) -> WorkflowPage:
+        who = principal()
+        require(who, Permission.READ_WORKFLOWS)
+        items, next_cursor = service().list(
+            who,
+            status=status,
+            workflow_type=type,
+            started_by=started_by,
+            q=q,
+            sort=sort,
+            descending=order == "desc",
+            limit=limit,
+            cursor=cursor,
+        )
+        return WorkflowPage(items=[WorkflowSummary.of(w) for w in items], next_cursor=next_cursor)
+
+    @app.get("/api/workflows/<workflow_id>", tags=["workflows"])
+    def get_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> WorkflowOut:
+        who = principal()
+        require(who, Permission.READ_WORKFLOWS)
+        return WorkflowOut.of(service().get(who, workflow_id))
+
+    @app.post("/api/workflows/<workflow_id>/stop", responses={202: {"description": "Stopping"}}, tags=["workflows"])
+    def stop_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+        who = principal()
+        require(who, Permission.OPERATE_WORKFLOWS)
+        return _json(202, WorkflowOut.of(service().stop(who, workflow_id)))
+
+    @app.get("/api/workflows/<workflow_id>/resolutions", tags=["resolutions"])
+    def list_resolutions(workflow_id: Annotated[str, Path(max_length=64)]) -> ResolutionList:
+        who = principal()
+        require(who, Permission.READ_WORKFLOWS)
+        return ResolutionList(
+            items=[
+                ResolutionOut(
+                    id=r.id, title=r.title, description=r.description, params=[p.model_dump() for p in r.params]
+                )
+                for r in service().resolutions(who, workflow_id)
+            ]
+        )
+
+    @app.post("/api/workflows/<workflow_id>/resolve", responses={202: {"description": "Applied"}}, tags=["resolutions"])
+    def resolve(workflow_id: Annotated[str, Path(max_length=64)], body: Annotated[Resolve, Body()]) -> Response[str]:
+        who = principal()
+        require(who, Permission.OPERATE_WORKFLOWS)
+        return _json(202, WorkflowOut.of(service().resolve(who, workflow_id, body.resolution, body.params)))
+
+    return app
+
+
+def raise_invalid(message: str) -> None:
+    from switchyard.domain.errors import ValidationFailed
+
+    raise ValidationFailed(message)
+
+
+@lru_cache(maxsize=1)
+def get_app() -> APIGatewayRestResolver:
+    return build_app()

@@ -1,0 +1,50 @@
+"""Bearer-token authentication and role checks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from switchyard.data.repository import TokenRepository
+from switchyard.domain.errors import Forbidden, Unauthorized
+from switchyard.domain.models import Principal
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    OPERATOR = "operator"
+    USER = "user"
+    AUDIENCE_ONLY = "audience_only"
+
+
+class Permission(StrEnum):
+    READ_WORKFLOWS = "read_workflows"
+    START_WORKFLOWS = "start_workflows"
+    OPERATE_WORKFLOWS = "operate_workflows"  # stop, resolve
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ADMINISTRATOR: frozenset(Permission),
+    Role.OPERATOR: frozenset(Permission),
+    Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
+    Role.AUDIENCE_ONLY: frozenset(),
+}
+
+
+def authenticate(header: str | None, tokens: TokenRepository) -> Principal:
+    if not header:
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    found = tokens.find(token.strip())
+    if found is None:
+        raise Unauthorized("The token is not valid; ask an administrator for a new one.")
+    return Principal(user=found.user, role=found.role, tenant=found.tenant)
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    role = Role(principal.role) if principal.role in Role.__members__.values() else Role.AUDIENCE_ONLY
+    if permission not in GRANTS[role]:
+        if role == Role.AUDIENCE_ONLY:
+            raise Forbidden("Your role (audience_only) has no access to workflows.", {"role": role})
+        raise Forbidden(f"Your role ({role}) may not {permission.replace('_', ' ')}.", {"role": role})

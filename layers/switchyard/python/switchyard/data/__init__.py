@@ -1,0 +1,1 @@
+"""Data access: PynamoDB models stay inside this package; repositories return domain objects."""

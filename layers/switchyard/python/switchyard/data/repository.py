@@ -1,0 +1,588 @@
+"""Repositories: the only code that touches DynamoDB. They take and return domain objects."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from switchyard.data.models import (
+    ConfigModel,
+    IdempotencyModel,
+    StageAttribute,
+    TaskModel,
+    TokenModel,
+    WorkflowModel,
+)
+from switchyard.domain.errors import BadCursor, NotFound
+from switchyard.domain.models import (
+    HistoryEntry,
+    Stage,
+    Task,
+    TaskErrorInfo,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+)
+
+SORTABLE = ("started_at", "name")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class WorkflowRepository:
+    """Workflows and their tasks."""
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, workflow_id: str, with_tasks: bool = True) -> Workflow:
+        try:
+            item = WorkflowModel.get(workflow_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound(
+                f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}
+            ) from None
+        tasks = list(TaskModel.query(workflow_id, consistent_read=True)) if with_tasks else []
+        return _to_workflow(item, tasks)
+
+    def get_task(self, workflow_id: str, task_id: str) -> Task:
+        try:
+            return _to_task(TaskModel.get(workflow_id, task_id, consistent_read=True))
+        except DoesNotExist:
+            raise NotFound(f"No task {task_id!r} in workflow {workflow_id!r}.") from None
+
+    def list(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        workflow_type: str | None = None,
+        started_by: str | None = None,
+        q: str | None = None,
+        sort: str = "started_at",
+        descending: bool = True,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Workflow], str | None]:
+        """Query the most selective index; remaining filters become filter expressions."""
+        filters: list[Condition] = []
+        index: Any
+        if sort == "name":
+            index, hash_value = WorkflowModel.by_name, tenant
+            for attr, value in (
+                (WorkflowModel.status, status),
+                (WorkflowModel.workflow_type, workflow_type),
+                (WorkflowModel.started_by, started_by),
+            ):
+                if value:
+                    filters.append(attr == value)
+        elif status:
+            index, hash_value = WorkflowModel.by_status, f"{tenant}#{status}"
+            if workflow_type:
+                filters.append(WorkflowModel.workflow_type == workflow_type)
+            if started_by:
+                filters.append(WorkflowModel.started_by == started_by)
+        elif workflow_type:
+            index, hash_value = WorkflowModel.by_type, f"{tenant}#{workflow_type}"
+            if started_by:
+                filters.append(WorkflowModel.started_by == started_by)
+        elif started_by:
+            index, hash_value = WorkflowModel.by_started_by, f"{tenant}#{started_by}"
+        else:
+            index, hash_value = WorkflowModel.by_tenant, tenant
+        if q:
+            needle = q.strip().lower()
+            filters.append(WorkflowModel.search_text.contains(needle) | (WorkflowModel.status == needle))
+        condition: Condition | None = None
+        for f in filters:
+            condition = f if condition is None else condition & f
+        start_key = _decode_cursor(cursor) if cursor else None
+        items: list[WorkflowModel] = []
+        last_key: dict[str, Any] | None = None
+        results = index.query(
+            hash_value,
+            filter_condition=condition,
+            scan_index_forward=not descending,
+            last_evaluated_key=start_key,
+            page_size=max(limit, 25),
+        )
+        for item in results:
+            items.append(item)
+            if len(items) == limit:
+                last_key = _item_key(item, index)
+                break
+        else:
+            last_key = None
+        if last_key is not None and not self._has_more(index, hash_value, condition, descending, last_key):
+            last_key = None
+        return [_to_workflow(i, []) for i in items], (_encode_cursor(last_key) if last_key else None)
+
+    @staticmethod
+    def _has_more(index: Any, hash_value: str, condition: Any, descending: bool, key: dict) -> bool:
+        more = index.query(
+            hash_value,
+            filter_condition=condition,
+            scan_index_forward=not descending,
+            last_evaluated_key=key,
+            limit=1,
+        )
+        return next(iter(more), None) is not None
+
+    # --- writing -------------------------------------------------------------------------
+
+    def create(self, workflow: Workflow) -> None:
+        item = _to_model(workflow)
+        try:
+            item.save(condition=WorkflowModel.workflow_id.does_not_exist())
+        except PutError as exc:  # pragma: no cover - ids are uuids
+            raise RuntimeError(f"workflow {workflow.id} exists") from exc
+
+    def delete(self, workflow_id: str) -> None:
+        for task in TaskModel.query(workflow_id):
+            task.delete()
+        WorkflowModel(workflow_id).delete()
+
+    def set_execution(self, workflow_id: str, execution_arn: str) -> None:
+        WorkflowModel(workflow_id).update(actions=[WorkflowModel.execution_arn.set(execution_arn)])
+
+    def record_plan(self, workflow_id: str, stages: list[Stage]) -> None:
+        """Write the planned tasks and the stage layout, once (a replayed Plan changes nothing)."""
+        with TaskModel.batch_write() as batch:
+            for stage in stages:
+                for task in stage.tasks:
+                    batch.save(_task_to_model(workflow_id, task))
+        try:
+            WorkflowModel(workflow_id).update(
+                actions=[
+                    WorkflowModel.stages.set(
+                        [StageAttribute(key=s.key, name=s.name, task_ids=[t.id for t in s.tasks]) for s in stages]
+                    )
+                ],
+                condition=WorkflowModel.stages.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def begin_task(self, workflow_id: str, task_id: str, now: datetime) -> bool:
+        """Mark a task running, only while its workflow runs. False: the workflow stops."""
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.condition_check(
+                    WorkflowModel, workflow_id, condition=WorkflowModel.status == WorkflowStatus.RUNNING
+                )
+                tx.update(
+                    TaskModel(workflow_id, task_id),
+                    actions=[
+                        TaskModel.status.set(TaskStatus.RUNNING),
+                        TaskModel.attempts.add(1),
+                        TaskModel.started_at.set(_iso(now)),
+                        TaskModel.ended_at.remove(),
+                        TaskModel.error.remove(),
+                    ],
+                    condition=TaskModel.status.is_in(TaskStatus.PENDING, TaskStatus.FAILED),
+                )
+        except TransactWriteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def finish_task(
+        self,
+        workflow_id: str,
+        task_id: str,
+        status: TaskStatus,
+        now: datetime,
+        *,
+        outputs: dict[str, Any] | None = None,
+        warnings: list[str] | None = None,
+        expected: tuple[TaskStatus, ...] = (TaskStatus.RUNNING,),
+    ) -> bool:
+        actions = [TaskModel.status.set(status), TaskModel.ended_at.set(_iso(now))]
+        if outputs is not None:
+            actions.append(TaskModel.outputs.set(outputs))
+        if warnings:
+            actions.append(TaskModel.warnings.set(warnings))
+        try:
+            TaskModel(workflow_id, task_id).update(
+                actions=actions, condition=TaskModel.status.is_in(*expected)
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def fail_task(self, workflow_id: str, task_id: str, error: TaskErrorInfo, now: datetime) -> bool:
+        """Record the failure; the workflow becomes ``failed`` (waiting for a resolution).
+
+        Returns False when the workflow is no longer running (stopping): the task is still
+        recorded as failed, but the workflow keeps its status.
+        """
+        err = error.model_dump()
+        task_actions = [
+            TaskModel.status.set(TaskStatus.FAILED),
+            TaskModel.error.set(err),
+            TaskModel.ended_at.set(_iso(now)),
+        ]
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(
+                    TaskModel(workflow_id, task_id),
+                    actions=task_actions,
+                    condition=TaskModel.status == TaskStatus.RUNNING,
+                )
+                tx.update(
+                    WorkflowModel(workflow_id),
+                    actions=[
+                        WorkflowModel.status.set(WorkflowStatus.FAILED),
+                        WorkflowModel.tenant_status.set(f"{self._tenant(workflow_id)}#failed"),
+                        WorkflowModel.error.set(err),
+                        WorkflowModel.resolution_task_id.set(task_id),
+                        WorkflowModel.version.add(1),
+                    ],
+                    condition=WorkflowModel.status == WorkflowStatus.RUNNING,
+                )
+        except TransactWriteError as exc:
+            if not _conditional_failed(exc):
+                raise
+            TaskModel(workflow_id, task_id).update(actions=task_actions)
+            return False
+        return True
+
+    def store_resolution_token(self, workflow_id: str, task_id: str, token: str) -> bool:
+        try:
+            WorkflowModel(workflow_id).update(
+                actions=[WorkflowModel.resolution_token.set(token)],
+                condition=(WorkflowModel.resolution_task_id == task_id)
+                & (WorkflowModel.status == WorkflowStatus.FAILED),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def apply_resolution(
+        self,
+        workflow: Workflow,
+        task_id: str,
+        task_changes: dict[str, Any],
+        entry: HistoryEntry,
+    ) -> bool:
+        """Resume a failed workflow, exactly once: False when another request got there first.
+
+        ``task_changes`` may set the failed task's ``status``, ``inputs``, ``ended_at``, ``warnings``.
+        """
+        task_actions: list[Any] = []
+        if "status" in task_changes:
+            task_actions.append(TaskModel.status.set(task_changes["status"]))
+        if "inputs" in task_changes:
+            task_actions.append(TaskModel.inputs.set(task_changes["inputs"]))
+        if "ended_at" in task_changes:
+            task_actions.append(TaskModel.ended_at.set(_iso(task_changes["ended_at"])))
+        if "warnings" in task_changes:
+            task_actions.append(TaskModel.warnings.set(task_changes["warnings"]))
+        history = [h.model_dump(mode="json") for h in workflow.history] + [entry.model_dump(mode="json")]
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(
+                    WorkflowModel(workflow.id),
+                    actions=[
+                        WorkflowModel.status.set(WorkflowStatus.RUNNING),
+                        WorkflowModel.tenant_status.set(f"{workflow.tenant}#running"),
+                        WorkflowModel.error.remove(),
+                        WorkflowModel.resolution_task_id.remove(),
+                        WorkflowModel.resolution_token.remove(),
+                        WorkflowModel.history.set(history),
+                        WorkflowModel.version.add(1),
+                    ],
+                    condition=(WorkflowModel.status == WorkflowStatus.FAILED)
+                    & (WorkflowModel.resolution_task_id == task_id),
+                )
+                tx.update(TaskModel(workflow.id, task_id), actions=task_actions)
+        except TransactWriteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def resolution_token(self, workflow_id: str) -> str | None:
+        item = WorkflowModel.get(workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "resolution_token"])
+        return item.resolution_token
+
+    def request_stop(self, workflow: Workflow, entry: HistoryEntry) -> bool:
+        history = [h.model_dump(mode="json") for h in workflow.history] + [entry.model_dump(mode="json")]
+        try:
+            WorkflowModel(workflow.id).update(
+                actions=[
+                    WorkflowModel.status.set(WorkflowStatus.STOPPING),
+                    WorkflowModel.tenant_status.set(f"{workflow.tenant}#stopping"),
+                    WorkflowModel.history.set(history),
+                    WorkflowModel.version.add(1),
+                ],
+                condition=WorkflowModel.status.is_in(WorkflowStatus.RUNNING, WorkflowStatus.FAILED),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def finish(
+        self,
+        workflow: Workflow,
+        status: WorkflowStatus,
+        now: datetime,
+        *,
+        error: TaskErrorInfo | None = None,
+        warnings: list[str] | None = None,
+        expected: tuple[WorkflowStatus, ...] = (WorkflowStatus.RUNNING, WorkflowStatus.STOPPING),
+    ) -> bool:
+        actions = [
+            WorkflowModel.status.set(status),
+            WorkflowModel.tenant_status.set(f"{workflow.tenant}#{status}"),
+            WorkflowModel.ended_at.set(_iso(now)),
+            WorkflowModel.resolution_token.remove(),
+            WorkflowModel.version.add(1),
+        ]
+        if error is not None:
+            actions.append(WorkflowModel.error.set(error.model_dump()))
+        if warnings:
+            actions.append(WorkflowModel.warnings.set(warnings))
+        try:
+            WorkflowModel(workflow.id).update(actions=actions, condition=WorkflowModel.status.is_in(*expected))
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def stop_open_tasks(self, workflow_id: str, now: datetime) -> list[str]:
+        """Mark running or failed tasks ``stopped`` (the run was stopped while they were open)."""
+        stopped = []
+        for task in TaskModel.query(workflow_id, consistent_read=True):
+            if task.status in (TaskStatus.RUNNING, TaskStatus.FAILED) and self.finish_task(
+                workflow_id,
+                task.task_id,
+                TaskStatus.STOPPED,
+                now,
+                expected=(TaskStatus.RUNNING, TaskStatus.FAILED),
+            ):
+                stopped.append(task.task_id)
+        return stopped
+
+    def _tenant(self, workflow_id: str) -> str:
+        return WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "tenant"]).tenant
+
+
+class ConfigRepository:
+    """The tenant's current configuration (couriers, courier groups, ...)."""
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(ConfigModel.get(kind, name, consistent_read=True).body)
+        except DoesNotExist:
+            return None
+
+    def put(self, kind: str, name: str, body: dict[str, Any]) -> None:
+        ConfigModel(kind, name, body=body).save()
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        return [dict(item.body) for item in ConfigModel.query(kind)]
+
+
+class IdempotencyRepository:
+    TTL_SECONDS = 24 * 3600
+
+    def reserve(self, key: str, request_hash: str, workflow_id: str, now: datetime) -> tuple[bool, str, str]:
+        """Claim ``key`` for ``workflow_id``. Returns (claimed, holder workflow id, holder hash)."""
+        item = IdempotencyModel(
+            key,
+            request_hash=request_hash,
+            workflow_id=workflow_id,
+            expires_at=int(now.timestamp()) + self.TTL_SECONDS,
+        )
+        try:
+            item.save(condition=IdempotencyModel.key.does_not_exist())
+            return True, workflow_id, request_hash
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
+        held = IdempotencyModel.get(key, consistent_read=True)
+        return False, held.workflow_id, held.request_hash
+
+    def release(self, key: str) -> None:
+        IdempotencyModel(key).delete()
+
+
+class TokenRepository:
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def find(self, token: str) -> TokenModel | None:
+        try:
+            return TokenModel.get(self.digest(token))
+        except DoesNotExist:
+            return None
+
+    def put(self, token: str, user: str, role: str, tenant: str = "default") -> None:
+        TokenModel(self.digest(token), user=user, role=role, tenant=tenant).save()
+
+
+# --- mapping -----------------------------------------------------------------------------------
+
+
+def _connection() -> Connection:
+    return Connection(region=WorkflowModel.Meta.region)
+
+
+def _to_model(w: Workflow) -> WorkflowModel:
+    started = _iso(w.started_at) or ""
+    return WorkflowModel(
+        w.id,
+        tenant=w.tenant,
+        workflow_type=w.type,
+        name=w.name,
+        status=w.status,
+        mode=w.mode,
+        started_by=w.started_by,
+        started_at=started,
+        ended_at=_iso(w.ended_at),
+        config=w.config,
+        warnings=w.warnings or None,
+        execution_arn=w.execution_arn,
+        history=[h.model_dump(mode="json") for h in w.history],
+        started_key=f"{started}#{w.id}",
+        name_key=f"{w.name.lower()}#{w.id}",
+        search_text=_search_text(w),
+        tenant_status=f"{w.tenant}#{w.status}",
+        tenant_type=f"{w.tenant}#{w.type}",
+        tenant_started_by=f"{w.tenant}#{w.started_by}",
+    )
+
+
+def _search_text(w: Workflow) -> str:
+    """What ``q`` matches besides the name: type, status, starter, month and date of the start."""
+    at = w.started_at.astimezone(UTC)
+    return " ".join(
+        [w.name.lower(), w.type.replace("_", " "), w.started_by, at.strftime("%b %B %Y-%m-%d").lower()]
+    )
+
+
+def _to_workflow(item: WorkflowModel, tasks: list[TaskModel]) -> Workflow:
+    by_id = {t.task_id: _to_task(t) for t in tasks}
+    stages = [
+        Stage(key=s.key, name=s.name, tasks=[by_id[tid] for tid in s.task_ids if tid in by_id])
+        for s in (item.stages or [])
+    ]
+    return Workflow(
+        id=item.workflow_id,
+        tenant=item.tenant,
+        type=item.workflow_type,
+        name=item.name,
+        status=WorkflowStatus(item.status),
+        mode=item.mode,
+        started_by=item.started_by,
+        started_at=_dt(item.started_at),
+        ended_at=_dt(item.ended_at),
+        config=item.config,
+        warnings=list(item.warnings or []),
+        error=TaskErrorInfo(**item.error) if item.error else None,
+        stages=stages,
+        execution_arn=item.execution_arn,
+        resolution_task_id=item.resolution_task_id,
+        history=[HistoryEntry(**h) for h in (item.history or [])],
+    )
+
+
+def _to_task(t: TaskModel) -> Task:
+    return Task(
+        id=t.task_id,
+        name=t.name,
+        kind=t.kind,
+        stage=t.stage,
+        position=int(t.position),
+        status=TaskStatus(t.status),
+        stoppable=t.stoppable == "yes",
+        inputs=dict(t.inputs or {}),
+        outputs=t.outputs,
+        warnings=list(t.warnings or []),
+        error=TaskErrorInfo(**t.error) if t.error else None,
+        attempts=int(t.attempts or 0),
+        started_at=_dt(t.started_at),
+        ended_at=_dt(t.ended_at),
+    )
+
+
+def _task_to_model(workflow_id: str, t: Task) -> TaskModel:
+    return TaskModel(
+        workflow_id,
+        t.id,
+        stage=t.stage,
+        position=t.position,
+        name=t.name,
+        kind=t.kind,
+        status=t.status,
+        stoppable="yes" if t.stoppable else "no",
+        inputs=t.inputs,
+        attempts=0,
+    )
+
+
+def _item_key(item: WorkflowModel, index: Any) -> dict[str, Any]:
+    key = {"workflow_id": {"S": item.workflow_id}}
+    for attr in index.Meta.attributes.values():
+        key[attr.attr_name] = {"S": getattr(item, attr.attr_name)}
+    return key
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadCursor(
+            "The cursor is not one this API returned; pass next_cursor from the previous page.",
+            {"cursor": cursor},
+        ) from None
+    if (
+        not isinstance(key, dict)
+        or "workflow_id" not in key
+        or not all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
+    ):
+        raise BadCursor(
+            "The cursor is not one this API returned; pass next_cursor from the previous page.",
+            {"cursor": cursor},
+        )
+    return key
+
+
+def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,151 @@
+"""What Switchyard deploys, declared once.
+
+The CDK constructs (``infra/``) and the local runtime (:mod:`switchyard.local`) both build their
+resources from these declarations; ``tests/infra`` proves that the synthesized template and the
+local runtime agree. Table key schemas are not repeated here: they come from the PynamoDB models
+in :mod:`switchyard.data.models`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Environment variables set on every Lambda by the CDK app (and by the local runtime).
+ENV_WORKFLOWS_TABLE = "SWITCHYARD_WORKFLOWS_TABLE"
+ENV_TASKS_TABLE = "SWITCHYARD_TASKS_TABLE"
+ENV_CONFIG_TABLE = "SWITCHYARD_CONFIG_TABLE"
+ENV_IDEMPOTENCY_TABLE = "SWITCHYARD_IDEMPOTENCY_TABLE"
+ENV_TOKENS_TABLE = "SWITCHYARD_TOKENS_TABLE"
+ENV_DATA_BUCKET = "SWITCHYARD_DATA_BUCKET"
+ENV_EVENT_BUS = "SWITCHYARD_EVENT_BUS"
+ENV_STATE_MACHINES = "SWITCHYARD_STATE_MACHINES"
+ENV_TASK_FUNCTIONS = "SWITCHYARD_TASK_FUNCTIONS"
+ENV_CONSOLE_URL = "SWITCHYARD_CONSOLE_URL"
+ENV_LOCAL_RUNTIME = "SWITCHYARD_LOCAL_RUNTIME"
+
+# Logical table names; on AWS CloudFormation names the tables and passes the names in the
+# environment, locally these names are used as they are.
+TABLE_NAMES = {
+    "workflows": "switchyard-workflows",
+    "tasks": "switchyard-tasks",
+    "config": "switchyard-config",
+    "idempotency": "switchyard-idempotency",
+    "tokens": "switchyard-tokens",
+}
+LOCAL_DATA_BUCKET = "switchyard-data"
+EVENT_BUS_NAME = "switchyard"
+EVENT_SOURCE = "switchyard"
+
+LAMBDA_RUNTIME = "python3.12"
+
+
+@dataclass(frozen=True)
+class FunctionDecl:
+    """One Lambda function: its code folder under ``functions/`` and its handler."""
+
+    key: str
+    code_dir: str
+    description: str
+    handler: str = "handler.lambda_handler"
+    memory_mb: int = 512
+    timeout_s: int = 60
+    # Which data the function may touch; the CDK app turns these into least-privilege grants.
+    tables_rw: tuple[str, ...] = ()
+    tables_r: tuple[str, ...] = ()
+    bucket: str = ""  # "", "read", "read_write"
+    put_events: bool = False
+    start_executions: bool = False
+    # Environment variables beyond the shared ones.
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+# Task kinds: the Lambda that does one kind of work in a workflow.
+TASK_FUNCTIONS: dict[str, FunctionDecl] = {
+    "courier": FunctionDecl(
+        key="courier",
+        code_dir="courier",
+        description="Courier: locate today's files, pull them, refresh the domain table",
+        memory_mb=1024,
+        timeout_s=900,
+        tables_r=("config",),
+        bucket="read_write",
+    ),
+    "stitch": FunctionDecl(
+        key="stitch",
+        code_dir="stitch",
+        description="Stitch: deterministic identity resolution over the domain tables",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
+    "customer_360": FunctionDecl(
+        key="customer_360",
+        code_dir="customer_360",
+        description="Customer 360: build the customer table from the stitched domain tables",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
+}
+
+ENGINE_FUNCTION = FunctionDecl(
+    key="engine",
+    code_dir="engine",
+    description="Engine: plan runs, record task states, wait for resolutions, finish runs",
+    timeout_s=60,
+    tables_rw=("workflows", "tasks"),
+    tables_r=("config",),
+    put_events=True,
+)
+
+API_FUNCTION = FunctionDecl(
+    key="api",
+    code_dir="api",
+    description="REST API: start, list, read, stop and resolve workflows",
+    timeout_s=29,
+    tables_rw=("workflows", "tasks", "idempotency"),
+    tables_r=("config", "tokens"),
+    put_events=True,
+    start_executions=True,
+)
+
+FUNCTIONS: dict[str, FunctionDecl] = {
+    "api": API_FUNCTION,
+    "engine": ENGINE_FUNCTION,
+    **TASK_FUNCTIONS,
+}
+
+
+@dataclass(frozen=True)
+class StateMachineDecl:
+    """One state machine per workflow type, loaded from ``statemachines/<type>.asl.json``.
+
+    ``function_substitutions`` maps an ASL ``${Placeholder}`` to the key of the function whose
+    ARN fills it.
+    """
+
+    workflow_type: str
+    function_substitutions: dict[str, str]
+    # Task kinds the machine runs through the task pattern (it may invoke their functions).
+    task_kinds: tuple[str, ...] = ()
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.workflow_type}.asl.json"
+
+    @property
+    def invoked_functions(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.function_substitutions.values()) | set(self.task_kinds)))
+
+
+STATE_MACHINES: dict[str, StateMachineDecl] = {
+    "courier_group": StateMachineDecl(
+        workflow_type="courier_group",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("courier", "stitch", "customer_360"),
+    ),
+}
+
+
+def state_machine_name(workflow_type: str) -> str:
+    return f"switchyard-{workflow_type.replace('_', '-')}"

@@ -1,0 +1,1 @@
+"""Domain objects and rules: no boto3, no PynamoDB."""

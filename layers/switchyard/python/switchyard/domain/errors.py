@@ -1,0 +1,124 @@
+"""Domain exceptions. The API maps them to HTTP statuses by type (see ``switchyard.api``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SwitchyardError(Exception):
+    """Base: a code a client can branch on, a message a person can act on, optional details."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationFailed(SwitchyardError):
+    code = "validation_error"
+    status = 400
+
+
+class UnknownWorkflowType(ValidationFailed):
+    code = "unknown_workflow_type"
+
+
+class BadCursor(ValidationFailed):
+    code = "bad_cursor"
+
+
+class NotFound(SwitchyardError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(SwitchyardError):
+    code = "conflict"
+    status = 409
+
+
+class NotRunning(Conflict):
+    code = "workflow_not_running"
+
+
+class ResolutionNotOffered(Conflict):
+    code = "resolution_not_offered"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class Unprocessable(SwitchyardError):
+    code = "unprocessable"
+    status = 422
+
+
+class ConfigurationMissing(Unprocessable):
+    code = "configuration_missing"
+
+
+class Unauthorized(SwitchyardError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(SwitchyardError):
+    code = "forbidden"
+    status = 403
+
+
+# --- Errors raised by task Lambdas. Their class name travels as the Lambda ``errorType``; the
+# engine classifies a failure by that type name (never by the message text).
+
+
+class TaskError(Exception):
+    """Base of the errors a task raises on purpose. ``code`` and ``category`` classify it."""
+
+    code = "task_error"
+    category = "internal"
+
+    def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or {}
+
+
+class MissingFileError(TaskError):
+    code = "missing_file"
+    category = "source"
+
+
+class MalformedFileError(TaskError):
+    code = "malformed_file"
+    category = "source"
+
+
+class SourceConnectionError(TaskError):
+    code = "connection_error"
+    category = "source"
+
+
+class EmptyTableError(TaskError):
+    code = "empty_table"
+    category = "data"
+
+
+class MissingTableError(TaskError):
+    code = "missing_table"
+    category = "data"
+
+
+TASK_ERRORS: dict[str, type[TaskError]] = {
+    cls.__name__: cls
+    for cls in (
+        TaskError,
+        MissingFileError,
+        MalformedFileError,
+        SourceConnectionError,
+        EmptyTableError,
+        MissingTableError,
+    )
+}

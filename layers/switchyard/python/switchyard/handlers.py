@@ -1,0 +1,54 @@
+"""Event parsing for the engine and task Lambdas: typed models in, one domain call, result out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from switchyard.services.deps import get_deps
+from switchyard.services.engine import EngineService
+from switchyard.tasks.courier import run_courier
+from switchyard.tasks.customer_360 import run_customer_360
+from switchyard.tasks.stitch import run_stitch
+
+
+class EngineEvent(BaseModel):
+    action: Literal["plan", "begin", "complete", "fail", "await", "finish"]
+    workflow_id: str
+    task_id: str | None = None
+    output: Any = None
+    failure: dict[str, Any] | None = None
+    token: str | None = None
+
+
+def engine_event(raw: dict[str, Any]) -> dict[str, Any]:
+    event = EngineEvent.model_validate(raw)
+    service = EngineService(get_deps())
+    if event.action == "plan":
+        return service.plan(event.workflow_id)
+    if event.action == "finish":
+        return service.finish(event.workflow_id, event.failure)
+    assert event.task_id, "task actions need a task_id"
+    if event.action == "begin":
+        return service.begin(event.workflow_id, event.task_id)
+    if event.action == "complete":
+        output = event.output if isinstance(event.output, dict) else {"result": event.output}
+        return service.complete(event.workflow_id, event.task_id, output)
+    if event.action == "fail":
+        return service.fail(event.workflow_id, event.task_id, event.failure or {})
+    assert event.token, "await needs the task token"
+    return service.await_resolution(event.workflow_id, event.task_id, event.token)
+
+
+TASKS = {
+    "courier": run_courier,
+    "stitch": run_stitch,
+    "customer_360": run_customer_360,
+}
+
+
+def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    deps = get_deps()
+    inputs = {k: v for k, v in raw.items() if not k.startswith("_")}
+    return TASKS[kind](inputs, deps.blobs, deps.settings.data_bucket)

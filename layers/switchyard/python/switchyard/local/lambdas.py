@@ -1,0 +1,100 @@
+"""The one seam between moto and the project's code: Lambda invocations run the real handlers.
+
+moto's Lambda needs Docker to run code; without it, ``LambdaSimpleBackend`` echoes the payload.
+:func:`install` replaces that backend's ``invoke`` so an invocation (from the Step Functions
+interpreter or from boto3) imports the function's handler from ``functions/<code_dir>/`` and
+calls it, the way the Lambda Python runtime does: the return value is the payload, an exception
+becomes ``FunctionError: Unhandled`` with ``errorType`` set to the exception's class name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class FakeContext:
+    """What the Lambda runtime passes as ``context`` (the fields Powertools reads)."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self._handlers: dict[str, tuple[Handler, int]] = {}
+        self._lock = threading.Lock()
+        self.invocations: dict[str, int] = {}
+
+    def register(self, function_name: str, code_dir: Path, handler: str, memory_mb: int) -> None:
+        module_file, _, attr = handler.rpartition(".")
+        path = code_dir / f"{module_file.replace('.', '/')}.py"
+        spec = importlib.util.spec_from_file_location(f"switchyard_fn_{function_name.replace('-', '_')}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self._handlers[function_name] = (getattr(module, attr), memory_mb)
+
+    def invoke(self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]) -> bytes:
+        name = function_name.split(":function:")[-1].split(":")[0]
+        handler, memory = self._handlers[name]
+        with self._lock:
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+        event = json.loads(body or "{}") if body else {}
+        context = FakeContext(
+            function_name=name,
+            memory_limit_in_mb=memory,
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            aws_request_id=str(uuid.uuid4()),
+        )
+        try:
+            result = handler(event, context)
+        except Exception as exc:  # the Lambda runtime reports every error this way
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-5:],
+                }
+            ).encode()
+        return json.dumps(result, default=str).encode()
+
+
+def install(dispatcher: Dispatcher) -> Callable[[], None]:
+    """Route moto's simple Lambda backend to ``dispatcher``; returns a function that undoes it."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        return dispatcher.invoke(function_name, body, response_headers)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+
+    return uninstall

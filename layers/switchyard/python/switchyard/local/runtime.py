@@ -1,0 +1,178 @@
+"""Start the emulated AWS account, deploy Switchyard into it, and serve the API over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from switchyard import declarations as d
+from switchyard.local.lambdas import Dispatcher, install
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[5]
+
+
+@dataclass
+class Deployed:
+    """What the local deployment created, in the shape the infra test compares with CDK's."""
+
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical -> key schema
+    state_machines: dict[str, str] = field(default_factory=dict)  # type -> ARN
+    definitions: dict[str, str] = field(default_factory=dict)  # type -> substituted definition
+    functions: dict[str, str] = field(default_factory=dict)  # key -> function name
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class LocalRuntime:
+    """One process: moto's in-process AWS, Switchyard deployed into it, the handlers dispatched."""
+
+    def __init__(self, root: Path | None = None, console_url: str = "") -> None:
+        self.root = root or repo_root()
+        self.console_url = console_url
+        self.dispatcher = Dispatcher()
+        self.deployed = Deployed()
+        self._mock: Any = None
+        self._uninstall: Any = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> LocalRuntime:
+        from moto import mock_aws
+
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto's dummy credentials
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_METRICS_NAMESPACE": "Switchyard",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "MOTO_ALLOW_NONEXISTENT_REGION": "1",
+        }.items():
+            os.environ[key] = value
+        self._mock = mock_aws(
+            config={
+                "stepfunctions": {"execute_state_machine": True},
+                "lambda": {"use_docker": False},
+                "core": {"reset_boto3_session": True, "passthrough": {"urls": [], "services": []}},
+            }
+        )
+        self._mock.start()
+        self._uninstall = install(self.dispatcher)
+        self.deploy()
+        return self
+
+    def stop(self) -> None:
+        if self._uninstall:
+            self._uninstall()
+            self._uninstall = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- deployment: the same declarations the CDK app reads ---------------------------------
+
+    def deploy(self) -> Deployed:
+        import boto3
+
+        from switchyard.adapters.aws import reset_clients
+        from switchyard.data.models import TABLE_MODELS, TTL_ATTRIBUTES, bind_tables, key_schema
+        from switchyard.services.deps import reset_deps
+        from switchyard.settings import reset_settings
+        from switchyard.statemachines import load_definition, substitute
+
+        reset_clients()
+        bind_tables(d.TABLE_NAMES, REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for logical, model in TABLE_MODELS.items():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+            if logical in TTL_ATTRIBUTES:
+                dynamodb.update_time_to_live(
+                    TableName=d.TABLE_NAMES[logical],
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[logical]},
+                )
+            self.deployed.tables[logical] = key_schema(model)
+
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=d.LOCAL_DATA_BUCKET)
+        boto3.client("events", region_name=REGION).create_event_bus(Name=d.EVENT_BUS_NAME)
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="switchyard-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+        function_arns = {
+            key: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:switchyard-{key.replace('_', '-')}" for key in d.FUNCTIONS
+        }
+        machine_arns = {
+            t: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{d.state_machine_name(t)}" for t in d.STATE_MACHINES
+        }
+        env = {
+            d.ENV_WORKFLOWS_TABLE: d.TABLE_NAMES["workflows"],
+            d.ENV_TASKS_TABLE: d.TABLE_NAMES["tasks"],
+            d.ENV_CONFIG_TABLE: d.TABLE_NAMES["config"],
+            d.ENV_IDEMPOTENCY_TABLE: d.TABLE_NAMES["idempotency"],
+            d.ENV_TOKENS_TABLE: d.TABLE_NAMES["tokens"],
+            d.ENV_DATA_BUCKET: d.LOCAL_DATA_BUCKET,
+            d.ENV_EVENT_BUS: d.EVENT_BUS_NAME,
+            d.ENV_TASK_FUNCTIONS: json.dumps({k: function_arns[k] for k in d.TASK_FUNCTIONS}),
+            d.ENV_STATE_MACHINES: json.dumps(machine_arns),
+            d.ENV_CONSOLE_URL: self.console_url,
+            d.ENV_LOCAL_RUNTIME: "1",
+        }
+        # Every function gets the same variables here (one process), so set them process-wide.
+        os.environ.update(env)
+        self.deployed.environment = env
+        reset_settings()
+        reset_deps()
+
+        lam = boto3.client("lambda", region_name=REGION)
+        for key, fn in d.FUNCTIONS.items():
+            name = function_arns[key].rsplit(":", 1)[-1]
+            lam.create_function(
+                FunctionName=name,
+                Runtime=d.LAMBDA_RUNTIME,
+                Role=role,
+                Handler=fn.handler,
+                Code={"ZipFile": b"local"},
+                Timeout=fn.timeout_s,
+                MemorySize=fn.memory_mb,
+                Environment={"Variables": env},
+            )
+            self.dispatcher.register(name, self.root / "functions" / fn.code_dir, fn.handler, fn.memory_mb)
+            self.deployed.functions[key] = name
+
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        for wtype, machine in d.STATE_MACHINES.items():
+            definition = substitute(
+                load_definition(wtype, self.root / "statemachines"),
+                {ph: function_arns[fn] for ph, fn in machine.function_substitutions.items()},
+            )
+            arn = sfn.create_state_machine(
+                name=d.state_machine_name(wtype), definition=definition, roleArn=role, type="STANDARD"
+            )["stateMachineArn"]
+            assert arn == machine_arns[wtype], (arn, machine_arns[wtype])
+            self.deployed.state_machines[wtype] = arn
+            self.deployed.definitions[wtype] = definition
+        return self.deployed
+
+    # --- people ------------------------------------------------------------------------------
+
+    def create_token(self, user: str, role: str, token: str | None = None) -> str:
+        from switchyard.services.deps import get_deps
+
+        token = token or secrets.token_urlsafe(24)
+        get_deps().tokens.put(token, user=user, role=role)
+        return token

@@ -1,0 +1,92 @@
+"""The demo tenant: couriers with files, a courier group, and past runs (one waiting for a fix)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import time
+from datetime import UTC, date, datetime
+
+from switchyard.domain.models import Mode, Principal, WorkflowStatus
+from switchyard.services.deps import Deps
+from switchyard.services.workflows import WorkflowService
+
+FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Dennis"]
+LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen", "Ritchie"]
+
+COURIERS = [
+    {"name": "crm", "prefix": "drops/crm/", "pattern": "crm_contacts_{date}*.csv", "table": "crm_contacts"},
+    {"name": "web", "prefix": "drops/web/", "pattern": "web_signups_{date}*.csv", "table": "web_signups"},
+    # Its file never arrives in the demo: runs that include it fail with missing_file.
+    {"name": "pos", "prefix": "drops/pos/", "pattern": "pos_customers_{date}*.csv", "table": "pos_customers"},
+]
+GROUPS = [
+    {"name": "daily", "couriers": ["crm", "pos", "web"], "stitch": {"match_on": ["email", "phone"]}},
+    {"name": "crm_web", "couriers": ["crm", "web"], "stitch": {"match_on": ["email", "phone"]}},
+]
+
+
+def people(n: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        first, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
+        out.append(
+            {
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first}.{last}{i % (n // 2 or 1)}@example.com".lower(),
+                "phone": f"+1 (555) {rng.randrange(100, 999)}-{i:04d}",
+            }
+        )
+    return out
+
+
+def to_csv(rows: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
+def seed_files(deps: Deps, run_date: date, rows: int = 200) -> None:
+    bucket = deps.settings.data_bucket
+    stamp = run_date.strftime("%Y%m%d")
+    base = people(rows, seed=7)
+    crm = [{"id": f"crm-{i:05d}", **p} for i, p in enumerate(base)]
+    # Web sign-ups share some emails with the CRM (they stitch to the same customer).
+    web = [
+        {"id": f"web-{i:05d}", "email": p["email"].upper() if i % 3 == 0 else p["email"], "phone": ""}
+        for i, p in enumerate(base[: rows // 2])
+    ]
+    deps.blobs.put(bucket, f"drops/crm/crm_contacts_{stamp}.csv", to_csv(crm))
+    deps.blobs.put(bucket, f"drops/web/web_signups_{stamp}.csv", to_csv(web))
+
+
+def seed_config(deps: Deps) -> None:
+    for courier in COURIERS:
+        deps.config.put("courier", courier["name"], {**courier, "format": "csv"})
+    for group in GROUPS:
+        deps.config.put("courier_group", group["name"], group)
+
+
+def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:
+    """Load the demo tenant; with ``runs``, start a run that succeeds and one that waits for a fix."""
+    seed_config(deps)
+    seed_files(deps, datetime.now(UTC).date())
+    if not runs:
+        return {}
+    service = WorkflowService(deps)
+    system = Principal(user="automated", role="administrator")
+    ok, _ = service.start(system, "courier_group", "crm_web", None, Mode.PRODUCTION, started_by="automated")
+    failed, _ = service.start(system, "courier_group", "daily", None, Mode.PRODUCTION, started_by="automated")
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        a = deps.workflows.get(ok.id, with_tasks=False)
+        b = deps.workflows.get(failed.id, with_tasks=False)
+        if a.status == WorkflowStatus.SUCCEEDED and b.status == WorkflowStatus.FAILED:
+            break
+        time.sleep(0.1)
+    return {"succeeded": ok.id, "failed": failed.id}

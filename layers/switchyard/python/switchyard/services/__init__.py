@@ -1,0 +1,1 @@
+"""Domain services: what handlers call. Dependencies come in through :class:`Deps`."""

@@ -1,0 +1,69 @@
+"""The dependencies of the services, built once from the settings (tests pass their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from switchyard.adapters.blobs import BlobStore, S3BlobStore
+from switchyard.adapters.engine import ExecutionEngine, StepFunctionsEngine
+from switchyard.adapters.events import EventBridgePublisher, EventPublisher
+from switchyard.data.models import bind_tables
+from switchyard.data.repository import (
+    ConfigRepository,
+    IdempotencyRepository,
+    TokenRepository,
+    WorkflowRepository,
+)
+from switchyard.settings import Settings, get_settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    workflows: WorkflowRepository
+    config: ConfigRepository
+    idempotency: IdempotencyRepository
+    tokens: TokenRepository
+    events: EventPublisher
+    engine: ExecutionEngine
+    blobs: BlobStore
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def build_deps(settings: Settings) -> Deps:
+    bind_tables(
+        {
+            "workflows": settings.workflows_table,
+            "tasks": settings.tasks_table,
+            "config": settings.config_table,
+            "idempotency": settings.idempotency_table,
+            "tokens": settings.tokens_table,
+        },
+        settings.region,
+    )
+    return Deps(
+        settings=settings,
+        workflows=WorkflowRepository(),
+        config=ConfigRepository(),
+        idempotency=IdempotencyRepository(),
+        tokens=TokenRepository(),
+        events=EventBridgePublisher(settings.event_bus, settings.region),
+        engine=StepFunctionsEngine(settings.state_machines, settings.region),
+        blobs=S3BlobStore(settings.region),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_deps() -> Deps:
+    return build_deps(get_settings())
+
+
+def reset_deps() -> None:
+    get_deps.cache_clear()

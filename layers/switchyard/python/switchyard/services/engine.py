@@ -1,0 +1,197 @@
+"""What the state machines ask of the engine Lambda: plan, begin, complete, fail, await, finish.
+
+Every action is safe to replay (Step Functions retries Lambda service errors): each write is
+conditional on the state it moves from.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from switchyard.domain.errors import TASK_ERRORS
+from switchyard.domain.models import (
+    FINISHED,
+    Stage,
+    Task,
+    TaskErrorInfo,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+)
+from switchyard.domain.workflow_types import WORKFLOW_TYPES
+from switchyard.observability import logger
+from switchyard.services.deps import Deps
+
+
+def task_id_for(workflow_id: str, stage_index: int, task_index: int) -> str:
+    return f"t{stage_index:02d}{task_index:03d}-{uuid.uuid5(uuid.NAMESPACE_URL, workflow_id).hex[:6]}"
+
+
+class EngineService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # --- plan -------------------------------------------------------------------------------
+
+    def plan(self, workflow_id: str) -> dict[str, Any]:
+        """Lay out stages and tasks from the configuration; returns task ids per stage key."""
+        workflow = self.deps.workflows.get(workflow_id)
+        if workflow.stages:  # replayed: the plan is recorded already
+            return {"stages": {s.key: [t.id for t in s.tasks] for s in workflow.stages}}
+        wtype = WORKFLOW_TYPES[workflow.type]
+        config = {k: v for k, v in (workflow.config or {}).items() if not k.startswith("_")} or None
+        planned = wtype.plan(workflow.name, config, workflow.started_at, self.deps.config)
+        stages: list[Stage] = []
+        for si, stage in enumerate(planned):
+            tasks = [
+                Task(
+                    id=task_id_for(workflow_id, si, ti),
+                    name=t.name,
+                    kind=t.kind,
+                    stage=stage.name,
+                    position=ti,
+                    stoppable=t.stoppable,
+                    inputs=t.inputs,
+                )
+                for ti, t in enumerate(stage.tasks)
+            ]
+            stages.append(Stage(key=stage.key, name=stage.name, tasks=tasks))
+        self.deps.workflows.record_plan(workflow_id, stages)
+        return {"stages": {s.key: [t.id for t in s.tasks] for s in stages}}
+
+    # --- the task pattern -------------------------------------------------------------------
+
+    def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
+        now = self.deps.clock()
+        if not self.deps.workflows.begin_task(workflow_id, task_id, now):
+            logger.info("task not started: workflow is not running", extra={"task_id": task_id})
+            return {"go": False, "function": "", "payload": {}}
+        task = self.deps.workflows.get_task(workflow_id, task_id)
+        self._emit(workflow_id, task, TaskStatus.RUNNING)
+        function = self.deps.settings.task_functions[task.kind]
+        return {"go": True, "function": function, "payload": {**task.inputs, "_workflow_id": workflow_id}}
+
+    def complete(self, workflow_id: str, task_id: str, output: dict[str, Any]) -> dict[str, Any]:
+        warnings = [str(w) for w in output.pop("warnings", [])] if isinstance(output, dict) else []
+        status = TaskStatus.WARNING if warnings else TaskStatus.SUCCEEDED
+        recorded = self.deps.workflows.finish_task(
+            workflow_id, task_id, status, self.deps.clock(), outputs=output, warnings=warnings
+        )
+        if recorded:
+            self._emit(workflow_id, self.deps.workflows.get_task(workflow_id, task_id), status)
+        return {"status": status if recorded else "ignored"}
+
+    def fail(self, workflow_id: str, task_id: str, failure: dict[str, Any]) -> dict[str, Any]:
+        error = classify(failure)
+        became_failed = self.deps.workflows.fail_task(workflow_id, task_id, error, self.deps.clock())
+        task = self.deps.workflows.get_task(workflow_id, task_id)
+        self._emit(workflow_id, task, TaskStatus.FAILED)
+        if became_failed:
+            workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+            self._emit_workflow(workflow, task)
+        # Wait for a resolution only when the failure failed the workflow (not while it stops).
+        return {"await": became_failed, "error": error.model_dump()}
+
+    def await_resolution(self, workflow_id: str, task_id: str, token: str) -> dict[str, Any]:
+        """Store the task token; a resolution (or a stop) applied through the API sends it back.
+
+        When the workflow was stopped before the token was stored, the stop request has ended
+        the execution itself (see ``WorkflowService.stop``): nothing to store.
+        """
+        return {"stored": self.deps.workflows.store_resolution_token(workflow_id, task_id, token)}
+
+    # --- finish -----------------------------------------------------------------------------
+
+    def finish(self, workflow_id: str, failure: dict[str, Any] | None) -> dict[str, Any]:
+        workflow = self.deps.workflows.get(workflow_id)
+        if workflow.status in FINISHED and workflow.status != WorkflowStatus.FAILED:
+            return {"status": workflow.status}
+        now = self.deps.clock()
+        if workflow.status == WorkflowStatus.STOPPING:
+            self.deps.workflows.stop_open_tasks(workflow_id, now)
+            status = WorkflowStatus.STOPPED
+            self.deps.workflows.finish(workflow, status, now)
+        elif failure:
+            status = WorkflowStatus.FAILED
+            self.deps.workflows.finish(
+                workflow,
+                status,
+                now,
+                error=classify(failure),
+                expected=(WorkflowStatus.RUNNING, WorkflowStatus.FAILED),
+            )
+        else:
+            status = WorkflowStatus.SUCCEEDED
+            warnings = [
+                f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings
+            ]
+            self.deps.workflows.finish(workflow, status, now, warnings=warnings)
+        final = self.deps.workflows.get(workflow_id, with_tasks=False)
+        self._emit_workflow(final, None)
+        return {"status": final.status}
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _emit(self, workflow_id: str, task: Task, status: TaskStatus) -> None:
+        self.deps.events.publish(
+            "Task Status Changed",
+            {
+                "workflow_id": workflow_id,
+                "task_id": task.id,
+                "task": task.name,
+                "stage": task.stage,
+                "status": status,
+                "error": task.error.model_dump() if task.error else None,
+            },
+        )
+
+    def _emit_workflow(self, workflow: Workflow, task: Task | None) -> None:
+        emit_workflow_status(self.deps, workflow, task)
+
+
+def emit_workflow_status(deps: Deps, workflow: Workflow, task: Task | None = None) -> None:
+    console = deps.settings.console_url
+    deps.events.publish(
+        "Workflow Status Changed",
+        {
+            "workflow_id": workflow.id,
+            "type": workflow.type,
+            "name": workflow.name,
+            "status": workflow.status,
+            "started_by": workflow.started_by,
+            "error": workflow.error.model_dump() if workflow.error else None,
+            "failed_task": task.name if task else None,
+            "url": f"{console}/console/workflows/{workflow.id}" if console else f"/console/workflows/{workflow.id}",
+        },
+    )
+
+
+def classify(failure: dict[str, Any]) -> TaskErrorInfo:
+    """Turn a Step Functions failure (``Error`` + ``Cause``) into a classified task error.
+
+    The class of the error raised by the task travels as ``errorType``: classification is by
+    that type, never by the message text.
+    """
+    error_type = str(failure.get("Error") or "Exception")
+    cause_raw = failure.get("Cause") or ""
+    message, detail = cause_raw, {}
+    try:
+        cause = json.loads(cause_raw)
+        if isinstance(cause, dict):
+            error_type = str(cause.get("errorType") or error_type)
+            message = str(cause.get("errorMessage") or "")
+            detail = cause.get("detail") if isinstance(cause.get("detail"), dict) else {}
+    except (TypeError, ValueError):
+        pass
+    known = TASK_ERRORS.get(error_type)
+    if known is not None:
+        return TaskErrorInfo(code=known.code, category=known.category, message=message, detail=detail)
+    if error_type.startswith("States.") or error_type.startswith("Lambda."):
+        return TaskErrorInfo(
+            code="platform_error", category="platform", message=message or error_type, detail={"error": error_type}
+        )
+    return TaskErrorInfo(
+        code="unexpected_error", category="internal", message=message or error_type, detail={"error": error_type}
+    )

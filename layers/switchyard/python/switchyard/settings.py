@@ -1,0 +1,61 @@
+"""Typed configuration, built once and lazily from the environment the CDK constructs set.
+
+Nothing reads ``os.environ`` at import time: handlers call :func:`get_settings` when they run.
+The variable names are declared in :mod:`switchyard.declarations` so that the CDK app, the local
+runtime and this module agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from switchyard import declarations as d
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    workflows_table: str
+    tasks_table: str
+    config_table: str
+    idempotency_table: str
+    tokens_table: str
+    data_bucket: str
+    event_bus: str
+    # workflow type -> state machine ARN
+    state_machines: dict[str, str] = field(default_factory=dict)
+    # task kind -> Lambda function name or ARN
+    task_functions: dict[str, str] = field(default_factory=dict)
+    console_url: str = ""
+    local_runtime: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            workflows_table=env.get(d.ENV_WORKFLOWS_TABLE, d.TABLE_NAMES["workflows"]),
+            tasks_table=env.get(d.ENV_TASKS_TABLE, d.TABLE_NAMES["tasks"]),
+            config_table=env.get(d.ENV_CONFIG_TABLE, d.TABLE_NAMES["config"]),
+            idempotency_table=env.get(d.ENV_IDEMPOTENCY_TABLE, d.TABLE_NAMES["idempotency"]),
+            tokens_table=env.get(d.ENV_TOKENS_TABLE, d.TABLE_NAMES["tokens"]),
+            data_bucket=env.get(d.ENV_DATA_BUCKET, d.LOCAL_DATA_BUCKET),
+            event_bus=env.get(d.ENV_EVENT_BUS, d.EVENT_BUS_NAME),
+            state_machines=json.loads(env.get(d.ENV_STATE_MACHINES) or "{}"),
+            task_functions=json.loads(env.get(d.ENV_TASK_FUNCTIONS) or "{}"),
+            console_url=env.get(d.ENV_CONSOLE_URL, "").rstrip("/"),
+            local_runtime=env.get(d.ENV_LOCAL_RUNTIME, "") == "1",
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the local runtime and tests change the environment)."""
+    get_settings.cache_clear()

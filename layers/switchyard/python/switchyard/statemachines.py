@@ -1,0 +1,59 @@
+"""Load a workflow type's state machine from ``statemachines/<type>.asl.json``.
+
+A machine file may hold ``{"$fragment": "<name>"}`` wherever a JSON object belongs; the object
+is replaced by ``statemachines/fragments/<name>.asl.json``. That is how the one task pattern
+(DESIGN.md section 3) is shared by every workflow type without being written twice. The CDK app
+and the local runtime both call :func:`load_definition`, then fill the same ``${Placeholders}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def machines_dir() -> Path:
+    """``statemachines/`` at the top of the repository (``SWITCHYARD_STATEMACHINES_DIR`` overrides)."""
+    override = os.environ.get("SWITCHYARD_STATEMACHINES_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[4] / "statemachines"
+
+
+def _expand(node: Any, fragments: Path, seen: tuple[str, ...] = ()) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"$fragment"}:
+            name = node["$fragment"]
+            if name in seen:
+                raise ValueError(f"fragment {name!r} includes itself")
+            fragment = json.loads((fragments / f"{name}.asl.json").read_text())
+            fragment.pop("Comment", None)
+            return _expand(fragment, fragments, (*seen, name))
+        return {key: _expand(value, fragments, seen) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_expand(item, fragments, seen) for item in node]
+    return node
+
+
+def load_definition(workflow_type: str, directory: Path | None = None) -> str:
+    """The machine's ASL as a JSON string, fragments expanded, placeholders left in place."""
+    directory = directory or machines_dir()
+    raw = json.loads((directory / f"{workflow_type}.asl.json").read_text())
+    return json.dumps(_expand(raw, directory / "fragments"), indent=1)
+
+
+def placeholders(definition: str) -> set[str]:
+    return set(PLACEHOLDER.findall(definition))
+
+
+def substitute(definition: str, values: dict[str, str]) -> str:
+    """Fill ``${Placeholders}`` the way CloudFormation's DefinitionSubstitutions does."""
+    missing = placeholders(definition) - set(values)
+    if missing:
+        raise KeyError(f"no substitution for {sorted(missing)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], definition)

@@ -1,0 +1,1 @@
+"""Task implementations: pure work over files, called by the task Lambdas."""
