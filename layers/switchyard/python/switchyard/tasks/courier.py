@@ -41,12 +41,13 @@ def run_courier(inputs: dict[str, Any], blobs: BlobStore, default_bucket: str) -
         try:
             count = con.execute(
                 f"CREATE TABLE incoming AS SELECT * FROM read_csv([{sources}], header=true, "
-                "union_by_name=true, all_varchar=true)"
+                "union_by_name=true, all_varchar=true, strict_mode=true, delim=',', quote='\"', escape='\"')"
             ).fetchone()
             del count
             (n,) = con.execute("SELECT count(*) FROM incoming").fetchone() or (0,)
         except duckdb.Error as exc:
-            raise MalformedFileError(f"Could not read {', '.join(keys)} as CSV: {exc}") from None
+            reason = str(exc).splitlines()[0]
+            raise MalformedFileError(f"Could not read {', '.join(keys)} as CSV: {reason}") from None
         if n == 0:
             raise EmptyTableError(f"The files for {table!r} hold no rows: {', '.join(keys)}.")
         upload_query(con, blobs, bucket, domain_key(table), "SELECT * FROM incoming", folder)

@@ -1,0 +1,55 @@
+# Switchyard: the project's vocabulary. `make run` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test lint types unit integration infra e2e bench synth deploy clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[local,cdk,dev]"
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install everything
+
+run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant
+	$(PY) -m switchyard.local
+
+test: lint types unit integration infra e2e ## Everything CI runs
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+integration: install
+	$(PY) -m pytest tests/integration -q
+
+infra: install
+	$(PY) -m pytest tests/infra -q
+
+e2e: install
+	$(PY) -m pytest tests/e2e -q
+
+bench: install
+	$(PY) bench/courier_group.py
+
+synth: install ## Synthesize the CloudFormation template into cdk.out (bundles the dependency layer with pip)
+	CDK_OUTDIR=cdk.out $(PY) app.py
+
+deploy: install ## cdk deploy (needs AWS credentials); installs the CDK CLI from npm into node_modules
+	npm ci --no-audit --no-fund
+	npx cdk deploy --require-approval broadening
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache test-artifacts

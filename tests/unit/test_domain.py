@@ -1,0 +1,121 @@
+"""Planning, classification, resolutions, roles and the state machine loader."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from switchyard import declarations as d
+from switchyard.api.auth import Permission, require
+from switchyard.domain import resolutions
+from switchyard.domain.errors import ConfigurationMissing, Forbidden, ValidationFailed
+from switchyard.domain.models import Principal, Task, TaskErrorInfo
+from switchyard.domain.workflow_types import plan_courier_group
+from switchyard.services.engine import classify
+from switchyard.statemachines import load_definition, placeholders, substitute
+from tests.fakes import MemoryConfig
+
+NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+
+
+def configured() -> MemoryConfig:
+    config = MemoryConfig()
+    for name in ("crm", "web"):
+        config.put("courier", name, {"name": name, "prefix": f"drops/{name}/", "pattern": "x", "table": name})
+    config.put("courier_group", "daily", {"name": "daily", "couriers": ["crm", "web"]})
+    return config
+
+
+def test_a_courier_group_plans_sources_then_stitch_then_customer_360() -> None:
+    stages = plan_courier_group("daily", None, NOW, configured())
+    assert [s.name for s in stages] == ["Sources", "Stitch", "Customer 360"]
+    assert [t.name for t in stages[0].tasks] == ["Courier: crm", "Courier: web"]
+    assert stages[0].tasks[0].inputs["run_date"] == "2026-12-05"
+    assert stages[1].tasks[0].inputs["tables"] == ["crm", "web"]
+
+
+def test_planning_an_unknown_group_or_courier_says_what_is_missing() -> None:
+    with pytest.raises(ConfigurationMissing, match="No courier group named 'nightly'"):
+        plan_courier_group("nightly", None, NOW, configured())
+    with pytest.raises(ConfigurationMissing, match="ghost"):
+        plan_courier_group("adhoc", {"couriers": ["crm", "ghost"]}, NOW, configured())
+    with pytest.raises(ValidationFailed, match="config.couriers"):
+        plan_courier_group("adhoc", {"couriers": []}, NOW, configured())
+
+
+def test_failures_are_classified_by_error_type_not_by_message() -> None:
+    cause = json.dumps({"errorType": "MissingFileError", "errorMessage": "connection refused", "stackTrace": []})
+    missing = classify({"Error": "MissingFileError", "Cause": cause})
+    assert (missing.code, missing.category) == ("missing_file", "source")
+    assert missing.message == "connection refused"
+    other = classify({"Error": "KeyError", "Cause": json.dumps({"errorType": "KeyError", "errorMessage": "'x'"})})
+    assert other.code == "unexpected_error"
+    platform = classify({"Error": "States.Timeout", "Cause": "timed out"})
+    assert platform.code == "platform_error"
+
+
+def _failed(code: str) -> Task:
+    return Task(
+        id="t", name="Courier: pos", kind="courier", stage="Sources", position=0,
+        error=TaskErrorInfo(code=code, category="source", message="m"),
+    )
+
+
+def test_a_missing_file_is_offered_ignore_first_then_the_common_resolutions() -> None:
+    ids = [r.id for r in resolutions.offered(_failed("missing_file"))]
+    assert ids == ["ignore_missing_file", "retry_task", "restart_task", "skip_task"]
+    assert "ignore_missing_file" not in [r.id for r in resolutions.offered(_failed("unexpected_error"))]
+
+
+def test_resolution_parameters_are_checked() -> None:
+    retry = resolutions.ALL["retry_task"]
+    assert resolutions.validate_params(retry, {"overrides": {"pattern": "x"}}) == []
+    assert resolutions.validate_params(retry, {"overrides": "x"}) == ["overrides must be an object"]
+    assert resolutions.validate_params(retry, {"force": True}) == ["retry_task takes no parameter 'force'"]
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("administrator", set(Permission)),
+        ("operator", set(Permission)),
+        ("user", {Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
+        ("audience_only", set()),
+    ],
+)
+def test_roles_grant_what_the_products_policies_say(role: str, allowed: set[Permission]) -> None:
+    who = Principal(user="u", role=role)
+    for permission in Permission:
+        if permission in allowed:
+            require(who, permission)
+        else:
+            with pytest.raises(Forbidden):
+                require(who, permission)
+
+
+def test_every_machine_expands_the_task_fragment_and_declares_its_placeholders() -> None:
+    for wtype, machine in d.STATE_MACHINES.items():
+        definition = load_definition(wtype)
+        assert "$fragment" not in definition
+        assert placeholders(definition) == set(machine.function_substitutions)
+        filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.function_substitutions}))
+        processors = [s["ItemProcessor"] for s in filled["States"].values() if s["Type"] == "Map"]
+        assert processors, "tasks run through the fragment inside Map states"
+        for processor in processors:
+            assert processor["States"]["AwaitResolution"]["Resource"].endswith("waitForTaskToken")
+
+
+def test_a_missing_substitution_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="EngineFunctionArn"):
+        substitute(load_definition("courier_group"), {})
+
+
+def test_a_fragment_that_includes_itself_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "loop.asl.json").write_text('{"States": {"$fragment": "loop"}}')
+    (tmp_path / "m.asl.json").write_text('{"StartAt": "A", "States": {"$fragment": "loop"}}')
+    with pytest.raises(ValueError, match="includes itself"):
+        load_definition("m", tmp_path)
