@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
@@ -54,30 +53,6 @@ def build_app() -> APIGatewayRestResolver:
 
     # --- cross-cutting ------------------------------------------------------------------------
 
-    def authenticate_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        path = app.current_event.path
-        if not path.startswith(PUBLIC_PREFIXES):
-            header = app.current_event.headers.get("Authorization") or app.current_event.headers.get(
-                "authorization"
-            )
-            try:
-                app.append_context(principal=authenticate(header, get_deps().tokens))
-            except SwitchyardError as exc:
-                return _error(exc.status, exc.code, exc.message, exc.details)
-            if app.current_event.body:
-                ctype = (app.current_event.headers.get("Content-Type") or app.current_event.headers.get(
-                    "content-type") or "").split(";")[0].strip().lower()
-                if ctype != "application/json":
-                    return _error(
-                        415,
-                        "unsupported_media_type",
-                        "Send the request body as JSON with 'Content-Type: application/json'.",
-                        {"content_type": ctype},
-                    )
-        return next_middleware(app)
-
-    app.use(middlewares=[authenticate_request])
-
     @app.exception_handler(SwitchyardError)
     def domain_error(exc: SwitchyardError) -> Response[str]:
         return _error(exc.status, exc.code, exc.message, exc.details)
@@ -86,7 +61,7 @@ def build_app() -> APIGatewayRestResolver:
     def invalid_request(exc: RequestValidationError) -> Response[str]:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
             if err.get("type") == "json_invalid":
                 return _error(400, "malformed_json", "The request body is not valid JSON.", {})
             problems.append({"field": where, "problem": err.get("msg", "invalid")})
@@ -191,3 +166,42 @@ def raise_invalid(message: str) -> None:
 @lru_cache(maxsize=1)
 def get_app() -> APIGatewayRestResolver:
     return build_app()
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _gateway_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = _error(status, code, message, details)
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Authenticate first (before any validation, so an anonymous caller learns nothing), then route."""
+    app = get_app()
+    path = str(event.get("path") or "")
+    if not path.startswith(PUBLIC_PREFIXES):
+        try:
+            who = authenticate(_header(event, "Authorization"), get_deps().tokens)
+        except SwitchyardError as exc:
+            return _gateway_error(exc.status, exc.code, exc.message, exc.details)
+        if event.get("body"):
+            ctype = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != content_types.APPLICATION_JSON:
+                return _gateway_error(
+                    415,
+                    "unsupported_media_type",
+                    "Send the request body as JSON with 'Content-Type: application/json'.",
+                    {"content_type": ctype},
+                )
+        app.append_context(principal=who)
+    return app.resolve(event, context)
