@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from switchyard.handlers import task_event
 from switchyard.observability import logger, tracer
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from switchyard.local.http import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
@@ -93,7 +92,10 @@ def deps(runtime: LocalRuntime) -> Deps:
 
 @pytest.fixture(scope="session")
 def tokens(runtime: LocalRuntime) -> dict[str, str]:
-    return {role: runtime.create_token(f"{role}-person", role) for role in ("administrator", "operator", "user", "audience_only")}
+    return {
+        role: runtime.create_token(f"{role}-person", role)
+        for role in ("administrator", "operator", "user", "audience_only")
+    }
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
-
 from switchyard.services.deps import Deps
+
 from tests.integration.conftest import Api
 
 
@@ -74,12 +74,14 @@ def test_users_start_and_see_runs_but_operators_stop_them(api: Api, tokens: dict
 # --- listing -------------------------------------------------------------------------------------
 
 
-def test_list_filters_search_sort_and_pages_from_indexes(api: Api, tokens: dict[str, str], no_scans: list[str]) -> None:
+def test_list_filters_search_sort_and_pages_from_indexes(
+    api: Api, tokens: dict[str, str], no_scans: list[str]
+) -> None:
     admin = api.as_(tokens["administrator"])
     ok = [api.start("crm_web")["id"] for _ in range(3)]
     failed = api.start("daily")["id"]
     mine = admin.post("/api/workflows", {"type": "courier_group", "name": "crm_web"}).body["id"]
-    for wid in ok + [mine]:
+    for wid in [*ok, mine]:
         api.wait(wid, "succeeded")
     api.wait_waiting(failed)
 
@@ -128,7 +130,9 @@ def test_an_idempotency_key_starts_one_run(api: Api) -> None:
     assert first.status == 201
     assert again.status == 200
     assert again.body["id"] == first.body["id"]
-    other = api.post("/api/workflows", {**body, "name": "daily"}, headers={"Idempotency-Key": "nightly-2026-12-05"})
+    other = api.post(
+        "/api/workflows", {**body, "name": "daily"}, headers={"Idempotency-Key": "nightly-2026-12-05"}
+    )
     assert other.status == 409
     assert other.body["error"]["code"] == "idempotency_key_reused"
     api.wait(first.body["id"], "succeeded")
@@ -224,7 +228,10 @@ def test_blob_store_contract(deps: Deps) -> None:
     """The in-memory fake used by unit tests behaves like the S3 adapter."""
     from tests.fakes import MemoryBlobStore
 
-    for store, bucket in ((deps.blobs, deps.settings.data_bucket), (MemoryBlobStore(), deps.settings.data_bucket)):
+    for store, bucket in (
+        (deps.blobs, deps.settings.data_bucket),
+        (MemoryBlobStore(), deps.settings.data_bucket),
+    ):
         store.put(bucket, "contract/a/1.csv", b"one")
         store.put(bucket, "contract/a/2.csv", b"two")
         store.put(bucket, "contract/b/3.csv", b"three")

@@ -7,9 +7,9 @@ import time
 from datetime import UTC, datetime
 
 import duckdb
-
 from switchyard.local.seed import to_csv
 from switchyard.services.deps import Deps
+
 from tests.integration.conftest import Api
 
 
@@ -117,7 +117,10 @@ def test_retry_with_an_override_runs_the_task_again_with_that_input(api: Api, de
     )
     run = api.wait_waiting(api.start("daily")["id"])
     # When an operator retries with the file's pattern for this run only
-    bad = api.post(f"/api/workflows/{run['id']}/resolve", {"resolution": "retry_task", "params": {"overrides": {"colour": "x"}}})
+    bad = api.post(
+        f"/api/workflows/{run['id']}/resolve",
+        {"resolution": "retry_task", "params": {"overrides": {"colour": "x"}}},
+    )
     assert bad.status == 400 and "unknown: colour" in bad.body["error"]["message"]
     reply = api.post(
         f"/api/workflows/{run['id']}/resolve",

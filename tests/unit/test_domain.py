@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from switchyard import declarations as d
 from switchyard.api.auth import Permission, require
 from switchyard.domain import resolutions
@@ -16,6 +15,7 @@ from switchyard.domain.models import Principal, Task, TaskErrorInfo
 from switchyard.domain.workflow_types import plan_courier_group
 from switchyard.services.engine import classify
 from switchyard.statemachines import load_definition, placeholders, substitute
+
 from tests.fakes import MemoryConfig
 
 NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
@@ -38,20 +38,24 @@ def test_a_courier_group_plans_sources_then_stitch_then_customer_360() -> None:
 
 
 def test_planning_an_unknown_group_or_courier_says_what_is_missing() -> None:
-    with pytest.raises(ConfigurationMissing, match="No courier group named 'nightly'"):
+    with pytest.raises(ConfigurationMissing, match=r"No courier group named 'nightly'"):
         plan_courier_group("nightly", None, NOW, configured())
     with pytest.raises(ConfigurationMissing, match="ghost"):
         plan_courier_group("adhoc", {"couriers": ["crm", "ghost"]}, NOW, configured())
-    with pytest.raises(ValidationFailed, match="config.couriers"):
+    with pytest.raises(ValidationFailed, match=r"config\.couriers"):
         plan_courier_group("adhoc", {"couriers": []}, NOW, configured())
 
 
 def test_failures_are_classified_by_error_type_not_by_message() -> None:
-    cause = json.dumps({"errorType": "MissingFileError", "errorMessage": "connection refused", "stackTrace": []})
+    cause = json.dumps(
+        {"errorType": "MissingFileError", "errorMessage": "connection refused", "stackTrace": []}
+    )
     missing = classify({"Error": "MissingFileError", "Cause": cause})
     assert (missing.code, missing.category) == ("missing_file", "source")
     assert missing.message == "connection refused"
-    other = classify({"Error": "KeyError", "Cause": json.dumps({"errorType": "KeyError", "errorMessage": "'x'"})})
+    other = classify(
+        {"Error": "KeyError", "Cause": json.dumps({"errorType": "KeyError", "errorMessage": "'x'"})}
+    )
     assert other.code == "unexpected_error"
     platform = classify({"Error": "States.Timeout", "Cause": "timed out"})
     assert platform.code == "platform_error"
@@ -59,7 +63,11 @@ def test_failures_are_classified_by_error_type_not_by_message() -> None:
 
 def _failed(code: str) -> Task:
     return Task(
-        id="t", name="Courier: pos", kind="courier", stage="Sources", position=0,
+        id="t",
+        name="Courier: pos",
+        kind="courier",
+        stage="Sources",
+        position=0,
         error=TaskErrorInfo(code=code, category="source", message="m"),
     )
 

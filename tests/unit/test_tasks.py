@@ -8,12 +8,12 @@ import tempfile
 
 import duckdb
 import pytest
-
 from switchyard.domain.errors import EmptyTableError, MalformedFileError, MissingFileError, MissingTableError
 from switchyard.tasks.courier import expand_pattern, run_courier
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY, run_customer_360
 from switchyard.tasks.stitch import MAPPING_KEY, run_stitch
 from switchyard.tasks.tables import domain_key
+
 from tests.fakes import MemoryBlobStore
 
 BUCKET = "data"
@@ -92,20 +92,32 @@ def test_courier_with_a_broken_csv_fails_with_malformed_file(blobs: MemoryBlobSt
 
 def _domain(blobs: MemoryBlobStore, table: str, rows: list[dict[str, str]]) -> None:
     blobs.put(BUCKET, f"drops/{table}/{table}_20261205.csv", csv_bytes(rows))
-    run_courier(courier_inputs(courier=table, prefix=f"drops/{table}/", pattern=f"{table}_{{date}}.csv", table=table), blobs, BUCKET)
+    run_courier(
+        courier_inputs(courier=table, prefix=f"drops/{table}/", pattern=f"{table}_{{date}}.csv", table=table),
+        blobs,
+        BUCKET,
+    )
 
 
 def test_stitch_links_records_by_email_and_phone_deterministically(blobs: MemoryBlobStore) -> None:
     # Given a CRM and web sign-ups: a@x.com in both (case differs), c shares b's phone
-    _domain(blobs, "crm", [
-        {"id": "1", "email": "a@x.com", "phone": "555-000-1111"},
-        {"id": "2", "email": "b@x.com", "phone": "(555) 000-2222"},
-    ])
-    _domain(blobs, "web", [
-        {"id": "w1", "email": "A@X.COM ", "phone": ""},
-        {"id": "w2", "email": "c@x.com", "phone": "+1 555 000 2222"},
-        {"id": "w3", "email": "d@x.com", "phone": ""},
-    ])
+    _domain(
+        blobs,
+        "crm",
+        [
+            {"id": "1", "email": "a@x.com", "phone": "555-000-1111"},
+            {"id": "2", "email": "b@x.com", "phone": "(555) 000-2222"},
+        ],
+    )
+    _domain(
+        blobs,
+        "web",
+        [
+            {"id": "w1", "email": "A@X.COM ", "phone": ""},
+            {"id": "w2", "email": "c@x.com", "phone": "+1 555 000 2222"},
+            {"id": "w3", "email": "d@x.com", "phone": ""},
+        ],
+    )
     out = run_stitch({"tables": ["crm", "web"], "match_on": ["email", "phone"]}, blobs, BUCKET)
     assert out["records"] == 5
     assert out["customers"] == 3  # {1, w1}, {2, w2}, {w3}
@@ -118,14 +130,20 @@ def test_stitch_links_records_by_email_and_phone_deterministically(blobs: Memory
     # When it runs again on the same data, the ids do not move
     again = run_stitch({"tables": ["crm", "web"], "match_on": ["email", "phone"]}, blobs, BUCKET)
     assert again["changed_ids"] == 0
-    assert {r["record"]: r["customer_id"] for r in read_parquet(blobs.get(BUCKET, MAPPING_KEY) or b"")} == mapping
+    assert {
+        r["record"]: r["customer_id"] for r in read_parquet(blobs.get(BUCKET, MAPPING_KEY) or b"")
+    } == mapping
 
     # When a new record bridges two customers, the ids that changed are counted
-    _domain(blobs, "web", [
-        {"id": "w1", "email": "A@X.COM ", "phone": ""},
-        {"id": "w2", "email": "c@x.com", "phone": "+1 555 000 2222"},
-        {"id": "w3", "email": "d@x.com", "phone": "555-000-1111"},
-    ])
+    _domain(
+        blobs,
+        "web",
+        [
+            {"id": "w1", "email": "A@X.COM ", "phone": ""},
+            {"id": "w2", "email": "c@x.com", "phone": "+1 555 000 2222"},
+            {"id": "w3", "email": "d@x.com", "phone": "555-000-1111"},
+        ],
+    )
     bridged = run_stitch({"tables": ["crm", "web"], "match_on": ["email", "phone"]}, blobs, BUCKET)
     assert bridged["customers"] == 2
     assert bridged["changed_ids"] == 1  # web:w3 joined crm:1's customer
@@ -137,10 +155,14 @@ def test_stitch_without_any_domain_table_fails(blobs: MemoryBlobStore) -> None:
 
 
 def test_customer_360_has_one_row_per_customer_with_their_sources(blobs: MemoryBlobStore) -> None:
-    _domain(blobs, "crm", [
-        {"id": "1", "first_name": "Ada", "email": "a@x.com", "phone": ""},
-        {"id": "2", "first_name": "Alan", "email": "b@x.com", "phone": ""},
-    ])
+    _domain(
+        blobs,
+        "crm",
+        [
+            {"id": "1", "first_name": "Ada", "email": "a@x.com", "phone": ""},
+            {"id": "2", "first_name": "Alan", "email": "b@x.com", "phone": ""},
+        ],
+    )
     _domain(blobs, "web", [{"id": "w1", "email": "a@x.com"}])
     run_stitch({"tables": ["crm", "web"], "match_on": ["email"]}, blobs, BUCKET)
     out = run_customer_360({"tables": ["crm", "web"]}, blobs, BUCKET)

@@ -14,9 +14,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from switchyard.api.auth import Permission, authenticate, require
 from switchyard.api.schemas import (
     ErrorResponse,
-    Resolve,
     ResolutionList,
     ResolutionOut,
+    Resolve,
     StartWorkflow,
     WorkflowOut,
     WorkflowPage,
@@ -32,8 +32,12 @@ PUBLIC_PREFIXES = ("/console",)
 
 
 def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response[str]:
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message, "details": details or {}}})
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json())
+    body = ErrorResponse.model_validate(
+        {"error": {"code": code, "message": message, "details": details or {}}}
+    )
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
 
 
 def _json(status: int, payload: Any) -> Response[str]:
@@ -70,7 +74,9 @@ def build_app() -> APIGatewayRestResolver:
 
     @app.not_found
     def not_found(exc: NotFoundError) -> Response[str]:
-        return _error(404, "route_not_found", f"No route {app.current_event.http_method} {app.current_event.path}.")
+        return _error(
+            404, "route_not_found", f"No route {app.current_event.http_method} {app.current_event.path}."
+        )
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[str]:
@@ -91,7 +97,9 @@ def build_app() -> APIGatewayRestResolver:
     def start_workflow(body: Annotated[StartWorkflow, Body()]) -> Response[str]:
         who = principal()
         require(who, Permission.START_WORKFLOWS)
-        key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+        key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
+            "idempotency-key"
+        )
         if key is not None and not (1 <= len(key) <= 128):
             raise_invalid("Idempotency-Key must be 1 to 128 characters.")
         workflow, created = service().start(who, body.type, body.name, body.config, body.mode, key)
@@ -100,7 +108,7 @@ def build_app() -> APIGatewayRestResolver:
     @app.get("/api/workflows", tags=["workflows"])
     def list_workflows(
         status: Annotated[str | None, Query(max_length=32)] = None,
-        type: Annotated[str | None, Query(max_length=64)] = None,  # noqa: A002
+        type: Annotated[str | None, Query(max_length=64)] = None,
         started_by: Annotated[str | None, Query(max_length=200)] = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         sort: Annotated[str, Query(pattern="^(started_at|name)$")] = "started_at",
@@ -110,7 +118,7 @@ def build_app() -> APIGatewayRestResolver:
     ) -> WorkflowPage:
         who = principal()
         require(who, Permission.READ_WORKFLOWS)
-        items, next_cursor = service().list(
+        items, next_cursor = service().list_workflows(
             who,
             status=status,
             workflow_type=type,
@@ -129,7 +137,9 @@ def build_app() -> APIGatewayRestResolver:
         require(who, Permission.READ_WORKFLOWS)
         return WorkflowOut.of(service().get(who, workflow_id))
 
-    @app.post("/api/workflows/<workflow_id>/stop", responses={202: {"description": "Stopping"}}, tags=["workflows"])
+    @app.post(
+        "/api/workflows/<workflow_id>/stop", responses={202: {"description": "Stopping"}}, tags=["workflows"]
+    )
     def stop_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
         who = principal()
         require(who, Permission.OPERATE_WORKFLOWS)
@@ -142,14 +152,23 @@ def build_app() -> APIGatewayRestResolver:
         return ResolutionList(
             items=[
                 ResolutionOut(
-                    id=r.id, title=r.title, description=r.description, params=[p.model_dump() for p in r.params]
+                    id=r.id,
+                    title=r.title,
+                    description=r.description,
+                    params=[p.model_dump() for p in r.params],
                 )
                 for r in service().resolutions(who, workflow_id)
             ]
         )
 
-    @app.post("/api/workflows/<workflow_id>/resolve", responses={202: {"description": "Applied"}}, tags=["resolutions"])
-    def resolve(workflow_id: Annotated[str, Path(max_length=64)], body: Annotated[Resolve, Body()]) -> Response[str]:
+    @app.post(
+        "/api/workflows/<workflow_id>/resolve",
+        responses={202: {"description": "Applied"}},
+        tags=["resolutions"],
+    )
+    def resolve(
+        workflow_id: Annotated[str, Path(max_length=64)], body: Annotated[Resolve, Body()]
+    ) -> Response[str]:
         who = principal()
         require(who, Permission.OPERATE_WORKFLOWS)
         return _json(202, WorkflowOut.of(service().resolve(who, workflow_id, body.resolution, body.params)))
@@ -175,7 +194,9 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _gateway_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def _gateway_error(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     response = _error(status, code, message, details)
     return {
         "statusCode": status,

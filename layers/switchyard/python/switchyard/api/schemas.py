@@ -14,7 +14,9 @@ class StartWorkflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="Workflow type, e.g. courier_group", min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=200, description="For a courier group: the group's name")
+    name: str | None = Field(
+        default=None, max_length=200, description="For a courier group: the group's name"
+    )
     config: dict[str, Any] | None = Field(
         default=None, description="Overrides; without it the type runs against the current configuration"
     )
@@ -100,7 +102,11 @@ class WorkflowOut(WorkflowSummary):
         return cls(
             **WorkflowSummary.of(w).model_dump(),
             stages=[
-                StageOut(name=s.name, status=_stage_status([t.status for t in s.tasks]), tasks=[TaskOut.of(t) for t in s.tasks])
+                StageOut(
+                    name=s.name,
+                    status=_stage_status([t.status for t in s.tasks]),
+                    tasks=[TaskOut.of(t) for t in s.tasks],
+                )
                 for s in w.stages
             ],
             history=[HistoryOut(**h.model_dump()) for h in w.history],

@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from switchyard.data.models import (
@@ -26,6 +27,7 @@ from switchyard.data.models import (
 from switchyard.domain.errors import BadCursor, NotFound
 from switchyard.domain.models import (
     HistoryEntry,
+    Mode,
     Stage,
     Task,
     TaskErrorInfo,
@@ -37,8 +39,12 @@ from switchyard.domain.models import (
 SORTABLE = ("started_at", "name")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return _iso(value) if value else None
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -59,9 +65,7 @@ class WorkflowRepository:
         try:
             item = WorkflowModel.get(workflow_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound(
-                f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}
-            ) from None
+            raise NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}) from None
         tasks = list(TaskModel.query(workflow_id, consistent_read=True)) if with_tasks else []
         return _to_workflow(item, tasks)
 
@@ -71,7 +75,7 @@ class WorkflowRepository:
         except DoesNotExist:
             raise NotFound(f"No task {task_id!r} in workflow {workflow_id!r}.") from None
 
-    def list(
+    def query(
         self,
         tenant: str,
         *,
@@ -175,7 +179,10 @@ class WorkflowRepository:
             WorkflowModel(workflow_id).update(
                 actions=[
                     WorkflowModel.stages.set(
-                        [StageAttribute(key=s.key, name=s.name, task_ids=[t.id for t in s.tasks]) for s in stages]
+                        [
+                            StageAttribute(key=s.key, name=s.name, task_ids=[t.id for t in s.tasks])
+                            for s in stages
+                        ]
                     )
                 ],
                 condition=WorkflowModel.stages.does_not_exist(),
@@ -219,11 +226,11 @@ class WorkflowRepository:
         warnings: list[str] | None = None,
         expected: tuple[TaskStatus, ...] = (TaskStatus.RUNNING,),
     ) -> bool:
-        actions = [TaskModel.status.set(status), TaskModel.ended_at.set(_iso(now))]
+        actions: list[Action] = [TaskModel.status.set(status), TaskModel.ended_at.set(_iso(now))]
         if outputs is not None:
             actions.append(TaskModel.outputs.set(outputs))
         if warnings:
-            actions.append(TaskModel.warnings.set(warnings))
+            actions.append(TaskModel.warnings.set(warnings))  # type: ignore[arg-type]  # pynamodb types list items as attributes
         try:
             TaskModel(workflow_id, task_id).update(
                 actions=actions, condition=TaskModel.status.is_in(*expected)
@@ -241,7 +248,7 @@ class WorkflowRepository:
         recorded as failed, but the workflow keeps its status.
         """
         err = error.model_dump()
-        task_actions = [
+        task_actions: list[Action] = [
             TaskModel.status.set(TaskStatus.FAILED),
             TaskModel.error.set(err),
             TaskModel.ended_at.set(_iso(now)),
@@ -295,7 +302,7 @@ class WorkflowRepository:
 
         ``task_changes`` may set the failed task's ``status``, ``inputs``, ``ended_at``, ``warnings``.
         """
-        task_actions: list[Any] = []
+        task_actions: list[Action] = []
         if "status" in task_changes:
             task_actions.append(TaskModel.status.set(task_changes["status"]))
         if "inputs" in task_changes:
@@ -329,7 +336,9 @@ class WorkflowRepository:
         return True
 
     def resolution_token(self, workflow_id: str) -> str | None:
-        item = WorkflowModel.get(workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "resolution_token"])
+        item = WorkflowModel.get(
+            workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "resolution_token"]
+        )
         return item.resolution_token
 
     def request_stop(self, workflow: Workflow, entry: HistoryEntry) -> bool:
@@ -360,7 +369,7 @@ class WorkflowRepository:
         warnings: list[str] | None = None,
         expected: tuple[WorkflowStatus, ...] = (WorkflowStatus.RUNNING, WorkflowStatus.STOPPING),
     ) -> bool:
-        actions = [
+        actions: list[Action] = [
             WorkflowModel.status.set(status),
             WorkflowModel.tenant_status.set(f"{workflow.tenant}#{status}"),
             WorkflowModel.ended_at.set(_iso(now)),
@@ -370,9 +379,11 @@ class WorkflowRepository:
         if error is not None:
             actions.append(WorkflowModel.error.set(error.model_dump()))
         if warnings:
-            actions.append(WorkflowModel.warnings.set(warnings))
+            actions.append(WorkflowModel.warnings.set(warnings))  # type: ignore[arg-type]  # pynamodb types list items as attributes
         try:
-            WorkflowModel(workflow.id).update(actions=actions, condition=WorkflowModel.status.is_in(*expected))
+            WorkflowModel(workflow.id).update(
+                actions=actions, condition=WorkflowModel.status.is_in(*expected)
+            )
         except UpdateError as exc:
             if _conditional_failed(exc):
                 return False
@@ -409,7 +420,7 @@ class ConfigRepository:
     def put(self, kind: str, name: str, body: dict[str, Any]) -> None:
         ConfigModel(kind, name, body=body).save()
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
+    def list_kind(self, kind: str) -> list[dict[str, Any]]:
         return [dict(item.body) for item in ConfigModel.query(kind)]
 
 
@@ -456,11 +467,11 @@ class TokenRepository:
 
 
 def _connection() -> Connection:
-    return Connection(region=WorkflowModel.Meta.region)
+    return Connection(region=getattr(WorkflowModel.Meta, "region", None))
 
 
 def _to_model(w: Workflow) -> WorkflowModel:
-    started = _iso(w.started_at) or ""
+    started = _iso(w.started_at)
     return WorkflowModel(
         w.id,
         tenant=w.tenant,
@@ -470,7 +481,7 @@ def _to_model(w: Workflow) -> WorkflowModel:
         mode=w.mode,
         started_by=w.started_by,
         started_at=started,
-        ended_at=_iso(w.ended_at),
+        ended_at=_iso_or_none(w.ended_at),
         config=w.config,
         warnings=w.warnings or None,
         execution_arn=w.execution_arn,
@@ -493,10 +504,11 @@ def _search_text(w: Workflow) -> str:
 
 
 def _to_workflow(item: WorkflowModel, tasks: list[TaskModel]) -> Workflow:
-    by_id = {t.task_id: _to_task(t) for t in tasks}
+    by_id: dict[str, Task] = {str(t.task_id): _to_task(t) for t in tasks}
+    layout: list[Any] = list(item.stages or [])
     stages = [
         Stage(key=s.key, name=s.name, tasks=[by_id[tid] for tid in s.task_ids if tid in by_id])
-        for s in (item.stages or [])
+        for s in layout
     ]
     return Workflow(
         id=item.workflow_id,
@@ -504,12 +516,12 @@ def _to_workflow(item: WorkflowModel, tasks: list[TaskModel]) -> Workflow:
         type=item.workflow_type,
         name=item.name,
         status=WorkflowStatus(item.status),
-        mode=item.mode,
+        mode=Mode(item.mode),
         started_by=item.started_by,
-        started_at=_dt(item.started_at),
+        started_at=datetime.fromisoformat(item.started_at),
         ended_at=_dt(item.ended_at),
         config=item.config,
-        warnings=list(item.warnings or []),
+        warnings=[str(w) for w in item.warnings or []],
         error=TaskErrorInfo(**item.error) if item.error else None,
         stages=stages,
         execution_arn=item.execution_arn,
@@ -529,7 +541,7 @@ def _to_task(t: TaskModel) -> Task:
         stoppable=t.stoppable == "yes",
         inputs=dict(t.inputs or {}),
         outputs=t.outputs,
-        warnings=list(t.warnings or []),
+        warnings=[str(w) for w in t.warnings or []],
         error=TaskErrorInfo(**t.error) if t.error else None,
         attempts=int(t.attempts or 0),
         started_at=_dt(t.started_at),

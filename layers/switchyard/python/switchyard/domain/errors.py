@@ -111,6 +111,11 @@ class MissingTableError(TaskError):
     category = "data"
 
 
+class InvalidNameError(TaskError):
+    code = "invalid_name"
+    category = "configuration"
+
+
 TASK_ERRORS: dict[str, type[TaskError]] = {
     cls.__name__: cls
     for cls in (
@@ -120,5 +125,6 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         SourceConnectionError,
         EmptyTableError,
         MissingTableError,
+        InvalidNameError,
     )
 }

@@ -37,7 +37,7 @@ RETRY = Resolution(
         ResolutionParam(
             name="overrides",
             type="object",
-            description="Input values to replace for this run only, e.g. {\"pattern\": \"crm_*.csv\"}.",
+            description='Input values to replace for this run only, e.g. {"pattern": "crm_*.csv"}.',
         )
     ],
 )

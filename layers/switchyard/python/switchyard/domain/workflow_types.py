@@ -75,7 +75,9 @@ def plan_courier_group(
             missing.append(courier_name)
             continue
         sources.append(
-            PlannedTask(name=f"Courier: {courier_name}", kind="courier", inputs=_courier_inputs(courier, run_date))
+            PlannedTask(
+                name=f"Courier: {courier_name}", kind="courier", inputs=_courier_inputs(courier, run_date)
+            )
         )
     if missing:
         raise ConfigurationMissing(

@@ -11,10 +11,10 @@ import threading
 # Quiet by default: set before the shared Logger is built (POWERTOOLS_LOG_LEVEL=INFO for more).
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from switchyard.local.http import ApiServer  # noqa: E402
-from switchyard.local.runtime import LocalRuntime  # noqa: E402
-from switchyard.local.seed import seed  # noqa: E402
-from switchyard.services.deps import get_deps  # noqa: E402
+from switchyard.local.http import ApiServer
+from switchyard.local.runtime import LocalRuntime
+from switchyard.local.seed import seed
+from switchyard.services.deps import get_deps
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,9 @@ class Dispatcher:
     def register(self, function_name: str, code_dir: Path, handler: str, memory_mb: int) -> None:
         module_file, _, attr = handler.rpartition(".")
         path = code_dir / f"{module_file.replace('.', '/')}.py"
-        spec = importlib.util.spec_from_file_location(f"switchyard_fn_{function_name.replace('-', '_')}", path)
+        spec = importlib.util.spec_from_file_location(
+            f"switchyard_fn_{function_name.replace('-', '_')}", path
+        )
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot load {path}")
         module: ModuleType = importlib.util.module_from_spec(spec)

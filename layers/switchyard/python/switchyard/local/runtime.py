@@ -49,7 +49,7 @@ class LocalRuntime:
 
         for key, value in {
             "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto's dummy credentials
+            "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local",
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
@@ -114,10 +114,12 @@ class LocalRuntime:
         role = iam.create_role(RoleName="switchyard-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
         function_arns = {
-            key: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:switchyard-{key.replace('_', '-')}" for key in d.FUNCTIONS
+            key: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:switchyard-{key.replace('_', '-')}"
+            for key in d.FUNCTIONS
         }
         machine_arns = {
-            t: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{d.state_machine_name(t)}" for t in d.STATE_MACHINES
+            t: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{d.state_machine_name(t)}"
+            for t in d.STATE_MACHINES
         }
         env = {
             d.ENV_WORKFLOWS_TABLE: d.TABLE_NAMES["workflows"],

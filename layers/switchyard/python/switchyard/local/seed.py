@@ -7,21 +7,33 @@ import io
 import random
 import time
 from datetime import UTC, date, datetime
+from typing import Any
 
 from switchyard.domain.models import Mode, Principal, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.workflows import WorkflowService
 
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Dennis"]
-LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen", "Ritchie"]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Hamilton",
+    "Thompson",
+    "Allen",
+    "Ritchie",
+]
 
-COURIERS = [
+COURIERS: list[dict[str, str]] = [
     {"name": "crm", "prefix": "drops/crm/", "pattern": "crm_contacts_{date}*.csv", "table": "crm_contacts"},
     {"name": "web", "prefix": "drops/web/", "pattern": "web_signups_{date}*.csv", "table": "web_signups"},
     # Its file never arrives in the demo: runs that include it fail with missing_file.
     {"name": "pos", "prefix": "drops/pos/", "pattern": "pos_customers_{date}*.csv", "table": "pos_customers"},
 ]
-GROUPS = [
+GROUPS: list[dict[str, Any]] = [
     {"name": "daily", "couriers": ["crm", "pos", "web"], "stitch": {"match_on": ["email", "phone"]}},
     {"name": "crm_web", "couriers": ["crm", "web"], "stitch": {"match_on": ["email", "phone"]}},
 ]

@@ -124,9 +124,7 @@ class EngineService:
             )
         else:
             status = WorkflowStatus.SUCCEEDED
-            warnings = [
-                f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings
-            ]
+            warnings = [f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings]
             self.deps.workflows.finish(workflow, status, now, warnings=warnings)
         final = self.deps.workflows.get(workflow_id, with_tasks=False)
         self._emit_workflow(final, None)
@@ -163,7 +161,9 @@ def emit_workflow_status(deps: Deps, workflow: Workflow, task: Task | None = Non
             "started_by": workflow.started_by,
             "error": workflow.error.model_dump() if workflow.error else None,
             "failed_task": task.name if task else None,
-            "url": f"{console}/console/workflows/{workflow.id}" if console else f"/console/workflows/{workflow.id}",
+            "url": f"{console}/console/workflows/{workflow.id}"
+            if console
+            else f"/console/workflows/{workflow.id}",
         },
     )
 
@@ -176,13 +176,15 @@ def classify(failure: dict[str, Any]) -> TaskErrorInfo:
     """
     error_type = str(failure.get("Error") or "Exception")
     cause_raw = failure.get("Cause") or ""
-    message, detail = cause_raw, {}
+    message: str = str(cause_raw)
+    detail: dict[str, Any] = {}
     try:
         cause = json.loads(cause_raw)
         if isinstance(cause, dict):
             error_type = str(cause.get("errorType") or error_type)
             message = str(cause.get("errorMessage") or "")
-            detail = cause.get("detail") if isinstance(cause.get("detail"), dict) else {}
+            found = cause.get("detail")
+            detail = found if isinstance(found, dict) else {}
     except (TypeError, ValueError):
         pass
     known = TASK_ERRORS.get(error_type)
@@ -190,8 +192,14 @@ def classify(failure: dict[str, Any]) -> TaskErrorInfo:
         return TaskErrorInfo(code=known.code, category=known.category, message=message, detail=detail)
     if error_type.startswith("States.") or error_type.startswith("Lambda."):
         return TaskErrorInfo(
-            code="platform_error", category="platform", message=message or error_type, detail={"error": error_type}
+            code="platform_error",
+            category="platform",
+            message=message or error_type,
+            detail={"error": error_type},
         )
     return TaskErrorInfo(
-        code="unexpected_error", category="internal", message=message or error_type, detail={"error": error_type}
+        code="unexpected_error",
+        category="internal",
+        message=message or error_type,
+        detail={"error": error_type},
     )

@@ -101,7 +101,9 @@ class WorkflowService:
         )
         self.deps.workflows.create(workflow)
         try:
-            arn = self.deps.engine.start(workflow_type, workflow_id, {"workflow_id": workflow_id, "failure": None})
+            arn = self.deps.engine.start(
+                workflow_type, workflow_id, {"workflow_id": workflow_id, "failure": None}
+            )
         except Exception:
             # Nothing half-written: the run and its key go away with the failed start.
             self.deps.workflows.delete(workflow_id)
@@ -116,7 +118,7 @@ class WorkflowService:
 
     # --- read -------------------------------------------------------------------------------
 
-    def list(self, principal: Principal, **filters: Any) -> tuple[list[Workflow], str | None]:
+    def list_workflows(self, principal: Principal, **filters: Any) -> tuple[list[Workflow], str | None]:
         limit = int(filters.pop("limit", 50))
         if not 1 <= limit <= MAX_LIMIT:
             raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"})
@@ -126,7 +128,7 @@ class WorkflowService:
                 f"Unknown status {status!r}. Use one of: {', '.join(s.value for s in WorkflowStatus)}.",
                 {"field": "status"},
             )
-        return self.deps.workflows.list(principal.tenant, limit=limit, **filters)
+        return self.deps.workflows.query(principal.tenant, limit=limit, **filters)
 
     def get(self, principal: Principal, workflow_id: str) -> Workflow:
         workflow = self.deps.workflows.get(workflow_id)

@@ -11,7 +11,7 @@ import duckdb
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain.errors import EmptyTableError, MalformedFileError, MissingFileError
-from switchyard.tasks.tables import domain_key, download, upload_query, workspace
+from switchyard.tasks.tables import domain_key, download, identifier, upload_query, workspace
 
 
 def expand_pattern(pattern: str, run_date: date) -> str:
@@ -24,7 +24,7 @@ def run_courier(inputs: dict[str, Any], blobs: BlobStore, default_bucket: str) -
     prefix = inputs["prefix"]
     run_date = date.fromisoformat(inputs["run_date"])
     pattern = expand_pattern(inputs["pattern"], run_date)
-    table = inputs["table"]
+    table = identifier(inputs["table"])
     keys = sorted(k for k in blobs.list(bucket, prefix) if fnmatch.fnmatch(posixpath.basename(k), pattern))
     if not keys:
         raise MissingFileError(
@@ -39,11 +39,10 @@ def run_courier(inputs: dict[str, Any], blobs: BlobStore, default_bucket: str) -
             paths.append(path)
         sources = ", ".join(f"'{p}'" for p in paths)
         try:
-            count = con.execute(
-                f"CREATE TABLE incoming AS SELECT * FROM read_csv([{sources}], header=true, "
+            con.execute(
+                f"CREATE TABLE incoming AS SELECT * FROM read_csv([{sources}], header=true, "  # noqa: S608 - scratch paths
                 "union_by_name=true, all_varchar=true, strict_mode=true, delim=',', quote='\"', escape='\"')"
-            ).fetchone()
-            del count
+            )
             (n,) = con.execute("SELECT count(*) FROM incoming").fetchone() or (0,)
         except duckdb.Error as exc:
             reason = str(exc).splitlines()[0]

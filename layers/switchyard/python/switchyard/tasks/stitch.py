@@ -14,7 +14,7 @@ from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain.errors import MissingTableError
-from switchyard.tasks.tables import domain_key, download, rows, upload_query, workspace
+from switchyard.tasks.tables import domain_key, download, identifier, rows, upload_query, workspace
 
 MAPPING_KEY = "stitch/mapping.parquet"
 
@@ -53,8 +53,8 @@ class _UnionFind:
 
 
 def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[str, Any]:
-    tables: list[str] = inputs["tables"]
-    match_on: list[str] = inputs.get("match_on") or ["email", "phone"]
+    tables: list[str] = [identifier(t) for t in inputs["tables"]]
+    match_on: list[str] = [identifier(k, "column") for k in inputs.get("match_on") or ["email", "phone"]]
     uf = _UnionFind()
     first_by_value: dict[tuple[str, str], str] = {}
     with workspace() as (con, folder):
@@ -64,11 +64,12 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
             if path is None:
                 continue  # a courier that was skipped or found no file today
             present.append(table)
-            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}
+            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}  # noqa: S608
             if "id" not in cols:
                 raise MissingTableError(f"Domain table {table!r} has no 'id' column to stitch on.")
             select = ", ".join(["id", *[(k if k in cols else f"NULL AS {k}") for k in match_on]])
-            for record in rows(con, f"SELECT {select} FROM read_parquet('{path}')"):
+            # identifiers validated above; path is a scratch file
+            for record in rows(con, f"SELECT {select} FROM read_parquet('{path}')"):  # noqa: S608
                 rkey = f"{table}:{record['id']}"
                 uf.find(rkey)
                 for k in match_on:
@@ -84,7 +85,7 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
         previous: dict[str, str] = {}
         prev_path = download(blobs, bucket, MAPPING_KEY, folder, "previous.parquet")
         if prev_path:
-            for r in rows(con, f"SELECT record, customer_id FROM read_parquet('{prev_path}')"):
+            for r in rows(con, f"SELECT record, customer_id FROM read_parquet('{prev_path}')"):  # noqa: S608
                 previous[r["record"]] = r["customer_id"]
         changed = sum(1 for rkey, cid in mapping.items() if rkey in previous and previous[rkey] != cid)
 

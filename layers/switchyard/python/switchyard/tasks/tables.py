@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 import duckdb
 
 from switchyard.adapters.blobs import BlobStore
+from switchyard.domain.errors import InvalidNameError
 
 
 @contextmanager
@@ -25,8 +27,21 @@ def workspace() -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
             con.close()
 
 
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def identifier(name: str, what: str = "table") -> str:
+    """A table or column name that is safe to place in SQL; anything else is refused."""
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise InvalidNameError(
+            f"{what.capitalize()} name {name!r} is not allowed: use lower-case letters, digits and _ "
+            "(starting with a letter, at most 63 characters)."
+        )
+    return name
+
+
 def domain_key(table: str) -> str:
-    return f"domain/{table}/data.parquet"
+    return f"domain/{identifier(table)}/data.parquet"
 
 
 def download(blobs: BlobStore, bucket: str, key: str, folder: str, name: str) -> str | None:
@@ -43,6 +58,7 @@ def upload_query(
     con: duckdb.DuckDBPyConnection, blobs: BlobStore, bucket: str, key: str, sql: str, folder: str
 ) -> None:
     path = os.path.join(folder, key.replace("/", "_"))
+    # ``sql`` is built by the tasks from validated identifiers; ``path`` is our scratch file.
     con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
     with open(path, "rb") as fh:
         blobs.put(bucket, key, fh.read())
