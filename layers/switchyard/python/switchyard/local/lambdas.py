@@ -84,10 +84,27 @@ class Dispatcher:
 
 
 def install(dispatcher: Dispatcher) -> Callable[[], None]:
-    """Route moto's simple Lambda backend to ``dispatcher``; returns a function that undoes it."""
+    """Route moto's simple Lambda backend to ``dispatcher``; returns a function that undoes it.
+
+    moto's in-memory backends are not built for many threads at once (the Step Functions
+    interpreter runs each execution, the HTTP server each request, in its own thread), so every
+    emulated AWS call is serialized by one lock, except Lambda invocations: a handler runs
+    outside the lock and makes its own calls, as on AWS.
+    """
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.botocore_stubber import BotocoreStubber
 
     original = LambdaSimpleBackend.invoke
+    original_call = BotocoreStubber.__call__
+    lock = threading.RLock()
+
+    def call(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        if request.url.endswith("/invocations") and "/functions/" in request.url:
+            return original_call(self, event_name, request, **kwargs)
+        with lock:
+            return original_call(self, event_name, request, **kwargs)
+
+    BotocoreStubber.__call__ = call  # type: ignore[method-assign]
 
     def invoke(
         self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
@@ -98,5 +115,6 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
 
     def uninstall() -> None:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+        BotocoreStubber.__call__ = original_call  # type: ignore[method-assign]
 
     return uninstall

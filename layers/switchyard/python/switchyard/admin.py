@@ -1,0 +1,38 @@
+"""``python -m switchyard.admin create-token``: issue an API token (its digest is stored)."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+
+from switchyard import declarations as d
+from switchyard.api.auth import Role
+from switchyard.data.models import TokenModel
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m switchyard.admin")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create-token", help="create an API token and print it once")
+    create.add_argument("--user", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--tenant", default="default")
+    create.add_argument("--table", default=d.TABLE_NAMES["tokens"], help="the tokens table (stack output)")
+    create.add_argument("--region", default=None)
+    args = parser.parse_args(argv)
+
+    from switchyard.data.repository import TokenRepository
+
+    TokenModel.Meta.table_name = args.table
+    if args.region:
+        TokenModel.Meta.region = args.region
+    TokenModel._connection = None
+    token = secrets.token_urlsafe(32)
+    TokenRepository().put(token, user=args.user, role=args.role, tenant=args.tenant)
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

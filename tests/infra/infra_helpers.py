@@ -1,0 +1,75 @@
+"""Reading a synthesized template in the infra tests (kept out of conftest so tests can import it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra import constants as c
+from infra.describe import tagged
+
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "REGION",
+    "AWS::AccountId": "ACCOUNT",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def render(value: Any) -> str:
+    """An intrinsic as one comparable string: Ref X -> <X>, GetAtt X.Arn -> <X.Arn>, joins joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return PSEUDO.get(arg, f"<{arg}>")
+        if fn == "Fn::GetAtt":
+            return f"<{arg[0]}.{arg[1]}>"
+        if fn == "Fn::Join":
+            return str(arg[0]).join(render(part) for part in arg[1])
+    raise ValueError(f"cannot render {value!r}")
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """function key -> (logical id, resource)."""
+    return tagged(template, "AWS::Lambda::Function", c.TAG_FUNCTION)
+
+
+def tables(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return tagged(template, "AWS::DynamoDB::Table", c.TAG_TABLE)
+
+
+def machines(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return tagged(template, "AWS::StepFunctions::StateMachine", c.TAG_WORKFLOW_TYPE)
+
+
+def role_statements(template: dict[str, Any], role_arn: Any) -> list[dict[str, Any]]:
+    """Every Allow statement of the inline policies attached to the role a resource uses."""
+    role_logical_id = role_arn["Fn::GetAtt"][0]
+    statements = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    role = template["Resources"][role_logical_id]["Properties"]
+    for policy in role.get("Policies", []):
+        statements.extend(policy["PolicyDocument"]["Statement"])
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(statements: list[dict[str, Any]], service: str) -> list[tuple[str, str]]:
+    """(action, rendered resource) for every action of one service (e.g. "dynamodb")."""
+    found = []
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            if action.split(":")[0] == service or action == "*":
+                found.extend((action, render(resource)) for resource in as_list(statement["Resource"]))
+    return found

@@ -1,0 +1,194 @@
+"""Lambda functions: configuration, environment and least-privilege grants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from infra_helpers import functions, grants, render, resources, role_statements, tables
+from switchyard import declarations as d
+
+from infra import constants as c
+from infra.constructs.engine import TABLE_ENV
+
+READ_ONLY_DYNAMODB = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+}
+S3_WRITES = ("s3:PutObject", "s3:DeleteObject", "s3:Abort")
+
+
+def _table_arns(template: dict[str, Any], logicals: tuple[str, ...] | set[str]) -> set[str]:
+    """The ARNs a grant on these tables may name: the table and, for tables with indexes, its indexes."""
+    found = tables(template)
+    arns = set()
+    for logical in logicals:
+        logical_id = found[logical][0]
+        arns.add(f"<{logical_id}.Arn>")
+        if found[logical][1]["Properties"].get("GlobalSecondaryIndexes"):
+            arns.add(f"<{logical_id}.Arn>/index/*")
+    return arns
+
+
+def _machine_arn(workflow_type: str) -> str:
+    return f"arn:aws:states:REGION:ACCOUNT:stateMachine:{d.state_machine_name(workflow_type)}"
+
+
+def _data_bucket_id(template: dict[str, Any]) -> str:
+    (logical_id,) = [
+        k
+        for k, v in resources(template, "AWS::S3::Bucket").items()
+        if "VersioningConfiguration" in v["Properties"]
+    ]
+    return logical_id
+
+
+def _bus_id(template: dict[str, Any]) -> str:
+    (logical_id,) = resources(template, "AWS::Events::EventBus")
+    return logical_id
+
+
+def _statements(template: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    return role_statements(template, functions(template)[key][1]["Properties"]["Role"])
+
+
+def test_one_function_per_declaration(template: dict[str, Any]) -> None:
+    found = functions(template)
+    assert set(found) == set(d.FUNCTIONS)
+    assert len(resources(template, "AWS::Lambda::Function")) == len(d.FUNCTIONS)
+    for key, decl in d.FUNCTIONS.items():
+        properties = found[key][1]["Properties"]
+        assert properties["Handler"] == decl.handler
+        assert properties["Runtime"] == d.LAMBDA_RUNTIME
+        assert properties["MemorySize"] == decl.memory_mb
+        assert properties["Timeout"] == decl.timeout_s
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert len(properties["Layers"]) == 2, "the shared layer and the dependencies layer"
+
+
+def test_functions_log_to_their_own_log_group_with_retention(template: dict[str, Any]) -> None:
+    for key, (_, function) in functions(template).items():
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == 30, key
+
+
+def test_functions_get_powertools_and_the_shared_environment(template: dict[str, Any]) -> None:
+    found = functions(template)
+    table_ids = {logical: logical_id for logical, (logical_id, _) in tables(template).items()}
+    task_arns = {kind: f"<{found[kind][0]}.Arn>" for kind in d.TASK_FUNCTIONS}
+    for key, decl in d.FUNCTIONS.items():
+        env = found[key][1]["Properties"]["Environment"]["Variables"]
+        for name, value in c.POWERTOOLS_ENV.items():
+            assert env[name] == value, (key, name)
+        for logical, name in TABLE_ENV.items():
+            assert env[name] == {"Ref": table_ids[logical]}, (key, name)
+        assert env[d.ENV_DATA_BUCKET] == {"Ref": _data_bucket_id(template)}
+        assert env[d.ENV_EVENT_BUS] == {"Ref": _bus_id(template)}
+        assert render(env[d.ENV_CONSOLE_URL]).endswith(f"/{c.API_STAGE}/{c.CONSOLE_PREFIX}")
+        # task kind -> function ARN, for every function that is not itself a task function
+        if key in d.TASK_FUNCTIONS:
+            assert d.ENV_TASK_FUNCTIONS not in env, key
+        else:
+            assert json.loads(render(env[d.ENV_TASK_FUNCTIONS])) == task_arns, key
+        # workflow type -> state machine ARN, for the functions that start executions
+        if decl.start_executions:
+            assert json.loads(render(env[d.ENV_STATE_MACHINES])) == {
+                t: _machine_arn(t) for t in d.STATE_MACHINES
+            }
+        else:
+            assert d.ENV_STATE_MACHINES not in env, key
+
+
+def test_the_state_machine_arns_in_the_environment_name_the_real_machines(template: dict[str, Any]) -> None:
+    for machine in resources(template, "AWS::StepFunctions::StateMachine").values():
+        assert machine["Properties"]["StateMachineName"] in {
+            d.state_machine_name(t) for t in d.STATE_MACHINES
+        }
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_a_function_reaches_only_the_tables_it_declares(template: dict[str, Any], key: str) -> None:
+    decl = d.FUNCTIONS[key]
+    dynamodb = grants(_statements(template, key), "dynamodb")
+    granted = {resource for _, resource in dynamodb}
+    # Then only the declared tables appear, never "*"
+    assert granted == _table_arns(template, set(decl.tables_rw) | set(decl.tables_r))
+    # And writes only go to the read-write tables
+    writable = _table_arns(template, decl.tables_rw)
+    for action, resource in dynamodb:
+        if action not in READ_ONLY_DYNAMODB:
+            assert resource in writable, (key, action, resource)
+    if decl.tables_rw:
+        assert any(a == "dynamodb:PutItem" for a, _ in dynamodb)
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_a_function_reaches_the_bucket_only_as_declared(template: dict[str, Any], key: str) -> None:
+    decl = d.FUNCTIONS[key]
+    s3 = grants(_statements(template, key), "s3")
+    if not decl.bucket:
+        assert s3 == []
+        return
+    bucket = _data_bucket_id(template)
+    assert {resource for _, resource in s3} == {f"<{bucket}.Arn>", f"<{bucket}.Arn>/*"}
+    writes = [action for action, _ in s3 if action.startswith(S3_WRITES)]
+    assert bool(writes) == (decl.bucket == "read_write"), (key, writes)
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_a_function_puts_events_only_if_declared(template: dict[str, Any], key: str) -> None:
+    events = grants(_statements(template, key), "events")
+    if d.FUNCTIONS[key].put_events:
+        assert set(events) == {("events:PutEvents", f"<{_bus_id(template)}.Arn>")}
+    else:
+        assert events == []
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_only_functions_that_start_executions_reach_the_state_machines(
+    template: dict[str, Any], key: str
+) -> None:
+    states = grants(_statements(template, key), "states")
+    if not d.FUNCTIONS[key].start_executions:
+        assert states == []
+        return
+    machines = {_machine_arn(t) for t in d.STATE_MACHINES}
+    executions = {
+        f"arn:aws:states:REGION:ACCOUNT:execution:{d.state_machine_name(t)}:*" for t in d.STATE_MACHINES
+    }
+    by_action: dict[str, set[str]] = {}
+    for action, resource in states:
+        by_action.setdefault(action, set()).add(resource)
+    # start and answer task tokens on the declared machines only; stop/describe their executions only
+    assert by_action == {
+        "states:StartExecution": machines,
+        "states:SendTaskSuccess": machines,
+        "states:SendTaskFailure": machines,
+        "states:StopExecution": executions,
+        "states:DescribeExecution": executions,
+    }
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_no_function_may_invoke_lambdas_or_use_wildcards_on_data(template: dict[str, Any], key: str) -> None:
+    statements = _statements(template, key)
+    assert grants(statements, "lambda") == []
+    for service in ("dynamodb", "states", "s3", "events", "sns", "kms"):
+        assert all(resource != "*" for _, resource in grants(statements, service)), service
+    # "*" is left only to X-Ray, which has no resource-level permissions
+    wildcard_actions = {
+        action
+        for statement in statements
+        if "*" in statement["Resource"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert wildcard_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
