@@ -74,9 +74,8 @@ def main() -> None:
         print(f"runs lost/unfinished {len(ids) - len(finished)}")
         print(f"wall time           {wall:.2f} s  ({len(ids) / wall:.2f} runs/s, {tasks_per_run} tasks each)")
         if run_seconds:
-            print(
-                f"run duration        median {statistics.median(run_seconds):.2f} s, max {max(run_seconds):.2f} s"
-            )
+            median, longest = statistics.median(run_seconds), max(run_seconds)
+            print(f"run duration        median {median:.2f} s, max {longest:.2f} s")
         if task_seconds:
             print(f"task (recorded)     median {statistics.median(task_seconds) * 1000:.0f} ms")
         print(f"task work, direct   total {sum(direct) * 1000:.0f} ms for {tasks_per_run} tasks")

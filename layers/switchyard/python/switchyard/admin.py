@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     TokenModel.Meta.table_name = args.table
     if args.region:
-        TokenModel.Meta.region = args.region
+        TokenModel.Meta.region = args.region  # type: ignore[attr-defined]
     TokenModel._connection = None
     token = secrets.token_urlsafe(32)
     TokenRepository().put(token, user=args.user, role=args.role, tenant=args.tenant)
