@@ -19,13 +19,12 @@ if str(REPO_ROOT) not in sys.path:  # `infra` is the repository's top-level pack
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
-
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(app, stack, template dict) of the Switchyard stack as app.py builds it, bundling skipped."""
     from aws_cdk.assertions import Template
+    from infra_helpers import SKIP_BUNDLING
 
     from infra.application import build_app
 

@@ -61,7 +61,7 @@ def _data_bucket(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def test_data_bucket_is_private_encrypted_versioned_and_logged(template: dict[str, Any]) -> None:
-    logical_id, bucket = _data_bucket(template)
+    _, bucket = _data_bucket(template)
     properties = bucket["Properties"]
     assert properties["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
