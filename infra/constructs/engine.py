@@ -59,13 +59,7 @@ from infra.nag import arn_of
 RUNTIME = lambda_.Runtime(d.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 
 # Table logical name -> environment variable holding its physical name.
-TABLE_ENV = {
-    "workflows": d.ENV_WORKFLOWS_TABLE,
-    "tasks": d.ENV_TASKS_TABLE,
-    "config": d.ENV_CONFIG_TABLE,
-    "idempotency": d.ENV_IDEMPOTENCY_TABLE,
-    "tokens": d.ENV_TOKENS_TABLE,
-}
+TABLE_ENV = d.TABLE_ENV
 
 # What a function that starts executions may do with them (DESIGN.md section 3: start, stop,
 # answer a waiting task token, read an execution's state).

@@ -32,6 +32,14 @@ TABLE_NAMES = {
     "idempotency": "switchyard-idempotency",
     "tokens": "switchyard-tokens",
 }
+# Table logical name -> the environment variable that holds its physical name.
+TABLE_ENV = {
+    "workflows": ENV_WORKFLOWS_TABLE,
+    "tasks": ENV_TASKS_TABLE,
+    "config": ENV_CONFIG_TABLE,
+    "idempotency": ENV_IDEMPOTENCY_TABLE,
+    "tokens": ENV_TOKENS_TABLE,
+}
 LOCAL_DATA_BUCKET = "switchyard-data"
 EVENT_BUS_NAME = "switchyard"
 EVENT_SOURCE = "switchyard"

@@ -31,6 +31,25 @@ class Deployed:
     environment: dict[str, str] = field(default_factory=dict)
 
 
+def local_resources(root: Path | None = None) -> dict[str, Any]:
+    """What :meth:`LocalRuntime.deploy` creates, in the shape of ``infra.describe.template_resources``.
+
+    ``tests/infra`` compares the two, so the local runtime and the CDK app cannot drift.
+    """
+    from switchyard.data.models import TABLE_MODELS, key_schema
+    from switchyard.statemachines import load_definition
+
+    root = root or repo_root()
+    return {
+        "tables": {logical: key_schema(model) for logical, model in TABLE_MODELS.items()},
+        "state_machines": {
+            wtype: load_definition(wtype, root / "statemachines") for wtype in d.STATE_MACHINES
+        },
+        "substitutions": {wtype: dict(m.function_substitutions) for wtype, m in d.STATE_MACHINES.items()},
+        "functions": {key: fn.handler for key, fn in d.FUNCTIONS.items()},
+    }
+
+
 class LocalRuntime:
     """One process: moto's in-process AWS, Switchyard deployed into it, the handlers dispatched."""
 
@@ -91,11 +110,12 @@ class LocalRuntime:
         import boto3
 
         from switchyard.adapters.aws import reset_clients
-        from switchyard.data.models import TABLE_MODELS, TTL_ATTRIBUTES, bind_tables, key_schema
+        from switchyard.data.models import TABLE_MODELS, TTL_ATTRIBUTES, bind_tables
         from switchyard.services.deps import reset_deps
         from switchyard.settings import reset_settings
-        from switchyard.statemachines import load_definition, substitute
+        from switchyard.statemachines import substitute
 
+        plan = local_resources(self.root)
         reset_clients()
         bind_tables(d.TABLE_NAMES, REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -106,7 +126,7 @@ class LocalRuntime:
                     TableName=d.TABLE_NAMES[logical],
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[logical]},
                 )
-            self.deployed.tables[logical] = key_schema(model)
+            self.deployed.tables[logical] = plan["tables"][logical]
 
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=d.LOCAL_DATA_BUCKET)
         boto3.client("events", region_name=REGION).create_event_bus(Name=d.EVENT_BUS_NAME)
@@ -122,11 +142,7 @@ class LocalRuntime:
             for t in d.STATE_MACHINES
         }
         env = {
-            d.ENV_WORKFLOWS_TABLE: d.TABLE_NAMES["workflows"],
-            d.ENV_TASKS_TABLE: d.TABLE_NAMES["tasks"],
-            d.ENV_CONFIG_TABLE: d.TABLE_NAMES["config"],
-            d.ENV_IDEMPOTENCY_TABLE: d.TABLE_NAMES["idempotency"],
-            d.ENV_TOKENS_TABLE: d.TABLE_NAMES["tokens"],
+            **{variable: d.TABLE_NAMES[logical] for logical, variable in d.TABLE_ENV.items()},
             d.ENV_DATA_BUCKET: d.LOCAL_DATA_BUCKET,
             d.ENV_EVENT_BUS: d.EVENT_BUS_NAME,
             d.ENV_TASK_FUNCTIONS: json.dumps({k: function_arns[k] for k in d.TASK_FUNCTIONS}),
@@ -147,20 +163,21 @@ class LocalRuntime:
                 FunctionName=name,
                 Runtime=d.LAMBDA_RUNTIME,
                 Role=role,
-                Handler=fn.handler,
+                Handler=plan["functions"][key],
                 Code={"ZipFile": b"local"},
                 Timeout=fn.timeout_s,
                 MemorySize=fn.memory_mb,
                 Environment={"Variables": env},
             )
-            self.dispatcher.register(name, self.root / "functions" / fn.code_dir, fn.handler, fn.memory_mb)
+            code_dir = self.root / "functions" / fn.code_dir
+            self.dispatcher.register(name, code_dir, plan["functions"][key], fn.memory_mb)
             self.deployed.functions[key] = name
 
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        for wtype, machine in d.STATE_MACHINES.items():
+        for wtype in d.STATE_MACHINES:
             definition = substitute(
-                load_definition(wtype, self.root / "statemachines"),
-                {ph: function_arns[fn] for ph, fn in machine.function_substitutions.items()},
+                plan["state_machines"][wtype],
+                {ph: function_arns[fn] for ph, fn in plan["substitutions"][wtype].items()},
             )
             arn = sfn.create_state_machine(
                 name=d.state_machine_name(wtype), definition=definition, roleArn=role, type="STANDARD"
