@@ -86,6 +86,14 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         timeout_s=900,
         bucket="read_write",
     ),
+    "database": FunctionDecl(
+        key="database",
+        code_dir="database",
+        description="Database: build tables with the tenant's SQL and check query thresholds",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
     "customer_360": FunctionDecl(
         key="customer_360",
         code_dir="customer_360",
@@ -151,6 +159,16 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
         workflow_type="courier_group",
         function_substitutions={"EngineFunctionArn": "engine"},
         task_kinds=("courier", "stitch", "customer_360"),
+    ),
+    "courier": StateMachineDecl(
+        workflow_type="courier",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("courier",),
+    ),
+    "database": StateMachineDecl(
+        workflow_type="database",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("database",),
     ),
 }
 

@@ -10,6 +10,7 @@ from switchyard.services.deps import get_deps
 from switchyard.services.engine import EngineService
 from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
+from switchyard.tasks.database import run_database
 from switchyard.tasks.stitch import run_stitch
 
 
@@ -45,6 +46,7 @@ TASKS = {
     "courier": run_courier,
     "stitch": run_stitch,
     "customer_360": run_customer_360,
+    "database": run_database,
 }
 
 

@@ -1,7 +1,9 @@
 """Load a workflow type's state machine from ``statemachines/<type>.asl.json``.
 
 A machine file may hold ``{"$fragment": "<name>"}`` wherever a JSON object belongs; the object
-is replaced by ``statemachines/fragments/<name>.asl.json``. That is how the one task pattern
+is replaced by ``statemachines/fragments/<name>.asl.json``. An object may also hold
+``"$merge": "<name>"``: the fragment's ``States`` are merged into it (the shared ending of every
+machine: Finish, Outcome and the terminal states). That is how the one task pattern
 (DESIGN.md section 3) is shared by every workflow type without being written twice. The CDK app
 and the local runtime both call :func:`load_definition`, then fill the same ``${Placeholders}``.
 """
@@ -25,16 +27,28 @@ def machines_dir() -> Path:
     return Path(__file__).resolve().parents[4] / "statemachines"
 
 
+def _fragment(name: str, fragments: Path, seen: tuple[str, ...]) -> dict[str, Any]:
+    if name in seen:
+        raise ValueError(f"fragment {name!r} includes itself")
+    fragment: dict[str, Any] = json.loads((fragments / f"{name}.asl.json").read_text())
+    fragment.pop("Comment", None)
+    return fragment
+
+
 def _expand(node: Any, fragments: Path, seen: tuple[str, ...] = ()) -> Any:
     if isinstance(node, dict):
         if set(node) == {"$fragment"}:
             name = node["$fragment"]
-            if name in seen:
-                raise ValueError(f"fragment {name!r} includes itself")
-            fragment = json.loads((fragments / f"{name}.asl.json").read_text())
-            fragment.pop("Comment", None)
-            return _expand(fragment, fragments, (*seen, name))
-        return {key: _expand(value, fragments, seen) for key, value in node.items()}
+            return _expand(_fragment(name, fragments, seen), fragments, (*seen, name))
+        out = {key: _expand(value, fragments, seen) for key, value in node.items() if key != "$merge"}
+        if "$merge" in node:
+            name = node["$merge"]
+            merged = _expand(_fragment(name, fragments, seen)["States"], fragments, (*seen, name))
+            clash = set(out) & set(merged)
+            if clash:
+                raise ValueError(f"fragment {name!r} redefines {sorted(clash)}")
+            out.update(merged)
+        return out
     if isinstance(node, list):
         return [_expand(item, fragments, seen) for item in node]
     return node

@@ -111,6 +111,28 @@ class MissingTableError(TaskError):
     category = "data"
 
 
+class QueryThresholdError(TaskError):
+    """A query's result crossed its failure threshold."""
+
+    code = "query_threshold"
+    category = "data"
+
+
+class MismatchedDatatypeError(TaskError):
+    code = "mismatched_datatype"
+    category = "sql"
+
+
+class UnresolvedColumnError(TaskError):
+    code = "unresolved_column"
+    category = "sql"
+
+
+class SqlSyntaxError(TaskError):
+    code = "sql_syntax_error"
+    category = "sql"
+
+
 class InvalidNameError(TaskError):
     code = "invalid_name"
     category = "configuration"
@@ -126,5 +148,9 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         EmptyTableError,
         MissingTableError,
         InvalidNameError,
+        QueryThresholdError,
+        MismatchedDatatypeError,
+        UnresolvedColumnError,
+        SqlSyntaxError,
     )
 }

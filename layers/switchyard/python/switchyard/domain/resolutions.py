@@ -66,11 +66,68 @@ IGNORE_MISSING_FILE = Resolution(
     outcome="warning",
 )
 
+RAISE_THRESHOLD = Resolution(
+    id="raise_error_threshold",
+    title="Raise the error threshold for this run",
+    description=(
+        "Runs the query again with a higher failure threshold for this run only; the configured "
+        "threshold does not change."
+    ),
+    outcome="run",
+    params=[
+        ResolutionParam(
+            name="threshold", type="number", required=True, description="The failure threshold for this run."
+        )
+    ],
+)
+
+
+def _fix_sql(id_: str, title: str, what: str) -> Resolution:
+    return Resolution(
+        id=id_,
+        title=title,
+        description=(
+            f"{what} Correct the SQL in the database's configuration, then apply this to run the task "
+            "again with the corrected SQL (the rest of the run is kept)."
+        ),
+        outcome="run",
+    )
+
+
+FIX_DATATYPE = _fix_sql(
+    "fix_mismatched_datatype",
+    "Fix the mismatched datatype",
+    "The SQL compares or converts values of different types (for example '=' applied to varchar "
+    "and integer): cast one side, e.g. CAST(col AS INTEGER).",
+)
+FIX_MISSING_TABLE = _fix_sql(
+    "fix_missing_table",
+    "Fix the missing table",
+    "The SQL names a table that does not exist (yet): check its name, or run the courier that "
+    "builds it first.",
+)
+FIX_COLUMN = _fix_sql(
+    "fix_unresolved_column",
+    "Fix the unresolved column",
+    "The SQL names a column the table does not have: check the column's name in the source.",
+)
+
 COMMON = (RETRY, RESTART, SKIP)
 BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "missing_file": (IGNORE_MISSING_FILE,),
+    "query_threshold": (RAISE_THRESHOLD,),
+    "mismatched_datatype": (FIX_DATATYPE,),
+    "missing_table": (FIX_MISSING_TABLE,),
+    "unresolved_column": (FIX_COLUMN,),
 }
-ALL: dict[str, Resolution] = {r.id: r for r in (*COMMON, IGNORE_MISSING_FILE)}
+# What a resolution does to the failed task's inputs before it runs again: "same" (retry),
+# "configuration" (re-read from the current configuration), or a parameter mapping.
+REFRESHES_FROM_CONFIGURATION = {RESTART.id, FIX_DATATYPE.id, FIX_MISSING_TABLE.id, FIX_COLUMN.id}
+PARAM_TO_INPUT = {RAISE_THRESHOLD.id: {"threshold": "fail_above"}}
+ALL: dict[str, Resolution] = {
+    r.id: r
+    for r in (*COMMON, IGNORE_MISSING_FILE, RAISE_THRESHOLD, FIX_DATATYPE, FIX_MISSING_TABLE, FIX_COLUMN)
+}
 
 
 def offered(task: Task) -> list[Resolution]:
@@ -95,4 +152,6 @@ def validate_params(resolution: Resolution, params: dict[str, Any]) -> list[str]
             problems.append(f"{p.name} must be an object")
         if p.type == "string" and not isinstance(value, str):
             problems.append(f"{p.name} must be a string")
+        if p.type == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            problems.append(f"{p.name} must be a number")
     return problems

@@ -109,7 +109,108 @@ def refresh_courier_group_inputs(kind: str, inputs: dict[str, Any], config: Conf
     return dict(inputs)
 
 
+# --- courier ---------------------------------------------------------------------------------
+
+
+def plan_courier(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    courier_name = (override or {}).get("courier", name)
+    courier = config.get("courier", courier_name)
+    if courier is None:
+        raise ConfigurationMissing(
+            f"No courier named {courier_name!r} is configured.", {"courier": courier_name}
+        )
+    inputs = _courier_inputs(courier, now.date().isoformat())
+    return [
+        PlannedStage(
+            key="sources",
+            name="Sources",
+            tasks=[PlannedTask(name=f"Courier: {courier['name']}", kind="courier", inputs=inputs)],
+        )
+    ]
+
+
+# --- database --------------------------------------------------------------------------------
+
+
+def _database(name: str, override: dict[str, Any] | None, config: ConfigSource) -> dict[str, Any]:
+    database_name = (override or {}).get("database", name)
+    database = config.get("database", database_name)
+    if database is None:
+        raise ConfigurationMissing(
+            f"No database named {database_name!r} is configured.", {"database": database_name}
+        )
+    return database
+
+
+def _database_task_inputs(database: dict[str, Any], kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    base = {
+        "database": database["name"],
+        "domain_tables": list(database.get("domain_tables", [])),
+        "database_tables": [t["name"] for t in database.get("tables", [])],
+    }
+    if kind == "table":
+        return {**base, "operation": "table", "table": item["name"], "sql": item["sql"]}
+    return {
+        **base,
+        "operation": "query",
+        "query": item["name"],
+        "sql": item["sql"],
+        "warn_above": item.get("warn_above"),
+        "fail_above": item.get("fail_above"),
+    }
+
+
+def plan_database(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    database = _database(name, override, config)
+    tables = [
+        PlannedTask(
+            name=f"Table: {t['name']}", kind="database", inputs=_database_task_inputs(database, "table", t)
+        )
+        for t in database.get("tables", [])
+    ]
+    queries = [
+        PlannedTask(
+            name=f"Query: {q['name']}", kind="database", inputs=_database_task_inputs(database, "query", q)
+        )
+        for q in database.get("queries", [])
+    ]
+    if not tables and not queries:
+        raise ConfigurationMissing(f"Database {database['name']!r} has no tables and no queries.")
+    return [
+        PlannedStage(key="database", name="Database", tasks=tables),
+        PlannedStage(key="queries", name="Queries", tasks=queries),
+    ]
+
+
+def refresh_database_inputs(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[str, Any]:
+    database = _database(inputs["database"], None, config)
+    if inputs["operation"] == "table":
+        items, wanted = database.get("tables", []), inputs["table"]
+    else:
+        items, wanted = database.get("queries", []), inputs["query"]
+    item = next((i for i in items if i["name"] == wanted), None)
+    if item is None:
+        raise ConfigurationMissing(f"{wanted!r} is no longer part of database {database['name']!r}.")
+    return _database_task_inputs(database, inputs["operation"], item)
+
+
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
+    "courier": WorkflowType(
+        name="courier",
+        title="Courier",
+        plan=plan_courier,
+        refresh_inputs=refresh_courier_group_inputs,
+    ),
+    "database": WorkflowType(
+        name="database",
+        title="Database",
+        plan=plan_database,
+        refresh_inputs=refresh_database_inputs,
+    ),
     "courier_group": WorkflowType(
         name="courier_group",
         title="Courier group",

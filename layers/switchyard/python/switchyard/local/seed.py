@@ -38,6 +38,37 @@ GROUPS: list[dict[str, Any]] = [
     {"name": "crm_web", "couriers": ["crm", "web"], "stitch": {"match_on": ["email", "phone"]}},
 ]
 
+DATABASES: list[dict[str, Any]] = [
+    {
+        "name": "marketing",
+        "domain_tables": ["crm_contacts", "web_signups"],
+        "tables": [
+            {
+                "name": "contactable",
+                "sql": "SELECT customer_id, email, first_name FROM customers WHERE email IS NOT NULL",
+            },
+            {
+                "name": "signups_by_name",
+                "sql": "SELECT first_name, count(*) AS customers FROM customers GROUP BY first_name",
+            },
+        ],
+        "queries": [
+            # warns: some customers came only from web sign-ups and have no first name
+            {
+                "name": "customers_without_first_name",
+                "sql": "SELECT count(*) FROM customers WHERE first_name IS NULL",
+                "warn_above": 0,
+                "fail_above": 1000,
+            },
+            {
+                "name": "contactable_customers",
+                "sql": "SELECT count(*) FROM contactable",
+                "fail_above": 100000,
+            },
+        ],
+    },
+]
+
 
 def people(n: int, seed: int) -> list[dict[str, str]]:
     rng = random.Random(seed)
@@ -72,6 +103,10 @@ def seed_files(deps: Deps, run_date: date, rows: int = 200) -> None:
     web = [
         {"id": f"web-{i:05d}", "email": p["email"].upper() if i % 3 == 0 else p["email"], "phone": ""}
         for i, p in enumerate(base[: rows // 2])
+    ] + [
+        # and some people the CRM does not know yet (no first name anywhere)
+        {"id": f"web-new-{i:03d}", "email": f"newcomer{i}@example.org", "phone": ""}
+        for i in range(rows // 10)
     ]
     deps.blobs.put(bucket, f"drops/crm/crm_contacts_{stamp}.csv", to_csv(crm))
     deps.blobs.put(bucket, f"drops/web/web_signups_{stamp}.csv", to_csv(web))
@@ -82,6 +117,8 @@ def seed_config(deps: Deps) -> None:
         deps.config.put("courier", courier["name"], {**courier, "format": "csv"})
     for group in GROUPS:
         deps.config.put("courier_group", group["name"], group)
+    for database in DATABASES:
+        deps.config.put("database", database["name"], database)
 
 
 def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:

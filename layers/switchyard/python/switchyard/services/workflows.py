@@ -219,6 +219,10 @@ class WorkflowService:
                     f"overrides may only replace the task's inputs ({', '.join(sorted(task.inputs))}); "
                     f"unknown: {', '.join(unknown)}"
                 )
+        current = task.inputs.get("fail_above")
+        raising = resolution.id == "raise_error_threshold" and not problems
+        if raising and current is not None and float(params["threshold"]) <= float(current):
+            problems.append(f"threshold must be above the current threshold ({float(current):g})")
         if problems:
             raise ValidationFailed("; ".join(problems) + ".", {"problems": problems})
 
@@ -234,8 +238,10 @@ class WorkflowService:
             inputs = dict(task.inputs)
             if resolution.id == "retry_task":
                 inputs.update(params.get("overrides") or {})
-            else:
+            elif resolution.id in catalog.REFRESHES_FROM_CONFIGURATION:
                 inputs = WORKFLOW_TYPES[workflow.type].refresh_inputs(task.kind, inputs, self.deps.config)
+            for param, input_name in catalog.PARAM_TO_INPUT.get(resolution.id, {}).items():
+                inputs[input_name] = params[param]
             # stays "failed" until the state machine begins it again
             changes = {"inputs": inputs}
         else:
