@@ -10,6 +10,7 @@ from functools import lru_cache
 from switchyard.adapters.blobs import BlobStore, S3BlobStore
 from switchyard.adapters.engine import ExecutionEngine, StepFunctionsEngine
 from switchyard.adapters.events import EventBridgePublisher, EventPublisher
+from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
 from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
     ConfigRepository,
@@ -34,6 +35,7 @@ class Deps:
     events: EventPublisher
     engine: ExecutionEngine
     blobs: BlobStore
+    secrets: SecretStore
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -57,6 +59,7 @@ def build_deps(settings: Settings) -> Deps:
         events=EventBridgePublisher(settings.event_bus, settings.region),
         engine=StepFunctionsEngine(settings.state_machines, settings.region),
         blobs=S3BlobStore(settings.region),
+        secrets=SecretsManagerStore(settings.region),
     )
 
 

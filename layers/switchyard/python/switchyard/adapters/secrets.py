@@ -1,0 +1,41 @@
+"""Credentials in Secrets Manager: destinations' passwords and tokens never sit in configuration,
+task inputs, history or logs; configuration names the secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from switchyard.adapters.aws import client
+
+
+class SecretStore(Protocol):
+    def get(self, name: str) -> dict[str, Any] | None: ...
+    def put(self, name: str, value: dict[str, Any]) -> None: ...
+
+
+class SecretsManagerStore:
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            raw = client("secretsmanager", self.region).get_secret_value(SecretId=name)["SecretString"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else {"value": value}
+
+    def put(self, name: str, value: dict[str, Any]) -> None:
+        sm = client("secretsmanager", self.region)
+        body = json.dumps(value)
+        try:
+            sm.put_secret_value(SecretId=name, SecretString=body)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            sm.create_secret(Name=name, SecretString=body)
