@@ -60,6 +60,8 @@ RUNTIME = lambda_.Runtime(d.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 
 # Table logical name -> environment variable holding its physical name.
 TABLE_ENV = d.TABLE_ENV
+# Secrets Switchyard's functions may read (and the API write): destination credentials.
+SECRETS_PREFIX = "switchyard/"
 
 # What a function that starts executions may do with them (DESIGN.md section 3: start, stop,
 # answer a waiting task token, read an execution's state).
@@ -261,6 +263,13 @@ class Engine(Construct):
             raise ValueError(f"function {decl.key}: bucket access is '', 'read' or 'read_write'")
         if decl.put_events:
             self.events.bus.grant_put_events_to(function)
+        if decl.secrets:
+            if decl.secrets not in ("read", "read_write"):
+                raise ValueError(f"function {decl.key}: secrets access is '', 'read' or 'read_write'")
+            actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+            if decl.secrets == "read_write":
+                actions += ["secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"]
+            function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self._secrets_arn()]))
         if decl.start_executions:
             function.add_to_role_policy(
                 iam.PolicyStatement(
@@ -311,6 +320,13 @@ class Engine(Construct):
                     f"AwsSolutions-IAM5[Action::{action}]",
                     "An action group of CDK's Bucket.grant_read / grant_read_write, on the data bucket only.",
                 )
+        if decl.secrets:
+            nag.acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                f"<AWS::AccountId>:secret:{SECRETS_PREFIX}*]",
+                "Destination credentials: only secrets under the switchyard/ prefix, named in configuration.",
+            )
         if decl.start_executions:
             for workflow_type in d.STATE_MACHINES:
                 name = d.state_machine_name(workflow_type)
@@ -321,6 +337,14 @@ class Engine(Construct):
                     f"Stop and describe executions of {name}: an execution ARN ends with the execution's "
                     "name, known only at run time.",
                 )
+
+    def _secrets_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{SECRETS_PREFIX}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     # ---- state machines ------------------------------------------------------------------
 

@@ -61,6 +61,8 @@ class FunctionDecl:
     tables_rw: tuple[str, ...] = ()
     tables_r: tuple[str, ...] = ()
     bucket: str = ""  # "", "read", "read_write"
+    # Secrets Manager secrets under the ``switchyard/`` prefix: "", "read", "read_write"
+    secrets: str = ""
     put_events: bool = False
     start_executions: bool = False
     # Environment variables beyond the shared ones.
@@ -94,6 +96,23 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         timeout_s=900,
         bucket="read_write",
     ),
+    "audience": FunctionDecl(
+        key="audience",
+        code_dir="audience",
+        description="Audience: select a campaign's or orchestration's audience with SQL",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
+    "deliver": FunctionDecl(
+        key="deliver",
+        code_dir="deliver",
+        description="Deliver: send an audience to a destination (S3, SFTP, webhook, platforms)",
+        memory_mb=1024,
+        timeout_s=900,
+        bucket="read_write",
+        secrets="read",
+    ),
     "customer_360": FunctionDecl(
         key="customer_360",
         code_dir="customer_360",
@@ -123,6 +142,7 @@ API_FUNCTION = FunctionDecl(
     tables_r=("config", "tokens"),
     put_events=True,
     start_executions=True,
+    secrets="read_write",  # the update_credentials resolution stores new credentials
 )
 
 FUNCTIONS: dict[str, FunctionDecl] = {
@@ -170,6 +190,14 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
         function_substitutions={"EngineFunctionArn": "engine"},
         task_kinds=("database",),
     ),
+    **{
+        wtype: StateMachineDecl(
+            workflow_type=wtype,
+            function_substitutions={"EngineFunctionArn": "engine"},
+            task_kinds=("audience", "deliver"),
+        )
+        for wtype in ("campaign_send", "orchestration", "orchestration_group")
+    },
 }
 
 

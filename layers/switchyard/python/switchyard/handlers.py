@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from switchyard.destinations.base import Services
 from switchyard.services.deps import get_deps
 from switchyard.services.engine import EngineService
+from switchyard.tasks.campaign import deliver, select_audience
 from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
 from switchyard.tasks.database import run_database
@@ -53,4 +55,13 @@ TASKS = {
 def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     deps = get_deps()
     inputs = {k: v for k, v in raw.items() if not k.startswith("_")}
+    if kind in SEND_TASKS:
+        services = Services(blobs=deps.blobs, secrets=deps.secrets, default_bucket=deps.settings.data_bucket)
+        workflow_id = str(raw.get("_workflow_id", ""))
+        if kind == "audience":
+            return select_audience(inputs, workflow_id, services)
+        return deliver(inputs, workflow_id, str(raw.get("_mode", "production")), services)
     return TASKS[kind](inputs, deps.blobs, deps.settings.data_bucket)
+
+
+SEND_TASKS = ("audience", "deliver")

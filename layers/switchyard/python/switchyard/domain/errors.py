@@ -133,6 +133,42 @@ class SqlSyntaxError(TaskError):
     category = "sql"
 
 
+class DestinationConnectionError(TaskError):
+    code = "connection_error"
+    category = "destination"
+
+
+class DestinationAuthorizationError(TaskError):
+    """The destination refused our credentials (HTTP 401/403, SFTP auth failure)."""
+
+    code = "destination_authorization"
+    category = "destination"
+
+
+class InvalidCredentialsError(TaskError):
+    """The stored credentials are missing or malformed; nothing was sent."""
+
+    code = "invalid_credentials"
+    category = "destination"
+
+
+class InvalidListNameError(TaskError):
+    code = "invalid_list_name"
+    category = "destination"
+
+
+class DestinationRejectedError(TaskError):
+    code = "destination_rejected"
+    category = "destination"
+
+
+class DestinationNotSupportedError(TaskError):
+    """Validated, but this installation cannot deliver there: nothing was sent."""
+
+    code = "destination_not_supported"
+    category = "destination"
+
+
 class InvalidNameError(TaskError):
     code = "invalid_name"
     category = "configuration"
@@ -152,5 +188,11 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         MismatchedDatatypeError,
         UnresolvedColumnError,
         SqlSyntaxError,
+        DestinationConnectionError,
+        DestinationAuthorizationError,
+        InvalidCredentialsError,
+        InvalidListNameError,
+        DestinationRejectedError,
+        DestinationNotSupportedError,
     )
 }

@@ -112,6 +112,33 @@ FIX_COLUMN = _fix_sql(
     "The SQL names a column the table does not have: check the column's name in the source.",
 )
 
+UPDATE_CREDENTIALS = Resolution(
+    id="update_credentials",
+    title="Update credentials, then restart the task",
+    description=(
+        "Stores new credentials for the destination (in Secrets Manager; they are never shown or "
+        "logged) and runs the task again with the current configuration."
+    ),
+    outcome="run",
+    params=[
+        ResolutionParam(
+            name="credentials",
+            type="object",
+            required=True,
+            description='The destination\'s credential fields, e.g. {"username": ..., "password": ...}.',
+        )
+    ],
+)
+FIX_LIST_NAME = Resolution(
+    id="fix_list_name",
+    title="Fix the list name",
+    description=(
+        "The destination does not accept this list or audience name. Correct it in the destination's "
+        "configuration, then apply this to send again (the rest of the run is kept)."
+    ),
+    outcome="run",
+)
+
 COMMON = (RETRY, RESTART, SKIP)
 BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "missing_file": (IGNORE_MISSING_FILE,),
@@ -119,10 +146,22 @@ BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "mismatched_datatype": (FIX_DATATYPE,),
     "missing_table": (FIX_MISSING_TABLE,),
     "unresolved_column": (FIX_COLUMN,),
+    "destination_authorization": (UPDATE_CREDENTIALS,),
+    "invalid_credentials": (UPDATE_CREDENTIALS,),
+    "invalid_list_name": (FIX_LIST_NAME,),
 }
 # What a resolution does to the failed task's inputs before it runs again: "same" (retry),
 # "configuration" (re-read from the current configuration), or a parameter mapping.
-REFRESHES_FROM_CONFIGURATION = {RESTART.id, FIX_DATATYPE.id, FIX_MISSING_TABLE.id, FIX_COLUMN.id}
+REFRESHES_FROM_CONFIGURATION = {
+    RESTART.id,
+    FIX_DATATYPE.id,
+    FIX_MISSING_TABLE.id,
+    FIX_COLUMN.id,
+    FIX_LIST_NAME.id,
+    UPDATE_CREDENTIALS.id,
+}
+# Parameters that are secrets: never recorded in history or logs.
+SECRET_PARAMS = {UPDATE_CREDENTIALS.id: {"credentials"}}
 PARAM_TO_INPUT = {RAISE_THRESHOLD.id: {"threshold": "fail_above"}}
 ALL: dict[str, Resolution] = {
     r.id: r

@@ -69,6 +69,34 @@ DATABASES: list[dict[str, Any]] = [
     },
 ]
 
+AUDIENCE_SQL = "SELECT customer_id, email, first_name FROM customers WHERE email IS NOT NULL"
+SENDS: dict[str, list[dict[str, Any]]] = {
+    "destination": [
+        {"name": "exports", "kind": "s3", "prefix": "exports/"},
+        # valid-looking configuration, no credentials stored: a send fails with invalid_credentials
+        {
+            "name": "braze_newsletter",
+            "kind": "braze",
+            "secret": "switchyard/destinations/braze",
+            "list": "Newsletter",
+        },
+    ],
+    "campaign": [
+        {"name": "welcome", "audience_sql": AUDIENCE_SQL, "destinations": ["exports"]},
+        {"name": "newsletter", "audience_sql": AUDIENCE_SQL, "destinations": ["exports", "braze_newsletter"]},
+    ],
+    "orchestration": [
+        {
+            "name": "reactivation",
+            "audience_sql": (
+                "SELECT customer_id, email FROM customers WHERE records = 1 AND email IS NOT NULL"
+            ),
+            "destinations": ["exports"],
+        },
+    ],
+    "orchestration_group": [{"name": "nightly", "orchestrations": ["reactivation"]}],
+}
+
 
 def people(n: int, seed: int) -> list[dict[str, str]]:
     rng = random.Random(seed)
@@ -119,6 +147,9 @@ def seed_config(deps: Deps) -> None:
         deps.config.put("courier_group", group["name"], group)
     for database in DATABASES:
         deps.config.put("database", database["name"], database)
+    for kind, items in SENDS.items():
+        for item in items:
+            deps.config.put(kind, item["name"], item)
 
 
 def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:

@@ -71,7 +71,9 @@ class EngineService:
         task = self.deps.workflows.get_task(workflow_id, task_id)
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
-        return {"go": True, "function": function, "payload": {**task.inputs, "_workflow_id": workflow_id}}
+        mode = self.deps.workflows.get(workflow_id, with_tasks=False).mode
+        payload = {**task.inputs, "_workflow_id": workflow_id, "_mode": str(mode)}
+        return {"go": True, "function": function, "payload": payload}
 
     def complete(self, workflow_id: str, task_id: str, output: dict[str, Any]) -> dict[str, Any]:
         warnings = [str(w) for w in output.pop("warnings", [])] if isinstance(output, dict) else []

@@ -233,6 +233,14 @@ class WorkflowService:
                 {"retry_after_seconds": 2},
             )
         now = self.deps.clock()
+        if resolution.id == "update_credentials":
+            secret_name = (task.inputs.get("destination") or {}).get("secret")
+            if not secret_name:
+                raise ValidationFailed(
+                    "This destination names no secret to update; set 'secret' in its configuration.",
+                    {"destination": (task.inputs.get("destination") or {}).get("name")},
+                )
+            self.deps.secrets.put(secret_name, params["credentials"])
         changes: dict[str, Any]
         if resolution.outcome == "run":
             inputs = dict(task.inputs)
@@ -254,7 +262,14 @@ class WorkflowService:
             at=now,
             event="resolution_applied",
             by=principal.user,
-            detail={"resolution": resolution.id, "task": task.name, "params": params},
+            detail={
+                "resolution": resolution.id,
+                "task": task.name,
+                "params": {
+                    k: ("<redacted>" if k in catalog.SECRET_PARAMS.get(resolution.id, set()) else v)
+                    for k, v in params.items()
+                },
+            },
         )
         if not self.deps.workflows.apply_resolution(workflow, task.id, changes, entry):
             raise ResolutionNotOffered(

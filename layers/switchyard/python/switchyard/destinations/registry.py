@@ -1,0 +1,16 @@
+"""Destination kinds by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchyard.destinations.files import S3Destination, SftpDestination
+from switchyard.destinations.platforms import PLATFORMS
+from switchyard.destinations.webhook import WebhookDestination
+
+DESTINATIONS: dict[str, Any] = {
+    "s3": S3Destination(),
+    "sftp": SftpDestination(),
+    "webhook": WebhookDestination(),
+    **PLATFORMS,
+}
