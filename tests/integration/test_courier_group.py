@@ -214,3 +214,35 @@ def test_a_finished_run_cannot_be_stopped(api: Api) -> None:
     assert reply.status == 409
     assert reply.body["error"]["code"] == "workflow_not_running"
     assert "succeeded" in reply.body["error"]["message"]
+
+
+def test_id_jitter_fails_stitch_until_ignored_for_the_run(api: Api, deps: Deps) -> None:
+    # Given customers stitched on email and phone
+    api.wait(api.start("crm_web")["id"], "succeeded")
+    # and a group that stitches on phone only, allowing 5% of ids to move
+    deps.config.put(
+        "courier_group",
+        "jittery",
+        {
+            "name": "jittery",
+            "couriers": ["crm", "web"],
+            "stitch": {"match_on": ["phone"], "max_changed_share": 0.05},
+        },
+    )
+    mapping_before = deps.blobs.get(deps.settings.data_bucket, "stitch/mapping.parquet")
+    run = api.wait_waiting(api.start("jittery")["id"])
+    stitch = tasks(run)["Stitch"]
+    assert stitch["error"]["code"] == "id_jitter"
+    assert "above the allowed 5.0%" in stitch["error"]["message"]
+    # the previous ids are kept
+    assert deps.blobs.get(deps.settings.data_bucket, "stitch/mapping.parquet") == mapping_before
+    offered = [r["id"] for r in api.get(f"/api/workflows/{run['id']}/resolutions").body["items"]]
+    assert offered[0] == "ignore_jitter"
+    assert api.post(f"/api/workflows/{run['id']}/resolve", {"resolution": "ignore_jitter"}).status == 202
+    done = api.wait(run["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded"
+    assert tasks(done)["Stitch"]["outputs"]["changed_ids"] > 0
+    assert tasks(done)["Stitch"]["inputs"]["ignore_jitter"] is True
+    assert deps.config.get("courier_group", "jittery")["stitch"]["max_changed_share"] == 0.05
+    # put the usual ids back for the other tests
+    api.wait(api.start("crm_web")["id"], "succeeded")

@@ -169,6 +169,33 @@ class DestinationNotSupportedError(TaskError):
     category = "destination"
 
 
+class IdJitterError(TaskError):
+    """Stitch moved more customer ids than the configured share: the mapping was not replaced."""
+
+    code = "id_jitter"
+    category = "stitch"
+
+
+class CorruptedArchiveError(TaskError):
+    code = "corrupted_archive"
+    category = "source"
+
+
+class SchemaChangeError(TaskError):
+    code = "schema_change"
+    category = "source"
+
+
+class PgpError(TaskError):
+    code = "pgp_error"
+    category = "source"
+
+
+class ValidationThresholdError(TaskError):
+    code = "validation_threshold"
+    category = "data"
+
+
 class InvalidNameError(TaskError):
     code = "invalid_name"
     category = "configuration"
@@ -194,5 +221,10 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         InvalidListNameError,
         DestinationRejectedError,
         DestinationNotSupportedError,
+        IdJitterError,
+        CorruptedArchiveError,
+        SchemaChangeError,
+        PgpError,
+        ValidationThresholdError,
     )
 }

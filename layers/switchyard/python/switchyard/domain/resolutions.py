@@ -139,6 +139,16 @@ FIX_LIST_NAME = Resolution(
     outcome="run",
 )
 
+IGNORE_JITTER = Resolution(
+    id="ignore_jitter",
+    title="Ignore ID jitter for this run",
+    description=(
+        "Accepts the changed customer ids for this run only: Stitch runs again and replaces the "
+        "mapping; the allowed share in the configuration does not change."
+    ),
+    outcome="run",
+)
+
 COMMON = (RETRY, RESTART, SKIP)
 BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "missing_file": (IGNORE_MISSING_FILE,),
@@ -149,6 +159,7 @@ BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "destination_authorization": (UPDATE_CREDENTIALS,),
     "invalid_credentials": (UPDATE_CREDENTIALS,),
     "invalid_list_name": (FIX_LIST_NAME,),
+    "id_jitter": (IGNORE_JITTER,),
 }
 # What a resolution does to the failed task's inputs before it runs again: "same" (retry),
 # "configuration" (re-read from the current configuration), or a parameter mapping.
@@ -163,6 +174,8 @@ REFRESHES_FROM_CONFIGURATION = {
 # Parameters that are secrets: never recorded in history or logs.
 SECRET_PARAMS = {UPDATE_CREDENTIALS.id: {"credentials"}}
 PARAM_TO_INPUT = {RAISE_THRESHOLD.id: {"threshold": "fail_above"}}
+# Inputs a resolution sets for this run only.
+SETS_INPUTS: dict[str, dict[str, Any]] = {IGNORE_JITTER.id: {"ignore_jitter": True}}
 ALL: dict[str, Resolution] = {
     r.id: r
     for r in (*COMMON, IGNORE_MISSING_FILE, RAISE_THRESHOLD, FIX_DATATYPE, FIX_MISSING_TABLE, FIX_COLUMN)

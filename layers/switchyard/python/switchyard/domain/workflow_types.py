@@ -84,7 +84,7 @@ def plan_courier_group(
             f"Courier(s) {', '.join(sorted(missing))} are not configured.", {"couriers": missing}
         )
     tables = [t.inputs["table"] for t in sources]
-    stitch_rules = group.get("stitch") or {"match_on": ["email", "phone"]}
+    stitch_rules = {"match_on": ["email", "phone"], **(group.get("stitch") or {})}
     return [
         PlannedStage(key="sources", name="Sources", tasks=sources),
         PlannedStage(

@@ -250,6 +250,7 @@ class WorkflowService:
                 inputs = WORKFLOW_TYPES[workflow.type].refresh_inputs(task.kind, inputs, self.deps.config)
             for param, input_name in catalog.PARAM_TO_INPUT.get(resolution.id, {}).items():
                 inputs[input_name] = params[param]
+            inputs.update(catalog.SETS_INPUTS.get(resolution.id, {}))
             # stays "failed" until the state machine begins it again
             changes = {"inputs": inputs}
         else:

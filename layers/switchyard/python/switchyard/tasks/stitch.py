@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import MissingTableError
+from switchyard.domain.errors import IdJitterError, MissingTableError
 from switchyard.tasks.tables import domain_key, download, identifier, rows, upload_query, workspace
 
 MAPPING_KEY = "stitch/mapping.parquet"
@@ -88,6 +88,13 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
             for r in rows(con, f"SELECT record, customer_id FROM read_parquet('{prev_path}')"):  # noqa: S608
                 previous[r["record"]] = r["customer_id"]
         changed = sum(1 for rkey, cid in mapping.items() if rkey in previous and previous[rkey] != cid)
+        share = changed / len(previous) if previous else 0.0
+        limit = inputs.get("max_changed_share")
+        if limit is not None and share > float(limit) and not inputs.get("ignore_jitter"):
+            raise IdJitterError(
+                f"Stitch would change the customer id of {changed} of {len(previous)} known records "
+                f"({share:.1%}), above the allowed {float(limit):.1%}. The previous ids are kept."
+            )
 
         con.execute("CREATE TABLE mapping (record VARCHAR, source VARCHAR, id VARCHAR, customer_id VARCHAR)")
         con.executemany(
@@ -97,6 +104,7 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
         upload_query(con, blobs, bucket, MAPPING_KEY, "SELECT * FROM mapping ORDER BY record", folder)
     customers = len(set(mapping.values()))
     return {
+        "changed_share": round(share, 4),
         "tables": present,
         "records": len(mapping),
         "customers": customers,
