@@ -96,6 +96,14 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         timeout_s=900,
         bucket="read_write",
     ),
+    "ingest": FunctionDecl(
+        key="ingest",
+        code_dir="ingest",
+        description="Ingest: load dropped files (CSV, zip, gzip) into domain tables, checking their schema",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
     "audience": FunctionDecl(
         key="audience",
         code_dir="audience",
@@ -197,6 +205,14 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
             task_kinds=("audience", "deliver"),
         )
         for wtype in ("campaign_send", "orchestration", "orchestration_group")
+    },
+    **{
+        wtype: StateMachineDecl(
+            workflow_type=wtype,
+            function_substitutions={"EngineFunctionArn": "engine"},
+            task_kinds=("ingest",),
+        )
+        for wtype in ("file_upload", "ingest")
     },
 }
 

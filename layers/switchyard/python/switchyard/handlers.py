@@ -13,6 +13,7 @@ from switchyard.tasks.campaign import deliver, select_audience
 from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
 from switchyard.tasks.database import run_database
+from switchyard.tasks.ingest import run_ingest
 from switchyard.tasks.stitch import run_stitch
 
 
@@ -49,6 +50,7 @@ TASKS = {
     "stitch": run_stitch,
     "customer_360": run_customer_360,
     "database": run_database,
+    "ingest": run_ingest,
 }
 
 

@@ -293,7 +293,78 @@ def refresh_send_inputs(kind: str, inputs: dict[str, Any], config: ConfigSource)
     return refreshed
 
 
+# --- file_upload, ingest ------------------------------------------------------------------------
+
+
+def _ingest_inputs(item: dict[str, Any], table: dict[str, Any], run_date: str) -> dict[str, Any]:
+    return {
+        "source": item["name"],
+        "bucket": item.get("bucket"),
+        "prefix": item["prefix"],
+        "pattern": table["pattern"],
+        "table": table["table"],
+        "columns": table.get("columns"),
+        "required": table.get("required", True),
+        "run_date": run_date,
+    }
+
+
+def _ingest_item(
+    kind: str, name: str, override: dict[str, Any] | None, config: ConfigSource
+) -> dict[str, Any]:
+    item_name = (override or {}).get(kind, name)
+    item = config.get(kind, item_name)
+    if item is None:
+        raise ConfigurationMissing(
+            f"No {kind.replace('_', ' ')} named {item_name!r} is configured.", {kind: item_name}
+        )
+    return item
+
+
+def plan_file_upload(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    item = _ingest_item("file_upload", name, override, config)
+    task = PlannedTask(
+        name=f"Load: {item['table']}",
+        kind="ingest",
+        inputs=_ingest_inputs(item, item, now.date().isoformat()),
+    )
+    return [PlannedStage(key="load", name="Upload", tasks=[task])]
+
+
+def plan_ingest(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    item = _ingest_item("ingest", name, override, config)
+    tasks = [
+        PlannedTask(
+            name=f"Load: {t['table']}", kind="ingest", inputs=_ingest_inputs(item, t, now.date().isoformat())
+        )
+        for t in item["tables"]
+    ]
+    return [PlannedStage(key="load", name="Ingest", tasks=tasks)]
+
+
+def refresh_ingest_inputs(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[str, Any]:
+    for source_kind in ("file_upload", "ingest"):
+        item = config.get(source_kind, inputs["source"])
+        if item is None:
+            continue
+        tables = [item] if source_kind == "file_upload" else item["tables"]
+        for table in tables:
+            if table["table"] == inputs["table"]:
+                return _ingest_inputs(item, table, inputs["run_date"])
+    raise ConfigurationMissing(f"{inputs['source']!r} no longer loads table {inputs['table']!r}.")
+
+
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
+    "file_upload": WorkflowType(
+        name="file_upload", title="File upload", plan=plan_file_upload, refresh_inputs=refresh_ingest_inputs
+    ),
+    "ingest": WorkflowType(
+        name="ingest", title="Ingest", plan=plan_ingest, refresh_inputs=refresh_ingest_inputs
+    ),
     "campaign_send": WorkflowType(
         name="campaign_send",
         title="Campaign send",

@@ -7,11 +7,9 @@ import posixpath
 from datetime import date
 from typing import Any
 
-import duckdb
-
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import EmptyTableError, MalformedFileError, MissingFileError
-from switchyard.tasks.tables import domain_key, download, identifier, upload_query, workspace
+from switchyard.domain.errors import EmptyTableError, MissingFileError
+from switchyard.tasks.tables import domain_key, download, identifier, load_csv, upload_query, workspace
 
 
 def expand_pattern(pattern: str, run_date: date) -> str:
@@ -37,16 +35,7 @@ def run_courier(inputs: dict[str, Any], blobs: BlobStore, default_bucket: str) -
             if path is None:  # deleted between listing and reading
                 raise MissingFileError(f"File s3://{bucket}/{key} disappeared before it could be read.")
             paths.append(path)
-        sources = ", ".join(f"'{p}'" for p in paths)
-        try:
-            con.execute(
-                f"CREATE TABLE incoming AS SELECT * FROM read_csv([{sources}], header=true, "  # noqa: S608 - scratch paths
-                "union_by_name=true, all_varchar=true, strict_mode=true, delim=',', quote='\"', escape='\"')"
-            )
-            (n,) = con.execute("SELECT count(*) FROM incoming").fetchone() or (0,)
-        except duckdb.Error as exc:
-            reason = str(exc).splitlines()[0]
-            raise MalformedFileError(f"Could not read {', '.join(keys)} as CSV: {reason}") from None
+        n = load_csv(con, "incoming", paths, keys)
         if n == 0:
             raise EmptyTableError(f"The files for {table!r} hold no rows: {', '.join(keys)}.")
         upload_query(con, blobs, bucket, domain_key(table), "SELECT * FROM incoming", folder)

@@ -68,3 +68,23 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
     cur = con.execute(sql, params or [])
     names = [c[0] for c in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def load_csv(con: duckdb.DuckDBPyConnection, table: str, paths: list[str], names: list[str]) -> int:
+    """Read CSV files (strictly: one delimiter, quoted fields) into ``table``; returns the row count.
+
+    ``names`` are what people know the files by (S3 keys), used in error messages.
+    """
+    from switchyard.domain.errors import MalformedFileError
+
+    sources = ", ".join(f"'{p}'" for p in paths)
+    try:
+        con.execute(
+            f"CREATE TABLE {identifier(table)} AS SELECT * FROM read_csv([{sources}], header=true, "  # noqa: S608
+            "union_by_name=true, all_varchar=true, strict_mode=true, delim=',', quote='\"', escape='\"')"
+        )
+        (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)  # noqa: S608
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0]
+        raise MalformedFileError(f"Could not read {', '.join(names)} as CSV: {reason}") from None
+    return int(n)
