@@ -33,3 +33,6 @@ class MemoryConfig:
 
     def put(self, kind: str, name: str, body: dict[str, Any]) -> None:
         self.items[(kind, name)] = dict(body)
+
+    def list_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [dict(v) for (k, _), v in sorted(self.items.items()) if k == kind]

@@ -104,6 +104,30 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         timeout_s=900,
         bucket="read_write",
     ),
+    "ccpa": FunctionDecl(
+        key="ccpa",
+        code_dir="ccpa",
+        description="CCPA delete: remove one person's records from tables, customers and audiences",
+        memory_mb=2048,
+        timeout_s=900,
+        bucket="read_write",
+    ),
+    "validation": FunctionDecl(
+        key="validation",
+        code_dir="validation",
+        description="Input validation: row counts and empty shares against thresholds, as a report",
+        memory_mb=1024,
+        timeout_s=900,
+        bucket="read_write",
+    ),
+    "index": FunctionDecl(
+        key="index",
+        code_dir="index",
+        description="Index: rebuild lookup indexes of the customer table",
+        memory_mb=1024,
+        timeout_s=900,
+        bucket="read_write",
+    ),
     "audience": FunctionDecl(
         key="audience",
         code_dir="audience",
@@ -214,6 +238,26 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
         )
         for wtype in ("file_upload", "ingest")
     },
+    "data_refresh": StateMachineDecl(
+        workflow_type="data_refresh",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("stitch", "customer_360", "database"),
+    ),
+    "ccpa_delete": StateMachineDecl(
+        workflow_type="ccpa_delete",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("ccpa",),
+    ),
+    "input_validation_report": StateMachineDecl(
+        workflow_type="input_validation_report",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("validation",),
+    ),
+    "manual_index_run": StateMachineDecl(
+        workflow_type="manual_index_run",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("index",),
+    ),
 }
 
 

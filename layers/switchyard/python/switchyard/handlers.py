@@ -14,6 +14,8 @@ from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
 from switchyard.tasks.database import run_database
 from switchyard.tasks.ingest import run_ingest
+from switchyard.tasks.privacy import run_ccpa
+from switchyard.tasks.quality import run_index, run_validation
 from switchyard.tasks.stitch import run_stitch
 
 
@@ -51,6 +53,8 @@ TASKS = {
     "customer_360": run_customer_360,
     "database": run_database,
     "ingest": run_ingest,
+    "ccpa": run_ccpa,
+    "index": run_index,
 }
 
 
@@ -63,6 +67,8 @@ def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         if kind == "audience":
             return select_audience(inputs, workflow_id, services)
         return deliver(inputs, workflow_id, str(raw.get("_mode", "production")), services)
+    if kind == "validation":
+        return run_validation(inputs, deps.blobs, deps.settings.data_bucket, str(raw.get("_workflow_id", "")))
     return TASKS[kind](inputs, deps.blobs, deps.settings.data_bucket)
 
 

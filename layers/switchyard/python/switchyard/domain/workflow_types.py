@@ -15,6 +15,10 @@ class ConfigSource(Protocol):
     def get(self, kind: str, name: str) -> dict[str, Any] | None: ...
 
 
+def _same(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    return config
+
+
 @dataclass(frozen=True)
 class WorkflowType:
     name: str
@@ -23,6 +27,8 @@ class WorkflowType:
     plan: Callable[[str, dict[str, Any] | None, datetime, ConfigSource], list[PlannedStage]]
     # kind -> (task inputs, run date, configuration) -> inputs from the *current* configuration
     refresh_inputs: Callable[[str, dict[str, Any], ConfigSource], dict[str, Any]]
+    # the request's config as it may be stored (e.g. personal data replaced by a hash)
+    prepare_config: Callable[[dict[str, Any] | None], dict[str, Any] | None] = _same
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -358,7 +364,151 @@ def refresh_ingest_inputs(kind: str, inputs: dict[str, Any], config: ConfigSourc
     raise ConfigurationMissing(f"{inputs['source']!r} no longer loads table {inputs['table']!r}.")
 
 
+# --- data_refresh, ccpa_delete, input_validation_report, manual_index_run --------------------------
+
+
+def plan_data_refresh(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    """Rebuild identities, customers and a database from the domain tables as they are."""
+    database = _database(name, override, config)
+    tables = list(database.get("domain_tables", []))
+    if not tables:
+        raise ConfigurationMissing(f"Database {database['name']!r} lists no domain_tables to refresh from.")
+    db_stages = plan_database(name, override, now, config)
+    return [
+        PlannedStage(
+            key="stitch",
+            name="Stitch",
+            tasks=[
+                PlannedTask(
+                    name="Stitch", kind="stitch", inputs={"tables": tables, "match_on": ["email", "phone"]}
+                )
+            ],
+        ),
+        PlannedStage(
+            key="customer_360",
+            name="Customer 360",
+            tasks=[PlannedTask(name="Customer 360", kind="customer_360", inputs={"tables": tables})],
+        ),
+        *db_stages,
+    ]
+
+
+def refresh_data_refresh_inputs(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[str, Any]:
+    if kind == "database":
+        return refresh_database_inputs(kind, inputs, config)
+    return dict(inputs)
+
+
+def prepare_ccpa_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keep only a hash of the person's email: the run never stores the address itself."""
+    if not config:
+        return config
+    prepared = {k: v for k, v in config.items() if k != "email"}
+    if isinstance(config.get("email"), str):
+        from hashlib import sha256
+
+        prepared["subject"] = sha256(config["email"].strip().lower().encode()).hexdigest()
+    return prepared
+
+
+def plan_ccpa_delete(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    subject = (override or {}).get("subject")
+    if not isinstance(subject, str) or len(subject) != 64:
+        raise ValidationFailed(
+            "A CCPA delete needs config.email: the address of the person whose records are removed.",
+            {"field": "config.email"},
+        )
+    tables = sorted(
+        {c["table"] for c in _configured(config, "courier")} | set((override or {}).get("tables", []))
+    )
+    return [
+        PlannedStage(
+            key="delete",
+            name="Delete",
+            tasks=[
+                PlannedTask(
+                    name="Delete personal records", kind="ccpa", inputs={"subject": subject, "tables": tables}
+                )
+            ],
+        )
+    ]
+
+
+def _configured(config: ConfigSource, kind: str) -> list[dict[str, Any]]:
+    lister = getattr(config, "list_kind", None)
+    return list(lister(kind)) if lister else []
+
+
+def plan_validation(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    report_name = (override or {}).get("report", name)
+    report = config.get("validation", report_name)
+    if report is None:
+        raise ConfigurationMissing(f"No validation report named {report_name!r} is configured.")
+    tasks = [
+        PlannedTask(
+            name=f"Validate: {t['table']}",
+            kind="validation",
+            inputs={
+                "report": report_name,
+                "table": t["table"],
+                "min_rows": t.get("min_rows"),
+                "columns": t.get("columns", {}),
+            },
+        )
+        for t in report["tables"]
+    ]
+    return [PlannedStage(key="validate", name="Validation", tasks=tasks)]
+
+
+def refresh_validation_inputs(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[str, Any]:
+    report = config.get("validation", inputs["report"]) or {"tables": []}
+    for t in report["tables"]:
+        if t["table"] == inputs["table"]:
+            return {**inputs, "min_rows": t.get("min_rows"), "columns": t.get("columns", {})}
+    raise ConfigurationMissing(f"Report {inputs['report']!r} no longer validates {inputs['table']!r}.")
+
+
+def plan_index_run(
+    name: str, override: dict[str, Any] | None, now: datetime, config: ConfigSource
+) -> list[PlannedStage]:
+    indexes = (override or {}).get("indexes") or ["email", "phone"]
+    tasks = [PlannedTask(name=f"Index: {i}", kind="index", inputs={"index": i}) for i in indexes]
+    return [PlannedStage(key="index", name="Indexes", tasks=tasks)]
+
+
+def _unchanged(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[str, Any]:
+    return dict(inputs)
+
+
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
+    "data_refresh": WorkflowType(
+        name="data_refresh",
+        title="Data refresh",
+        plan=plan_data_refresh,
+        refresh_inputs=refresh_data_refresh_inputs,
+    ),
+    "ccpa_delete": WorkflowType(
+        name="ccpa_delete",
+        title="CCPA delete",
+        plan=plan_ccpa_delete,
+        refresh_inputs=_unchanged,
+        prepare_config=prepare_ccpa_config,
+    ),
+    "input_validation_report": WorkflowType(
+        name="input_validation_report",
+        title="Input validation report",
+        plan=plan_validation,
+        refresh_inputs=refresh_validation_inputs,
+    ),
+    "manual_index_run": WorkflowType(
+        name="manual_index_run", title="Manual index run", plan=plan_index_run, refresh_inputs=_unchanged
+    ),
     "file_upload": WorkflowType(
         name="file_upload", title="File upload", plan=plan_file_upload, refresh_inputs=refresh_ingest_inputs
     ),

@@ -69,6 +69,21 @@ DATABASES: list[dict[str, Any]] = [
     },
 ]
 
+VALIDATIONS: list[dict[str, Any]] = [
+    {
+        "name": "daily_inputs",
+        "tables": [
+            {
+                "table": "crm_contacts",
+                "min_rows": 100,
+                "columns": {"email": {"warn_above": 0.01, "fail_above": 0.5}},
+            },
+            # web sign-ups rarely leave a phone number: a warning, not a failure
+            {"table": "web_signups", "columns": {"phone": {"warn_above": 0.5}, "email": {"fail_above": 0.1}}},
+        ],
+    }
+]
+
 AUDIENCE_SQL = "SELECT customer_id, email, first_name FROM customers WHERE email IS NOT NULL"
 SENDS: dict[str, list[dict[str, Any]]] = {
     "destination": [
@@ -147,6 +162,8 @@ def seed_config(deps: Deps) -> None:
         deps.config.put("courier_group", group["name"], group)
     for database in DATABASES:
         deps.config.put("database", database["name"], database)
+    for report in VALIDATIONS:
+        deps.config.put("validation", report["name"], report)
     for kind, items in SENDS.items():
         for item in items:
             deps.config.put(kind, item["name"], item)

@@ -61,6 +61,7 @@ class WorkflowService:
                 f"Workflow type {workflow_type!r} is not deployed in this installation.",
                 {"type": workflow_type},
             )
+        config = wtype.prepare_config(config)
         name = (name or "").strip() or (config or {}).get("group") or ""
         if not name:
             raise ValidationFailed(

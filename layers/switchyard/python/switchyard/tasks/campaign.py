@@ -43,7 +43,7 @@ def deliver(inputs: dict[str, Any], workflow_id: str, mode: str, services: Servi
         )
         if path is None:
             raise MissingTableError(f"The audience of {inputs['campaign']!r} was not selected in this run.")
-        cur = con.execute(f"SELECT * FROM read_parquet('{path}')")  # noqa: S608 - scratch path
+        cur = con.execute(f"SELECT * FROM read_parquet('{path}')")
         columns = [c[0] for c in cur.description]
         rows = cur.fetchall()
     delivery = Delivery(

@@ -23,10 +23,10 @@ def run_customer_360(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> d
             path = download(blobs, bucket, domain_key(table), folder, f"{table}.parquet")
             if path is None:
                 continue
-            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}  # noqa: S608
+            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}
             attrs = ", ".join((a if a in cols else f"NULL AS {a}") for a in ATTRIBUTES)
             parts.append(  # table validated, path is a scratch file
-                f"SELECT '{table}' AS source, CAST(id AS VARCHAR) AS id, {attrs} FROM read_parquet('{path}')"  # noqa: S608
+                f"SELECT '{table}' AS source, CAST(id AS VARCHAR) AS id, {attrs} FROM read_parquet('{path}')"
             )
         if not parts:
             raise MissingTableError("No domain table exists to build customers from.")
@@ -42,7 +42,7 @@ def run_customer_360(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> d
                    count(*) AS records
             FROM records r JOIN read_parquet('{mapping}') m ON m.source = r.source AND m.id = r.id
             GROUP BY m.customer_id ORDER BY m.customer_id
-        """  # noqa: S608
+        """
         con.execute(f"CREATE TABLE customers AS {sql}")
         (n,) = con.execute("SELECT count(*) FROM customers").fetchone() or (0,)
         (with_email,) = con.execute("SELECT count(*) FROM customers WHERE email IS NOT NULL").fetchone() or (

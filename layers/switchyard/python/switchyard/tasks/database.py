@@ -46,7 +46,7 @@ def _attach(
     for name, key in sources.items():
         path = download(blobs, bucket, key, folder, f"{identifier(name)}.parquet")
         if path is not None:
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")  # noqa: S608
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:

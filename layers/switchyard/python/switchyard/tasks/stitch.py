@@ -64,12 +64,12 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
             if path is None:
                 continue  # a courier that was skipped or found no file today
             present.append(table)
-            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}  # noqa: S608
+            cols = {r["column_name"] for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")}
             if "id" not in cols:
                 raise MissingTableError(f"Domain table {table!r} has no 'id' column to stitch on.")
             select = ", ".join(["id", *[(k if k in cols else f"NULL AS {k}") for k in match_on]])
             # identifiers validated above; path is a scratch file
-            for record in rows(con, f"SELECT {select} FROM read_parquet('{path}')"):  # noqa: S608
+            for record in rows(con, f"SELECT {select} FROM read_parquet('{path}')"):
                 rkey = f"{table}:{record['id']}"
                 uf.find(rkey)
                 for k in match_on:
@@ -85,7 +85,7 @@ def run_stitch(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[st
         previous: dict[str, str] = {}
         prev_path = download(blobs, bucket, MAPPING_KEY, folder, "previous.parquet")
         if prev_path:
-            for r in rows(con, f"SELECT record, customer_id FROM read_parquet('{prev_path}')"):  # noqa: S608
+            for r in rows(con, f"SELECT record, customer_id FROM read_parquet('{prev_path}')"):
                 previous[r["record"]] = r["customer_id"]
         changed = sum(1 for rkey, cid in mapping.items() if rkey in previous and previous[rkey] != cid)
         share = changed / len(previous) if previous else 0.0

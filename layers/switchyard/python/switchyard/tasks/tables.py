@@ -80,10 +80,10 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, paths: list[str], names
     sources = ", ".join(f"'{p}'" for p in paths)
     try:
         con.execute(
-            f"CREATE TABLE {identifier(table)} AS SELECT * FROM read_csv([{sources}], header=true, "  # noqa: S608
+            f"CREATE TABLE {identifier(table)} AS SELECT * FROM read_csv([{sources}], header=true, "
             "union_by_name=true, all_varchar=true, strict_mode=true, delim=',', quote='\"', escape='\"')"
         )
-        (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)  # noqa: S608
+        (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
     except duckdb.Error as exc:
         reason = str(exc).splitlines()[0]
         raise MalformedFileError(f"Could not read {', '.join(names)} as CSV: {reason}") from None
