@@ -239,3 +239,44 @@ def test_an_orchestration_group_runs_its_orchestrations(api: Api) -> None:
     assert run["status"] == "succeeded", run
     assert [s["name"] for s in run["stages"]] == ["Audience", "Destinations"]
     assert all(not t["stoppable"] for s in run["stages"] for t in s["tasks"])
+
+
+def test_a_destination_that_takes_one_send_at_a_time_makes_the_next_run_wait(api: Api, deps: Deps) -> None:
+    with webhook_server() as hook:
+        hook.delay = 3.0
+        deps.config.put(
+            "destination",
+            "ad_platform",
+            {"name": "ad_platform", "kind": "webhook", "url": hook.url, "exclusive": True},
+        )
+        campaign(deps, "ads", ["ad_platform"], sql="SELECT customer_id FROM customers LIMIT 2")
+        first = start(api, "campaign_send", "ads")
+        deadline = time.monotonic() + 30
+        while (
+            tasks(api.get(f"/api/workflows/{first['id']}").body)
+            .get("Send: ads to ad_platform", {})
+            .get("status")
+            != "running"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = start(api, "campaign_send", "ads")
+        # the second run's send waits, with a warning saying why
+        while (
+            not tasks(api.get(f"/api/workflows/{second['id']}").body)
+            .get("Send: ads to ad_platform", {})
+            .get("warnings")
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        waiting = tasks(api.get(f"/api/workflows/{second['id']}").body)["Send: ads to ad_platform"]
+        assert waiting["status"] == "pending"
+        assert f"run {first['id']} was still sending" in waiting["warnings"][0]
+        one = api.wait(first["id"], "succeeded", "failed")
+        two = api.wait(second["id"], "succeeded", "failed")
+    assert one["status"] == two["status"] == "succeeded"
+    first_send = tasks(one)["Send: ads to ad_platform"]
+    second_send = tasks(two)["Send: ads to ad_platform"]
+    assert second_send["started_at"] >= first_send["ended_at"]
+    assert second_send["status"] == "warning"
+    assert len(hook.received) == 2

@@ -22,6 +22,7 @@ ENV_STATE_MACHINES = "SWITCHYARD_STATE_MACHINES"
 ENV_TASK_FUNCTIONS = "SWITCHYARD_TASK_FUNCTIONS"
 ENV_CONSOLE_URL = "SWITCHYARD_CONSOLE_URL"
 ENV_LOCAL_RUNTIME = "SWITCHYARD_LOCAL_RUNTIME"
+ENV_EXCLUSIVE_WAIT_SECONDS = "SWITCHYARD_EXCLUSIVE_WAIT_SECONDS"
 
 # Logical table names; on AWS CloudFormation names the tables and passes the names in the
 # environment, locally these names are used as they are.

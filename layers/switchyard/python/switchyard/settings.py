@@ -31,6 +31,8 @@ class Settings:
     task_functions: dict[str, str] = field(default_factory=dict)
     console_url: str = ""
     local_runtime: bool = False
+    # how long a send waits before asking again for a destination that takes one send at a time
+    exclusive_wait_seconds: int = 60
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -48,6 +50,7 @@ class Settings:
             task_functions=json.loads(env.get(d.ENV_TASK_FUNCTIONS) or "{}"),
             console_url=env.get(d.ENV_CONSOLE_URL, "").rstrip("/"),
             local_runtime=env.get(d.ENV_LOCAL_RUNTIME, "") == "1",
+            exclusive_wait_seconds=int(env.get(d.ENV_EXCLUSIVE_WAIT_SECONDS) or 60),
         )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -168,6 +168,12 @@ class WorkflowRepository:
 
     def set_execution(self, workflow_id: str, execution_arn: str) -> None:
         WorkflowModel(workflow_id).update(actions=[WorkflowModel.execution_arn.set(execution_arn)])
+
+    def add_task_warning(self, workflow_id: str, task_id: str, warning: str) -> None:
+        task = TaskModel.get(workflow_id, task_id, consistent_read=True)
+        current = [str(w) for w in task.warnings or []]
+        if warning not in current:
+            task.update(actions=[TaskModel.warnings.set([*current, warning])])  # type: ignore[arg-type,list-item]
 
     def record_plan(self, workflow_id: str, stages: list[Stage]) -> None:
         """Write the planned tasks and the stage layout, once (a replayed Plan changes nothing)."""
@@ -422,6 +428,54 @@ class ConfigRepository:
 
     def list_kind(self, kind: str) -> list[dict[str, Any]]:
         return [dict(item.body) for item in ConfigModel.query(kind)]
+
+
+class LockRepository:
+    """Named locks (a destination that accepts one send at a time), held by a workflow."""
+
+    KIND = "lock"
+
+    def acquire(self, name: str, holder: str, is_active: Any) -> str | None:
+        """Take the lock for ``holder``; returns the other holder when it is taken.
+
+        A lock whose holder is no longer active (``is_active(holder)`` is False) is taken over.
+        """
+        for _ in range(3):
+            try:
+                ConfigModel(self.KIND, name, body={"holder": holder}).save(
+                    condition=ConfigModel.kind.does_not_exist()
+                )
+                return None
+            except PutError as exc:
+                if not _conditional_failed(exc):
+                    raise
+            try:
+                current = ConfigModel.get(self.KIND, name, consistent_read=True)
+            except DoesNotExist:
+                continue
+            other = str(current.body.get("holder"))
+            if other == holder:
+                return None
+            if is_active(other):
+                return other
+            self._delete_if(name, other)
+        return "unknown"
+
+    def release(self, name: str, holder: str) -> None:
+        self._delete_if(name, holder)
+
+    def release_all(self, holder: str) -> None:
+        for item in ConfigModel.query(self.KIND):
+            if item.body.get("holder") == holder:
+                self._delete_if(item.name, holder)
+
+    @staticmethod
+    def _delete_if(name: str, holder: str) -> None:
+        try:
+            ConfigModel(LockRepository.KIND, name).delete(condition=ConfigModel.body == {"holder": holder})
+        except DeleteError as exc:
+            if not _conditional_failed(exc):
+                raise
 
 
 class IdempotencyRepository:

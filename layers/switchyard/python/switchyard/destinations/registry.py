@@ -14,3 +14,11 @@ DESTINATIONS: dict[str, Any] = {
     "webhook": WebhookDestination(),
     **PLATFORMS,
 }
+
+
+def is_exclusive(config: dict[str, Any]) -> bool:
+    """Whether the destination takes one send at a time (configurable; ad platforms by default)."""
+    if "exclusive" in config:
+        return bool(config["exclusive"])
+    platform = PLATFORMS.get(str(config.get("kind")))
+    return bool(platform and platform.exclusive)

@@ -149,6 +149,8 @@ class LocalRuntime:
             d.ENV_STATE_MACHINES: json.dumps(machine_arns),
             d.ENV_CONSOLE_URL: self.console_url,
             d.ENV_LOCAL_RUNTIME: "1",
+            # Wait states sleep in real time here: ask again for a busy destination every 2 s.
+            d.ENV_EXCLUSIVE_WAIT_SECONDS: os.environ.get(d.ENV_EXCLUSIVE_WAIT_SECONDS, "2"),
         }
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)

@@ -15,6 +15,7 @@ from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
     ConfigRepository,
     IdempotencyRepository,
+    LockRepository,
     TokenRepository,
     WorkflowRepository,
 )
@@ -31,6 +32,7 @@ class Deps:
     workflows: WorkflowRepository
     config: ConfigRepository
     idempotency: IdempotencyRepository
+    locks: LockRepository
     tokens: TokenRepository
     events: EventPublisher
     engine: ExecutionEngine
@@ -55,6 +57,7 @@ def build_deps(settings: Settings) -> Deps:
         workflows=WorkflowRepository(),
         config=ConfigRepository(),
         idempotency=IdempotencyRepository(),
+        locks=LockRepository(),
         tokens=TokenRepository(),
         events=EventBridgePublisher(settings.event_bus, settings.region),
         engine=StepFunctionsEngine(settings.state_machines, settings.region),

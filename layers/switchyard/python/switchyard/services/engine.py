@@ -10,7 +10,8 @@ import json
 import uuid
 from typing import Any
 
-from switchyard.domain.errors import TASK_ERRORS
+from switchyard.destinations.registry import is_exclusive
+from switchyard.domain.errors import TASK_ERRORS, NotFound
 from switchyard.domain.models import (
     FINISHED,
     Stage,
@@ -65,19 +66,53 @@ class EngineService:
 
     def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
         now = self.deps.clock()
+        halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
+        lock = self._exclusive_lock(workflow_id, task_id)
+        if lock is not None:
+            holder = self.deps.locks.acquire(lock, workflow_id, self._is_active)
+            if holder is not None:
+                if self.deps.workflows.get(workflow_id, with_tasks=False).status != WorkflowStatus.RUNNING:
+                    return halt
+                self.deps.workflows.add_task_warning(
+                    workflow_id,
+                    task_id,
+                    f"Waited for {lock.split(':', 1)[1]}: it takes one send at a time and run {holder} "
+                    "was still sending.",
+                )
+                return {**halt, "wait": True, "wait_seconds": self.deps.settings.exclusive_wait_seconds}
         if not self.deps.workflows.begin_task(workflow_id, task_id, now):
             logger.info("task not started: workflow is not running", extra={"task_id": task_id})
-            return {"go": False, "function": "", "payload": {}}
+            if lock is not None:
+                self.deps.locks.release(lock, workflow_id)
+            return halt
         task = self.deps.workflows.get_task(workflow_id, task_id)
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
         mode = self.deps.workflows.get(workflow_id, with_tasks=False).mode
         payload = {**task.inputs, "_workflow_id": workflow_id, "_mode": str(mode)}
-        return {"go": True, "function": function, "payload": payload}
+        return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
+
+    def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
+        task = self.deps.workflows.get_task(workflow_id, task_id)
+        destination = task.inputs.get("destination") if task.kind == "deliver" else None
+        if isinstance(destination, dict) and is_exclusive(destination):
+            return f"destination:{destination['name']}"
+        return None
+
+    def _is_active(self, workflow_id: str) -> bool:
+        try:
+            return self.deps.workflows.get(workflow_id, with_tasks=False).status not in FINISHED
+        except NotFound:
+            return False
 
     def complete(self, workflow_id: str, task_id: str, output: dict[str, Any]) -> dict[str, Any]:
         warnings = [str(w) for w in output.pop("warnings", [])] if isinstance(output, dict) else []
+        earlier = self.deps.workflows.get_task(workflow_id, task_id).warnings
+        warnings = [*earlier, *(w for w in warnings if w not in earlier)]
         status = TaskStatus.WARNING if warnings else TaskStatus.SUCCEEDED
+        lock = self._exclusive_lock(workflow_id, task_id)
+        if lock is not None:
+            self.deps.locks.release(lock, workflow_id)
         recorded = self.deps.workflows.finish_task(
             workflow_id, task_id, status, self.deps.clock(), outputs=output, warnings=warnings
         )
@@ -128,6 +163,7 @@ class EngineService:
             status = WorkflowStatus.SUCCEEDED
             warnings = [f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings]
             self.deps.workflows.finish(workflow, status, now, warnings=warnings)
+        self.deps.locks.release_all(workflow_id)
         final = self.deps.workflows.get(workflow_id, with_tasks=False)
         self._emit_workflow(final, None)
         return {"status": final.status}

@@ -180,6 +180,7 @@ class WorkflowService:
                 self.deps.engine.stop(workflow.execution_arn, cause=f"Stopped by {principal.user}")
             self.deps.workflows.stop_open_tasks(workflow_id, now)
             self.deps.workflows.finish(workflow, WorkflowStatus.STOPPED, now)
+            self.deps.locks.release_all(workflow_id)
             workflow = self.deps.workflows.get(workflow_id)
             emit_workflow_status(self.deps, workflow)
         return self.deps.workflows.get(workflow_id)
