@@ -23,6 +23,9 @@ ENV_TASK_FUNCTIONS = "SWITCHYARD_TASK_FUNCTIONS"
 ENV_CONSOLE_URL = "SWITCHYARD_CONSOLE_URL"
 ENV_LOCAL_RUNTIME = "SWITCHYARD_LOCAL_RUNTIME"
 ENV_EXCLUSIVE_WAIT_SECONDS = "SWITCHYARD_EXCLUSIVE_WAIT_SECONDS"
+ENV_SCHEDULES_TABLE = "SWITCHYARD_SCHEDULES_TABLE"
+ENV_SCHEDULER_ROLE_ARN = "SWITCHYARD_SCHEDULER_ROLE_ARN"
+ENV_TRIGGERS_FUNCTION_ARN = "SWITCHYARD_TRIGGERS_FUNCTION_ARN"
 
 # Logical table names; on AWS CloudFormation names the tables and passes the names in the
 # environment, locally these names are used as they are.
@@ -32,6 +35,7 @@ TABLE_NAMES = {
     "config": "switchyard-config",
     "idempotency": "switchyard-idempotency",
     "tokens": "switchyard-tokens",
+    "schedules": "switchyard-schedules",
 }
 # Table logical name -> the environment variable that holds its physical name.
 TABLE_ENV = {
@@ -40,6 +44,7 @@ TABLE_ENV = {
     "config": ENV_CONFIG_TABLE,
     "idempotency": ENV_IDEMPOTENCY_TABLE,
     "tokens": ENV_TOKENS_TABLE,
+    "schedules": ENV_SCHEDULES_TABLE,
 }
 LOCAL_DATA_BUCKET = "switchyard-data"
 EVENT_BUS_NAME = "switchyard"
@@ -66,6 +71,8 @@ class FunctionDecl:
     secrets: str = ""
     put_events: bool = False
     start_executions: bool = False
+    # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
+    manage_schedules: bool = False
     # Environment variables beyond the shared ones.
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -171,16 +178,30 @@ API_FUNCTION = FunctionDecl(
     code_dir="api",
     description="REST API: start, list, read, stop and resolve workflows",
     timeout_s=29,
-    tables_rw=("workflows", "tasks", "idempotency"),
+    tables_rw=("workflows", "tasks", "idempotency", "schedules"),
     tables_r=("config", "tokens"),
     put_events=True,
     start_executions=True,
     secrets="read_write",  # the update_credentials resolution stores new credentials
+    manage_schedules=True,
+)
+
+# What EventBridge Scheduler schedules and the run-after rule invoke: starts runs as "automated".
+TRIGGERS_FUNCTION = FunctionDecl(
+    key="triggers",
+    code_dir="triggers",
+    description="Triggers: start scheduled runs, and orchestration groups after a courier group succeeds",
+    timeout_s=60,
+    tables_rw=("workflows", "tasks", "idempotency"),
+    tables_r=("config", "schedules"),
+    put_events=True,
+    start_executions=True,
 )
 
 FUNCTIONS: dict[str, FunctionDecl] = {
     "api": API_FUNCTION,
     "engine": ENGINE_FUNCTION,
+    "triggers": TRIGGERS_FUNCTION,
     **TASK_FUNCTIONS,
 }
 
@@ -264,3 +285,22 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
 
 def state_machine_name(workflow_type: str) -> str:
     return f"switchyard-{workflow_type.replace('_', '-')}"
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+# Each tenant's schedules live in the EventBridge Scheduler schedule group ``switchyard-<tenant>``.
+SCHEDULE_GROUP_PREFIX = "switchyard-"
+# The EventBridge rule on the bus that starts "run after" orchestration groups: a courier group
+# run that succeeded goes to the triggers function, which starts the groups set to follow it.
+RUN_AFTER_RULE_NAME = "switchyard-run-after-courier-group"
+RUN_AFTER_PATTERN: dict[str, object] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["Workflow Status Changed"],
+    "detail": {"type": ["courier_group"], "status": ["succeeded"]},
+}
+RUN_AFTER_TARGET = "triggers"  # the function key the rule invokes
+
+
+def schedule_group(tenant: str) -> str:
+    return f"{SCHEDULE_GROUP_PREFIX}{tenant}"

@@ -33,6 +33,10 @@ class Settings:
     local_runtime: bool = False
     # how long a send waits before asking again for a destination that takes one send at a time
     exclusive_wait_seconds: int = 60
+    schedules_table: str = d.TABLE_NAMES["schedules"]
+    # the role EventBridge Scheduler assumes to invoke the triggers function, and that function
+    scheduler_role_arn: str = ""
+    triggers_function_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -51,6 +55,9 @@ class Settings:
             console_url=env.get(d.ENV_CONSOLE_URL, "").rstrip("/"),
             local_runtime=env.get(d.ENV_LOCAL_RUNTIME, "") == "1",
             exclusive_wait_seconds=int(env.get(d.ENV_EXCLUSIVE_WAIT_SECONDS) or 60),
+            schedules_table=env.get(d.ENV_SCHEDULES_TABLE, d.TABLE_NAMES["schedules"]),
+            scheduler_role_arn=env.get(d.ENV_SCHEDULER_ROLE_ARN, ""),
+            triggers_function_arn=env.get(d.ENV_TRIGGERS_FUNCTION_ARN, ""),
         )
 
 

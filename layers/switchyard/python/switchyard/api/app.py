@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from switchyard.api.auth import Permission, authenticate, require
+from switchyard.api.routes import schedules
 from switchyard.api.schemas import (
     ErrorResponse,
     ResolutionList,
@@ -48,6 +49,7 @@ def _json(status: int, payload: Any) -> Response[str]:
 def build_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     app.enable_swagger(path="/api/docs", openapi_version="3.1.0", title="Switchyard API", version="1")
+    app.include_router(schedules.router)
 
     def service() -> WorkflowService:
         return WorkflowService(get_deps())

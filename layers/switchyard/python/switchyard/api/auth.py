@@ -20,6 +20,7 @@ class Permission(StrEnum):
     READ_WORKFLOWS = "read_workflows"
     START_WORKFLOWS = "start_workflows"
     OPERATE_WORKFLOWS = "operate_workflows"  # stop, resolve
+    MANAGE_SCHEDULES = "manage_schedules"  # create, change, remove schedules
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

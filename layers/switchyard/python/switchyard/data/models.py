@@ -158,6 +158,20 @@ class TokenModel(Model):
     tenant = UnicodeAttribute()
 
 
+class ScheduleModel(Model):
+    """A tenant's schedules: what the API shows and the run-after triggers look up.
+
+    Time-based schedules also live in EventBridge Scheduler, which fires them.
+    """
+
+    class Meta:
+        table_name = d.TABLE_NAMES["schedules"]
+
+    tenant = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    body = JSONAttribute()
+
+
 # logical name -> model, in the order the tables are declared
 TABLE_MODELS: dict[str, type[Model]] = {
     "workflows": WorkflowModel,
@@ -165,6 +179,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "config": ConfigModel,
     "idempotency": IdempotencyModel,
     "tokens": TokenModel,
+    "schedules": ScheduleModel,
 }
 # attributes with a DynamoDB time-to-live
 TTL_ATTRIBUTES = {"idempotency": "expires_at"}

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     token = runtime.create_token("admin", "administrator", os.environ.get("SWITCHYARD_LOCAL_TOKEN") or None)
     server = ApiServer(runtime.dispatcher, args.host, args.port)
     server.start()
+    runtime.clock.start()  # fires EventBridge Scheduler schedules every second
     print(f"Switchyard is running at {base}", flush=True)
     if not args.no_demo:
         print("Seeding the demo tenant (two runs: one succeeds, one waits for a resolution)...", flush=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from switchyard import declarations as d
+from switchyard.local import rules
+from switchyard.local import scheduler as local_scheduler
 from switchyard.local.lambdas import Dispatcher, install
 
 ACCOUNT = "123456789012"
@@ -60,6 +62,9 @@ class LocalRuntime:
         self.deployed = Deployed()
         self._mock: Any = None
         self._uninstall: Any = None
+        self._uninstall_rules: Any = None
+        # Fires the emulated Scheduler's schedules: ``make run`` ticks it every second, tests by hand.
+        self.clock = local_scheduler.SchedulerClock(REGION)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -87,10 +92,15 @@ class LocalRuntime:
         )
         self._mock.start()
         self._uninstall = install(self.dispatcher)
+        self._uninstall_rules = rules.install(REGION)
         self.deploy()
         return self
 
     def stop(self) -> None:
+        self.clock.stop()
+        if self._uninstall_rules:
+            self._uninstall_rules()
+            self._uninstall_rules = None
         if self._uninstall:
             self._uninstall()
             self._uninstall = None
@@ -141,6 +151,7 @@ class LocalRuntime:
             t: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{d.state_machine_name(t)}"
             for t in d.STATE_MACHINES
         }
+        scheduler_role = local_scheduler.deploy(REGION, ACCOUNT, function_arns[d.RUN_AFTER_TARGET])
         env = {
             **{variable: d.TABLE_NAMES[logical] for logical, variable in d.TABLE_ENV.items()},
             d.ENV_DATA_BUCKET: d.LOCAL_DATA_BUCKET,
@@ -151,6 +162,8 @@ class LocalRuntime:
             d.ENV_LOCAL_RUNTIME: "1",
             # Wait states sleep in real time here: ask again for a busy destination every 2 s.
             d.ENV_EXCLUSIVE_WAIT_SECONDS: os.environ.get(d.ENV_EXCLUSIVE_WAIT_SECONDS, "2"),
+            d.ENV_SCHEDULER_ROLE_ARN: scheduler_role,
+            d.ENV_TRIGGERS_FUNCTION_ARN: function_arns[d.RUN_AFTER_TARGET],
         }
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)

@@ -169,8 +169,36 @@ def seed_config(deps: Deps) -> None:
             deps.config.put(kind, item["name"], item)
 
 
+# The demo courier group runs every morning; the nightly orchestration group follows its success.
+SCHEDULES: list[dict[str, Any]] = [
+    {
+        "name": "crm_web_morning",
+        "workflow_type": "courier_group",
+        "target": "crm_web",
+        "expression": "cron(0 6 * * ? *)",
+        "timezone": "Europe/London",
+    },
+    {
+        "name": "nightly_after_crm_web",
+        "workflow_type": "orchestration_group",
+        "target": "nightly",
+        "after_courier_group": "crm_web",
+    },
+]
+
+
+def seed_schedules(deps: Deps) -> None:
+    from switchyard.services.schedules import ScheduleService
+
+    service = ScheduleService(deps)
+    admin = Principal(user="admin", role="administrator")
+    for schedule in SCHEDULES:
+        service.create(admin, schedule["name"], {k: v for k, v in schedule.items() if k != "name"})
+
+
 def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:
-    """Load the demo tenant; with ``runs``, start a run that succeeds and one that waits for a fix."""
+    """Load the demo tenant; with ``runs``, start a run that succeeds and one that waits for a fix,
+    then add the demo schedules (after the runs, so that the demo starts with those two runs)."""
     seed_config(deps)
     seed_files(deps, datetime.now(UTC).date())
     if not runs:
@@ -186,4 +214,5 @@ def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[s
         if a.status == WorkflowStatus.SUCCEEDED and b.status == WorkflowStatus.FAILED:
             break
         time.sleep(0.1)
+    seed_schedules(deps)
     return {"succeeded": ok.id, "failed": failed.id}

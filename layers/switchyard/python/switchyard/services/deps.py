@@ -10,6 +10,7 @@ from functools import lru_cache
 from switchyard.adapters.blobs import BlobStore, S3BlobStore
 from switchyard.adapters.engine import ExecutionEngine, StepFunctionsEngine
 from switchyard.adapters.events import EventBridgePublisher, EventPublisher
+from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
 from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
@@ -19,6 +20,7 @@ from switchyard.data.repository import (
     TokenRepository,
     WorkflowRepository,
 )
+from switchyard.data.schedules import ScheduleRepository
 from switchyard.settings import Settings, get_settings
 
 
@@ -38,6 +40,8 @@ class Deps:
     engine: ExecutionEngine
     blobs: BlobStore
     secrets: SecretStore
+    schedules: ScheduleRepository
+    scheduler: Scheduler
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -49,6 +53,7 @@ def build_deps(settings: Settings) -> Deps:
             "config": settings.config_table,
             "idempotency": settings.idempotency_table,
             "tokens": settings.tokens_table,
+            "schedules": settings.schedules_table,
         },
         settings.region,
     )
@@ -63,6 +68,8 @@ def build_deps(settings: Settings) -> Deps:
         engine=StepFunctionsEngine(settings.state_machines, settings.region),
         blobs=S3BlobStore(settings.region),
         secrets=SecretsManagerStore(settings.region),
+        schedules=ScheduleRepository(),
+        scheduler=EventBridgeScheduler(settings.region),
     )
 
 

@@ -48,8 +48,13 @@ class WorkflowService:
         mode: Mode,
         idempotency_key: str | None = None,
         started_by: str | None = None,
+        trigger: dict[str, Any] | None = None,
     ) -> tuple[Workflow, bool]:
-        """Start a run. Returns (workflow, created); an idempotent replay returns created=False."""
+        """Start a run. Returns (workflow, created); an idempotent replay returns created=False.
+
+        ``trigger`` (what started an automated run: a schedule, a run-after link) is recorded in
+        the run's "started" history entry.
+        """
         wtype = WORKFLOW_TYPES.get(workflow_type)
         if wtype is None:
             raise UnknownWorkflowType(
@@ -98,7 +103,14 @@ class WorkflowService:
             started_by=started_by or principal.user,
             started_at=now,
             config=config,
-            history=[HistoryEntry(at=now, event="started", by=started_by or principal.user)],
+            history=[
+                HistoryEntry(
+                    at=now,
+                    event="started",
+                    by=started_by or principal.user,
+                    detail={"trigger": trigger} if trigger else {},
+                )
+            ],
         )
         self.deps.workflows.create(workflow)
         try:

@@ -1,0 +1,45 @@
+"""Event parsing for the triggers Lambda: a schedule's input or a status change from the bus."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchyard.services.deps import get_deps
+from switchyard.services.schedules import ScheduleService
+
+
+class ScheduledFire(BaseModel):
+    """What a schedule's target input holds (EventBridge Scheduler fills in ``scheduled_time``)."""
+
+    kind: Literal["schedule"]
+    tenant: str
+    schedule: str
+    workflow_type: str
+    target: str
+    scheduled_time: str
+
+
+class StatusChangedDetail(BaseModel):
+    workflow_id: str
+    type: str
+    status: str
+
+
+class StatusChanged(BaseModel):
+    """A ``Workflow Status Changed`` event, as the run-after rule delivers it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    detail_type: Literal["Workflow Status Changed"] = Field(alias="detail-type")
+    detail: StatusChangedDetail
+
+
+def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
+    service = ScheduleService(get_deps())
+    if "detail-type" in raw:
+        event = StatusChanged.model_validate(raw)
+        return service.run_after(event.detail.workflow_id)
+    fire = ScheduledFire.model_validate(raw)
+    return service.fire(fire.tenant, fire.schedule, fire.workflow_type, fire.target, fire.scheduled_time)
