@@ -16,6 +16,14 @@ from typing import Any
 
 from switchyard.observability import logger
 
+_in_flight: list[threading.Thread] = []
+
+
+def drain(timeout: float = 60.0) -> None:
+    """Wait for the deliveries under way (tests use it to know a rule has had its say)."""
+    while _in_flight:
+        _in_flight.pop().join(timeout)
+
 
 def _is_lambda(target: dict[str, Any]) -> bool:
     return ":lambda:" in str(target.get("Arn", ""))
@@ -43,7 +51,6 @@ def install(region: str) -> Callable[[], None]:
     from moto.events.models import Rule
 
     original = Rule.send_to_targets
-    threads: list[threading.Thread] = []
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         functions = [t for t in self.targets if _is_lambda(t)]
@@ -57,7 +64,8 @@ def install(region: str) -> Callable[[], None]:
                     target=deliver, args=(target["Arn"], event, region), name="rule-target", daemon=True
                 )
                 thread.start()
-                threads.append(thread)
+                _in_flight[:] = [t for t in _in_flight if t.is_alive()]
+                _in_flight.append(thread)
         # moto delivers to the other targets (every emulated call runs under one lock, so the
         # rule's target list is not read by anyone else meanwhile).
         everything = self.targets
