@@ -12,6 +12,7 @@ from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.engine import Engine
 from infra.constructs.events import Events
+from infra.constructs.schedules import Schedules
 
 
 class SwitchyardStack(Stack):
@@ -22,6 +23,7 @@ class SwitchyardStack(Stack):
         self.engine = Engine(self, "Engine", data=self.data, events=self.events)
         self.api = Api(self, "Api", handler=self.engine.functions["api"])
         self.engine.set_console_url(self.api.console_url)
+        self.schedules = Schedules(self, "Schedules", engine=self.engine, events_=self.events)
 
         CfnOutput(self, "ApiUrl", value=self.api.api_url, description="Base URL of the REST API (/api)")
         CfnOutput(self, "ConsoleUrl", value=self.api.console_url, description="The console")

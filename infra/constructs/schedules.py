@@ -1,0 +1,113 @@
+"""Schedules: EventBridge Scheduler's role and schedule group, and the run-after rule.
+
+* The **Scheduler's execution role** is assumed by ``scheduler.amazonaws.com`` (this account only)
+  and may invoke the triggers function, nothing else.
+* Functions declared with ``manage_schedules`` (the API) may create, change, read and remove
+  schedules in Switchyard's schedule groups (``switchyard-<tenant>``) and pass that role to the
+  Scheduler; they learn the role's and the triggers function's ARNs from their environment.
+* The default tenant's **schedule group** is created here; a new tenant's group is created by the
+  API on its first schedule.
+* The **run-after rule** on the bus sends each courier group run that succeeded to the triggers
+  function (pattern and target from :mod:`switchyard.declarations`, as the local runtime).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+from switchyard import declarations as d
+
+from infra import nag
+from infra.constructs.engine import Engine
+from infra.constructs.events import Events
+
+# What a schedule manager may do with schedules and their groups (nothing account-wide).
+SCHEDULE_ACTIONS = [
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+]
+GROUP_ACTIONS = ["scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup"]
+
+
+class Schedules(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, engine: Engine, events_: Events) -> None:
+        super().__init__(scope, construct_id)
+        triggers = engine.functions[d.RUN_AFTER_TARGET]
+        self.group = scheduler.CfnScheduleGroup(self, "DefaultGroup", name=d.schedule_group("default"))
+
+        self.role = iam.Role(
+            self,
+            "SchedulerRole",
+            description="EventBridge Scheduler invokes the Switchyard triggers function with this role",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[triggers.function_arn])
+        )
+
+        self.run_after_rule = events.Rule(
+            self,
+            "RunAfterRule",
+            rule_name=d.RUN_AFTER_RULE_NAME,
+            description="A courier group run succeeded: start the orchestration groups set to run after it",
+            event_bus=events_.bus,
+            event_pattern=events.EventPattern(
+                source=list(d.RUN_AFTER_PATTERN["source"]),  # type: ignore[call-overload]
+                detail_type=list(d.RUN_AFTER_PATTERN["detail-type"]),  # type: ignore[call-overload]
+                detail=dict(d.RUN_AFTER_PATTERN["detail"]),  # type: ignore[call-overload]
+            ),
+            targets=[targets.LambdaFunction(triggers, retry_attempts=8)],
+        )
+
+        for key, decl in d.FUNCTIONS.items():
+            if decl.manage_schedules:
+                self._grant_manage(engine, key, triggers.function_arn)
+
+    def _grant_manage(self, engine: Engine, key: str, triggers_arn: str) -> None:
+        function = engine.functions[key]
+        function.add_environment(d.ENV_SCHEDULER_ROLE_ARN, self.role.role_arn)
+        function.add_environment(d.ENV_TRIGGERS_FUNCTION_ARN, triggers_arn)
+        stack = Stack.of(self)
+        schedules = stack.format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        groups = stack.format_arn(
+            service="scheduler",
+            resource="schedule-group",
+            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(iam.PolicyStatement(actions=SCHEDULE_ACTIONS, resources=[schedules]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=GROUP_ACTIONS, resources=[groups]))
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        role = function.role
+        assert role is not None
+        nag.acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+            f"schedule/{d.SCHEDULE_GROUP_PREFIX}*/*]",
+            "Schedules are named by users at run time, in the tenants' Switchyard schedule groups only.",
+        )
+        nag.acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+            f"schedule-group/{d.SCHEDULE_GROUP_PREFIX}*]",
+            "One schedule group per tenant (switchyard-<tenant>), created on the tenant's first schedule.",
+        )

@@ -1,0 +1,117 @@
+"""Schedules: the Scheduler's role, the schedule group, the run-after rule, and who may manage schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra_helpers import as_list, functions, grants, render, resources, role_statements
+from switchyard import declarations as d
+
+
+def _logical_id(value: Any) -> str:
+    return str(value["Fn::GetAtt"][0]) if "Fn::GetAtt" in value else str(value["Ref"])
+
+
+def _scheduler_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, role)
+        for logical_id, role in resources(template, "AWS::IAM::Role").items()
+        if any(
+            s["Principal"].get("Service") == "scheduler.amazonaws.com"
+            for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        )
+    ]
+    return found
+
+
+def test_the_scheduler_role_may_only_invoke_the_triggers_function(template: dict[str, Any]) -> None:
+    logical_id, role = _scheduler_role(template)
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert "ManagedPolicyArns" not in role["Properties"]
+    statements = role_statements(template, {"Fn::GetAtt": [logical_id, "Arn"]})
+    triggers = functions(template)["triggers"][0]
+    assert [(a, r) for s in statements for a in as_list(s["Action"]) for r in as_list(s["Resource"])] == [
+        ("lambda:InvokeFunction", {"Fn::GetAtt": [triggers, "Arn"]})
+    ]
+
+
+def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template: dict[str, Any]) -> None:
+    role_id, _ = _scheduler_role(template)
+    triggers = functions(template)["triggers"][0]
+    for key, (_, function) in functions(template).items():
+        statements = role_statements(template, function["Properties"]["Role"])
+        scheduler = grants(statements, "scheduler")
+        passes = [
+            (s.get("Condition"), r)
+            for s in statements
+            for a in as_list(s["Action"])
+            if a == "iam:PassRole"
+            for r in as_list(s["Resource"])
+        ]
+        env = function["Properties"]["Environment"]["Variables"]
+        if not d.FUNCTIONS[key].manage_schedules:
+            assert scheduler == [] and passes == [], key
+            assert d.ENV_SCHEDULER_ROLE_ARN not in env, key
+            continue
+        prefix = d.SCHEDULE_GROUP_PREFIX
+        assert set(scheduler) == {
+            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{prefix}*/*")
+            for action in (
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+            )
+        } | {
+            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule-group/{prefix}*")
+            for action in ("scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup")
+        }
+        assert passes == [
+            (
+                {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+                {"Fn::GetAtt": [role_id, "Arn"]},
+            )
+        ]
+        assert env[d.ENV_SCHEDULER_ROLE_ARN] == {"Fn::GetAtt": [role_id, "Arn"]}
+        assert env[d.ENV_TRIGGERS_FUNCTION_ARN] == {"Fn::GetAtt": [triggers, "Arn"]}
+
+
+def test_the_default_tenant_has_its_schedule_group(template: dict[str, Any]) -> None:
+    groups = resources(template, "AWS::Scheduler::ScheduleGroup")
+    assert [g["Properties"]["Name"] for g in groups.values()] == [d.schedule_group("default")]
+
+
+def test_the_run_after_rule_sends_succeeded_courier_groups_to_the_triggers_function(
+    template: dict[str, Any],
+) -> None:
+    (rule,) = [
+        r
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Name"] == d.RUN_AFTER_RULE_NAME
+    ]
+    properties = rule["Properties"]
+    assert properties["EventPattern"] == d.RUN_AFTER_PATTERN
+    (bus,) = resources(template, "AWS::Events::EventBus")
+    assert _logical_id(properties["EventBusName"]) == bus
+    (target,) = properties["Targets"]
+    triggers = functions(template)["triggers"][0]
+    assert target["Arn"] == {"Fn::GetAtt": [triggers, "Arn"]}
+    # EventBridge may invoke the function, for this rule only
+    permissions = [
+        p["Properties"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert [(render(p["FunctionName"]), p["SourceArn"]) for p in permissions] == [
+        (
+            f"<{triggers}.Arn>",
+            {
+                "Fn::GetAtt": [
+                    next(k for k, v in resources(template, "AWS::Events::Rule").items() if v is rule),
+                    "Arn",
+                ]
+            },
+        )
+    ]
