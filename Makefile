@@ -44,6 +44,7 @@ e2e: install
 
 bench: install
 	$(PY) bench/courier_group.py
+	$(PY) bench/mixed_workflows.py
 
 synth: install ## Synthesize the CloudFormation template into cdk.out (bundles the dependency layer with pip)
 	CDK_OUTDIR=cdk.out $(PY) app.py
