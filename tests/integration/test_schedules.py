@@ -435,3 +435,52 @@ def test_readers_see_schedules_and_only_operators_change_them(
 def test_changing_or_removing_an_unknown_schedule_is_404(api: Api) -> None:
     assert api.call("PUT", "/api/schedules/ghost", {"enabled": False}).status == 404
     assert api.call("DELETE", "/api/schedules/ghost").status == 404
+
+
+def test_a_fire_whose_group_is_gone_starts_nothing_and_says_why_on_the_bus(api: Api) -> None:
+    # Given a queue listening on the bus for failed triggers
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    queue = sqs.create_queue(QueueName="trigger-failures")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="trigger-failures",
+        EventBusName=d.EVENT_BUS_NAME,
+        EventPattern=json.dumps({"source": [d.EVENT_SOURCE], "detail-type": ["Trigger Failed"]}),
+    )
+    events.put_targets(
+        Rule="trigger-failures", EventBusName=d.EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": arn}]
+    )
+    try:
+        # When a schedule fires for a courier group that is no longer configured
+        fire = {
+            "kind": "schedule",
+            "tenant": "default",
+            "schedule": "orphan",
+            "workflow_type": "courier_group",
+            "target": "retired_group",
+            "scheduled_time": "2030-01-01T06:00:00Z",
+        }
+        reply = boto3.client("lambda", region_name=REGION).invoke(
+            FunctionName="switchyard-triggers", Payload=json.dumps(fire).encode()
+        )
+        answer = json.loads(reply["Payload"].read())
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    finally:
+        events.remove_targets(Rule="trigger-failures", EventBusName=d.EVENT_BUS_NAME, Ids=["q"])
+        events.delete_rule(Name="trigger-failures", EventBusName=d.EVENT_BUS_NAME)
+    # Then no run starts, the function does not fail (a retry would not help), and the bus says why
+    assert "FunctionError" not in reply
+    assert answer["started"] is False
+    assert answer["error"]["code"] == "configuration_missing"
+    assert runs_triggered_by(api, schedule="orphan") == []
+    (event,) = [json.loads(m["Body"]) for m in messages]
+    assert event["detail"]["name"] == "retired_group"
+    assert event["detail"]["trigger"]["schedule"] == "orphan"
+    assert "retired_group" in event["detail"]["error"]["message"]
+
+
+def test_the_schedule_routes_are_in_the_openapi_document(api: Api) -> None:
+    paths = api.get("/openapi.json").body["paths"]
+    assert set(paths["/api/schedules"]) == {"get", "post"}
+    assert set(paths["/api/schedules/{name}"]) == {"get", "put", "delete"}
