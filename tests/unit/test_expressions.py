@@ -112,6 +112,7 @@ def test_at_fires_once_in_its_zone() -> None:
         ("rate(1 minutes)", "write rate(1 minute)"),
         ("rate(5 minute)", "write rate(5 minutes)"),
         ("rate(5 weeks)", "minute(s), hour(s) or day(s)"),
+        ("rate(5 Minutes)", "minute(s), hour(s) or day(s)"),
         ("at(2026-02-30T06:00:00)", "at() takes a date and time"),
         ("at(tomorrow)", "at() takes a date and time"),
     ],

@@ -219,7 +219,7 @@ def _parse_rate(body: str, expression: str) -> Rate:
     parts = body.split()
     if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) < 1:
         raise _bad(f"{expression!r}: rate() takes a positive whole number and a unit.", expression)
-    value, unit = int(parts[0]), parts[1].lower()
+    value, unit = int(parts[0]), parts[1]
     singular = unit.removesuffix("s")
     if singular not in RATE_UNITS:
         raise _bad(f"{expression!r}: the unit must be minute(s), hour(s) or day(s).", expression)

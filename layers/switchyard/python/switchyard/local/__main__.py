@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:>9}: {base}/api/workflows/{wid}", flush=True)
     print(f"Console:     {base}/console/", flush=True)
     print(f"API:         {base}/api/workflows   (OpenAPI: {base}/openapi.json)", flush=True)
+    print(f"Schedules:   {base}/api/schedules   (fired by the local clock every second)", flush=True)
     print(f"Admin token: {token}", flush=True)
     print(f'Try:         curl -H "Authorization: Bearer {token}" {base}/api/workflows', flush=True)
     print("Ready. Press Ctrl-C to stop.", flush=True)
