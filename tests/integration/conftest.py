@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
+from switchyard import declarations as d
+from switchyard.local import rules
 from switchyard.local.http import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
@@ -101,3 +104,55 @@ def tokens(runtime: LocalRuntime) -> dict[str, str]:
 @pytest.fixture
 def api(runtime: LocalRuntime, tokens: dict[str, str]) -> Api:
     return Api(runtime, tokens["operator"])
+
+
+class Bus:
+    """A queue subscribed to Switchyard's bus: lets a test wait until an event has been published.
+
+    ``PutEvents`` hands a matching event to every rule in the same call, so once this queue has
+    the event, every Lambda target has been handed it too and :func:`rules.drain` waits for them.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.events = boto3.client("events", region_name="us-east-1")
+        self.name = name
+        self.queue = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.events.put_rule(
+            Name=name, EventBusName=d.EVENT_BUS_NAME, EventPattern=json.dumps({"source": [d.EVENT_SOURCE]})
+        )
+        self.events.put_targets(Rule=name, EventBusName=d.EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def wait_status(self, workflow_id: str, status: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait for the run's status-changed event with ``status``, then for the rules it reached."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10)
+            self.seen.extend(json.loads(m["Body"]) for m in reply.get("Messages", []))
+            for event in self.seen:
+                detail = event["detail"]
+                if (
+                    event["detail-type"] == "Workflow Status Changed"
+                    and detail.get("workflow_id") == workflow_id
+                    and detail.get("status") == status
+                ):
+                    rules.drain()
+                    return event
+            time.sleep(0.05)
+        raise AssertionError(f"no {status!r} event for {workflow_id} on the bus within {timeout}s")
+
+    def close(self) -> None:
+        self.events.remove_targets(Rule=self.name, EventBusName=d.EVENT_BUS_NAME, Ids=["q"])
+        self.events.delete_rule(Name=self.name, EventBusName=d.EVENT_BUS_NAME)
+        self.sqs.delete_queue(QueueUrl=self.queue)
+
+
+@pytest.fixture
+def bus(runtime: LocalRuntime, request: pytest.FixtureRequest) -> Iterator[Bus]:
+    listener = Bus(f"bus-{abs(hash(request.node.nodeid)) % 10**8}")
+    yield listener
+    listener.close()

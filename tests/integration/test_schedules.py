@@ -14,11 +14,10 @@ from typing import Any
 import boto3
 import pytest
 from switchyard import declarations as d
-from switchyard.local import rules
 from switchyard.local.runtime import REGION, LocalRuntime
 from switchyard.local.scheduler import SchedulerClock
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, Bus
 
 GROUP = d.schedule_group("default")
 
@@ -297,7 +296,7 @@ def test_the_clock_fires_any_schedule_with_its_context_and_deletes_a_one_time_on
 
 
 def test_an_orchestration_group_runs_after_its_courier_group_succeeds_and_not_after_it_fails(
-    api: Api, tokens: dict[str, str], cleanup: list[str]
+    api: Api, tokens: dict[str, str], cleanup: list[str], bus: Bus
 ) -> None:
     # Given the nightly orchestration group set to run after the daily courier group
     create(
@@ -310,7 +309,7 @@ def test_an_orchestration_group_runs_after_its_courier_group_succeeds_and_not_af
     )
     # When a daily run fails on its missing file
     daily = api.wait_waiting(api.start("daily")["id"])
-    rules.drain()
+    bus.wait_status(daily["id"], "failed")
     # Then no orchestration group starts
     assert runs_triggered_by(api, courier_group_run=daily["id"]) == []
 
@@ -318,7 +317,7 @@ def test_an_orchestration_group_runs_after_its_courier_group_succeeds_and_not_af
     reply = api.post(f"/api/workflows/{daily['id']}/resolve", {"resolution": "ignore_missing_file"})
     assert reply.status == 202, reply.body
     assert api.wait(daily["id"], "succeeded")["status"] == "succeeded"
-    rules.drain()
+    bus.wait_status(daily["id"], "succeeded")
     # Then the nightly orchestration group starts once, by "automated", and succeeds
     started = runs_triggered_by(api, courier_group_run=daily["id"])
     assert len(started) == 1, started
