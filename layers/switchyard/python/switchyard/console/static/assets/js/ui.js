@@ -150,7 +150,7 @@ export function openDialog({ title, body, actions = [], onClose, wide = false, l
   const dialog = h("dialog", { class: wide ? "dialog wide" : "dialog", "aria-labelledby": titleId });
   const close = () => dialog.close();
   const heading = h("h2", { id: titleId }, title);
-  const closeButton = h("button", { type: "button", class: "icon-button", "aria-label": label || "Close", onclick: close }, "×");
+  const closeButton = h("button", { type: "button", class: "icon-button", "aria-label": label || "Close dialog", onclick: close }, "×");
   const bodyBox = h("div", { class: "dialog-body" }, body);
   const footer = h("div", { class: "dialog-actions" }, actions);
   dialog.append(h("div", { class: "dialog-head" }, heading, closeButton), bodyBox, footer);
