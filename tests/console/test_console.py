@@ -294,3 +294,16 @@ def test_an_unknown_run_and_page_say_so(page: Any, console: Console, log: Browse
     expect(page.get_by_role("alert")).to_contain_text("No workflow with id 'no-such-run'.")
     page.goto(console.url + "nowhere")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
+def test_without_the_alerts_api_the_console_says_what_is_not_available(page: Any, console: Console) -> None:
+    paths = console.local.request("GET", "/openapi.json").json()["paths"]
+    if "/api/alerts/recent" in paths:
+        import pytest
+
+        pytest.skip("this installation has the alerts API")
+    sign_in(page, console)
+    expect(page.get_by_label("Recent activity")).to_contain_text("Recent activity is not available")
+    expect(page.get_by_role("button", name="Automated workflow alerts")).to_have_count(0)
+    page.goto(console.url + "outbox")
+    expect(page.locator("[data-state=not-available]")).to_contain_text("The outbox is not available")

@@ -88,17 +88,21 @@ export function statusBadge(status) {
 
 // --- formatting ---------------------------------------------------------------------------
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const thisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const otherYear = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
 
 export function formatTime(value) {
   if (!value) return "—";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : dateTime.format(date);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return (date.getFullYear() === new Date().getFullYear() ? thisYear : otherYear).format(date);
 }
 
 export function timeElement(value) {
   if (!value) return h("span", {}, "—");
-  return h("time", { datetime: value }, formatTime(value));
+  const date = new Date(value);
+  return h("time", { datetime: value, title: Number.isNaN(date.getTime()) ? null : full.format(date) }, formatTime(value));
 }
 
 export function formatDuration(seconds) {
