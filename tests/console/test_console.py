@@ -307,3 +307,32 @@ def test_without_the_alerts_api_the_console_says_what_is_not_available(page: Any
     expect(page.get_by_role("button", name="Automated workflow alerts")).to_have_count(0)
     page.goto(console.url + "outbox")
     expect(page.locator("[data-state=not-available]")).to_contain_text("The outbox is not available")
+
+
+def test_hide_skipped_tasks(page: Any, console: Console) -> None:
+    # Given a run whose pos courier was skipped by a resolution
+    run_id = console.local.request(
+        "POST", "/api/workflows", {"type": "courier_group", "name": "daily"}
+    ).json()["id"]
+    console.local.wait(run_id, "failed")
+    deadline = datetime.now().timestamp() + 30
+    while (
+        console.local.request(
+            "POST", f"/api/workflows/{run_id}/resolve", {"resolution": "skip_task"}
+        ).status_code
+        == 409
+    ):
+        assert datetime.now().timestamp() < deadline
+        page.wait_for_timeout(200)
+    console.local.wait(run_id, "succeeded")
+    sign_in(page, console, path=f"workflows/{run_id}")
+    pos = page.locator("li.task[data-task='Courier: pos']")
+    expect(pos).to_have_attribute("data-status", "skipped")
+    expect(pos).to_contain_text("Skipped")
+    # When skipped tasks are hidden, the task goes and the stage says how many are hidden
+    page.get_by_label("Hide skipped tasks").check()
+    expect(pos).to_have_count(0)
+    expect(page.locator("section[data-stage=Sources]")).to_contain_text("1 skipped task hidden.")
+    expect(page.locator("li.task")).to_have_count(4)
+    page.get_by_label("Hide skipped tasks").uncheck()
+    expect(pos).to_have_count(1)

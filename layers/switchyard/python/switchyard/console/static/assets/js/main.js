@@ -13,6 +13,7 @@ const main = document.getElementById("main");
 let cleanup = null;
 let session = null; // {me, features}, mirrored in nav.js for the pages
 let notice = null; // a message for the sign-in page
+let routeCount = 0;
 
 const ROUTES = [
   [/^$/, () => ({ redirect: "workflows" })],
@@ -152,6 +153,7 @@ function notFound() {
 }
 
 async function route() {
+  routeCount++;
   if (cleanup) {
     cleanup();
     cleanup = null;
@@ -189,8 +191,17 @@ async function route() {
   if (!match) return notFound();
   if (match.redirect) return navigate(match.redirect + location.search, { replace: true });
   document.title = `${match.title} · Switchyard`;
-  clear(main);
-  cleanup = (await match.page.render(main, match.params || {}, session)) || null;
+  // Each page draws into its own container: a page still loading when people move on draws
+  // into a detached element, and its timers are stopped as soon as it returns.
+  const mine = ++routeCount;
+  const view = h("div", { class: "view" });
+  clear(main, view);
+  const stop = (await match.page.render(view, match.params || {}, session)) || null;
+  if (mine !== routeCount) {
+    if (stop) stop();
+    return;
+  }
+  cleanup = stop;
   const heading = main.querySelector("h1");
   if (heading && document.activeElement === document.body) {
     heading.setAttribute("tabindex", "-1");
