@@ -336,3 +336,24 @@ def test_hide_skipped_tasks(page: Any, console: Console) -> None:
     expect(page.locator("li.task")).to_have_count(4)
     page.get_by_label("Hide skipped tasks").uncheck()
     expect(pos).to_have_count(1)
+
+
+def test_paging_follows_the_cursor_and_keeps_the_page_size_in_the_url(page: Any, console: Console) -> None:
+    # Given at least three runs
+    console.local.request("POST", "/api/workflows", {"type": "courier_group", "name": "crm_web"})
+    sign_in(page, console, path="workflows?limit=2")
+    rows = page.locator("table.runs tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.get_by_label("Rows per page")).to_have_value("2")
+    first_page = [rows.nth(i).get_attribute("data-id") for i in range(2)]
+    # When the next page is asked for, other runs are shown and the cursor is in the URL
+    page.get_by_role("button", name="Next page").click()
+    expect(page).to_have_url(re.compile(r"limit=2.*cursor=|cursor=.*limit=2"))
+    expect(rows.first).not_to_have_attribute("data-id", first_page[0])
+    second_page = [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
+    assert second_page and not set(second_page) & set(first_page)
+    expect(page.get_by_text(re.compile(r"Showing 3\u2013"))).to_be_visible()
+    # and Previous page comes back to the first
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows.first).to_have_attribute("data-id", first_page[0])
+    assert [rows.nth(i).get_attribute("data-id") for i in range(2)] == first_page

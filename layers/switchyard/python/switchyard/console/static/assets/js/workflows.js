@@ -7,9 +7,9 @@ import { href } from "./nav.js";
 import { clear, errorBanner, field, h, loading, notAvailable, runDuration, runStatus, statusBadge, timeElement } from "./ui.js";
 
 export const REFRESH_MS = 30_000;
-const PAGE_SIZE = 25;
+const PAGE_SIZES = [10, 25, 50, 100];
 const STATUSES = ["running", "stopping", "stopped", "succeeded", "failed"];
-const FILTERS = ["status", "type", "started_by", "q", "sort", "order", "cursor"];
+const FILTERS = ["status", "type", "started_by", "q", "sort", "order", "limit", "cursor"];
 
 let typeTitles = {};
 
@@ -19,6 +19,8 @@ function readState() {
   for (const key of FILTERS) state[key] = params.get(key) || "";
   state.sort = state.sort === "name" ? "name" : "started_at";
   state.order = state.order === "asc" ? "asc" : "desc";
+  const limit = Number.parseInt(state.limit, 10);
+  state.limit = Number.isInteger(limit) && limit >= 1 && limit <= 200 ? String(limit) : "25";
   return state;
 }
 
@@ -26,6 +28,7 @@ function writeState(state) {
   const shown = { ...state };
   if (shown.sort === "started_at") delete shown.sort;
   if (shown.order === "desc") delete shown.order;
+  if (shown.limit === "25") delete shown.limit;
   history.replaceState(null, "", href(`workflows${query(shown)}`));
 }
 
@@ -72,7 +75,17 @@ export async function render(main, _params, session) {
   const first = h("button", { type: "button", class: "secondary" }, "First page");
   const prev = h("button", { type: "button", class: "secondary" }, "Previous page");
   const next = h("button", { type: "button", class: "secondary" }, "Next page");
-  const pager = h("nav", { class: "pager", "aria-label": "Pages" }, first, prev, next);
+  const pageSize = h("select", { id: "page-size" }, PAGE_SIZES.map((n) => h("option", { value: String(n) }, String(n))));
+  if (!PAGE_SIZES.includes(Number(state.limit))) pageSize.append(h("option", { value: state.limit }, state.limit));
+  pageSize.addEventListener("change", () => update({ limit: pageSize.value }));
+  const pager = h(
+    "nav",
+    { class: "pager", "aria-label": "Pages" },
+    h("label", { for: "page-size", class: "page-size" }, "Rows per page ", pageSize),
+    first,
+    prev,
+    next,
+  );
 
   const alertsButton = session.features.automatedAlerts
     ? h("button", { type: "button", class: "secondary", onclick: () => openAlertSettings(session) }, "Automated workflow alerts")
@@ -104,6 +117,7 @@ export async function render(main, _params, session) {
     status.value = state.status;
     type.value = state.type;
     startedBy.value = state.started_by;
+    pageSize.value = state.limit;
     if (document.activeElement !== search) search.value = state.q;
     for (const [header, key] of [[nameHeader, "name"], [startHeader, "started_at"]]) {
       const active = state.sort === key;
@@ -180,7 +194,7 @@ export async function render(main, _params, session) {
     try {
       const page = await api(
         "GET",
-        `api/workflows${query({ status: state.status, type: state.type, started_by: state.started_by, q: state.q, sort: state.sort, order: state.order, limit: PAGE_SIZE, cursor: state.cursor })}`,
+        `api/workflows${query({ status: state.status, type: state.type, started_by: state.started_by, q: state.q, sort: state.sort, order: state.order, limit: state.limit, cursor: state.cursor })}`,
       );
       if (mine !== generation) return;
       clear(message);
@@ -201,7 +215,7 @@ export async function render(main, _params, session) {
       next.disabled = !page.next_cursor;
       prev.disabled = !previousCursors.length;
       first.disabled = !state.cursor;
-      const start = previousCursors.length * PAGE_SIZE;
+      const start = previousCursors.length * Number(state.limit);
       summary.textContent = page.items.length
         ? `Showing ${start + 1}–${start + page.items.length}${page.next_cursor ? "" : ` of ${start + page.items.length}`}. Refreshed at ${new Date().toLocaleTimeString()}; refreshes every 30 seconds.`
         : "";
