@@ -137,6 +137,13 @@ def test_filter_search_and_sort_combine_and_stay_in_the_url(page: Any, console: 
     page.get_by_role("button", name="Name").click()
     wait_rows(page, lambda names: names == sorted(names, key=str.lower, reverse=True))
 
+    # Started by: only the runs the scheduler started
+    page.get_by_label("Started by").fill("automated")
+    page.get_by_label("Started by").press("Enter")
+    wait_rows(page, lambda names: names and "decommission_check" not in names)
+    assert "started_by=automated" in page.url
+    assert set(page.locator("table.runs tbody tr td:nth-child(4)").all_inner_texts()) == {"automated"}
+
 
 def test_the_list_refreshes_every_30_seconds_keeping_filters_and_scroll(page: Any, console: Console) -> None:
     page.set_viewport_size({"width": 1280, "height": 420})

@@ -144,7 +144,12 @@ export async function render(main, _params, session) {
 
   status.addEventListener("change", () => update({ status: status.value }));
   type.addEventListener("change", () => update({ type: type.value }));
-  startedBy.addEventListener("change", () => update({ started_by: startedBy.value.trim() }));
+  startedBy.addEventListener("change", () => {
+    if (startedBy.value.trim() !== state.started_by) update({ started_by: startedBy.value.trim() });
+  });
+  startedBy.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && startedBy.value.trim() !== state.started_by) update({ started_by: startedBy.value.trim() });
+  });
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => update({ q: search.value.trim() }), 300);
