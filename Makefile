@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint types unit integration infra e2e bench synth deploy clean
+.PHONY: install browser run test lint types unit integration infra e2e console bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP) ## Create the virtual environment and install everything
 run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant
 	$(PY) -m switchyard.local
 
-test: lint types unit integration infra e2e ## Everything CI runs
+test: lint types unit integration infra e2e console ## Everything CI runs
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -41,6 +41,17 @@ infra: install
 
 e2e: install
 	$(PY) -m pytest tests/e2e -q
+
+# The console tests drive Debian's Chromium with Playwright (pinned in the dev extras; Playwright's
+# own browser downloads are never used). Installed here when missing; CI runs as root.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
+	$(PY) -m pytest tests/console -q
 
 bench: install
 	$(PY) bench/courier_group.py

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,8 +49,8 @@ class Local:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def local() -> Iterator[Local]:
+def run_local(extra_env: dict[str, str] | None = None) -> Iterator[Local]:
+    """Start ``python -m switchyard.local`` as a user would, yield it, stop it with Ctrl-C."""
     port = free_port()
     token = "e2e-" + os.urandom(8).hex()
     env = {
@@ -57,6 +58,7 @@ def local() -> Iterator[Local]:
         "SWITCHYARD_PORT": str(port),
         "SWITCHYARD_LOCAL_TOKEN": token,
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "switchyard.local"],
@@ -79,6 +81,10 @@ def local() -> Iterator[Local]:
     text = "\n".join(output)
     assert "Ready." in text, text
     demo = dict(re.findall(r"^\s+(\w+): \S+/api/workflows/(\S+)$", text, re.M))
+    # Keep reading what it prints, so a full pipe never blocks the server.
+    stdout = proc.stdout
+    drain = threading.Thread(target=lambda: output.extend(line.rstrip() for line in stdout), daemon=True)
+    drain.start()
     yield Local(url=f"http://127.0.0.1:{port}", token=token, output=output, demo=demo)
     proc.send_signal(2)  # Ctrl-C
     try:
@@ -86,4 +92,9 @@ def local() -> Iterator[Local]:
     finally:
         if proc.poll() is None:
             proc.kill()
-    output.extend(proc.stdout.read().splitlines())
+    drain.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def local() -> Iterator[Local]:
+    yield from run_local()

@@ -74,3 +74,18 @@ def test_outputs_give_the_urls_tables_and_bucket(template: dict[str, Any]) -> No
         assert outputs[f"{logical.title()}TableName"]["Value"] == {"Ref": logical_id}
     bucket = outputs["DataBucketName"]["Value"]["Ref"]
     assert "VersioningConfiguration" in template["Resources"][bucket]["Properties"]
+
+
+def test_the_shared_layer_ships_the_console_files(synth: Any) -> None:
+    """The API Lambda serves /console/ from the package: the layer's asset must carry the files."""
+    from pathlib import Path
+
+    app = synth[0]
+    outdir = Path(app.outdir)
+    layer_assets = [
+        p for p in outdir.glob("asset.*") if (p / "python" / "switchyard" / "declarations.py").exists()
+    ]
+    assert layer_assets, sorted(p.name for p in outdir.iterdir())
+    static = layer_assets[0] / "python" / "switchyard" / "console" / "static"
+    for name in ("index.html", "assets/app.css", "assets/js/main.js", "assets/js/graph.js"):
+        assert (static / name).is_file(), name

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from switchyard.api.auth import Permission, authenticate, require
-from switchyard.api.routes import schedules
+from switchyard.api.routes import console, schedules
 from switchyard.api.schemas import (
     ErrorResponse,
     ResolutionList,
@@ -30,6 +30,7 @@ from switchyard.services.deps import get_deps
 from switchyard.services.workflows import WorkflowService
 
 PUBLIC_PREFIXES = ("/console",)
+PUBLIC_PATHS = ("/",)  # redirects to the console
 
 
 def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response[str]:
@@ -175,6 +176,7 @@ def build_app() -> APIGatewayRestResolver:
         require(who, Permission.OPERATE_WORKFLOWS)
         return _json(202, WorkflowOut.of(service().resolve(who, workflow_id, body.resolution, body.params)))
 
+    app.include_router(console.router)
     return app
 
 
@@ -212,7 +214,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authenticate first (before any validation, so an anonymous caller learns nothing), then route."""
     app = get_app()
     path = str(event.get("path") or "")
-    if not path.startswith(PUBLIC_PREFIXES):
+    if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
         try:
             who = authenticate(_header(event, "Authorization"), get_deps().tokens)
         except SwitchyardError as exc:

@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{args.host}:{args.port}"
     runtime = LocalRuntime(console_url=base).start()
     token = runtime.create_token("admin", "administrator", os.environ.get("SWITCHYARD_LOCAL_TOKEN") or None)
+    # More people to try the roles with: "user:role:token,..." (e.g. "ann:audience_only:ann-token").
+    for spec in filter(None, os.environ.get("SWITCHYARD_LOCAL_EXTRA_TOKENS", "").split(",")):
+        user, role, extra = spec.strip().split(":", 2)
+        runtime.create_token(user, role, extra)
     server = ApiServer(runtime.dispatcher, args.host, args.port)
     server.start()
     runtime.clock.start()  # fires EventBridge Scheduler schedules every second

@@ -76,6 +76,10 @@ def invoke_api(
 class ApiServer:
     def __init__(self, dispatcher: Dispatcher, host: str, port: int) -> None:
         dispatcher_ = dispatcher
+        # One request at a time through the API handler, as in one Lambda container: the
+        # Powertools resolver keeps the current event and context on the app instance, so two
+        # requests at once (a browser loads several) would read each other's.
+        api_lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -84,7 +88,10 @@ class ApiServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items()}
-                status, out_headers, data = invoke_api(dispatcher_, self.command, self.path, headers, body)
+                with api_lock:
+                    status, out_headers, data = invoke_api(
+                        dispatcher_, self.command, self.path, headers, body
+                    )
                 self.send_response(status)
                 for k, v in out_headers.items():
                     if k.lower() not in ("content-length", "connection"):

@@ -1,0 +1,1 @@
+"""The web console: static files (``static/``) served by the API at ``/console/``."""

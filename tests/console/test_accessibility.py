@@ -1,0 +1,60 @@
+"""Accessibility: the WCAG 2 A and AA rules of axe-core (labels, names, roles, contrast) per page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.console.conftest import Console, sign_in
+
+AXE = Axe()
+OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def violations(page: Any) -> list[str]:
+    results = AXE.run(page, options=OPTIONS).response
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
+        for v in results["violations"]
+    ]
+
+
+def test_sign_in_page(page: Any, console: Console) -> None:
+    page.goto(console.url)
+    expect(page.get_by_label("API token")).to_be_visible()
+    assert violations(page) == []
+    # the check does see problems: an input without a label is one
+    page.evaluate("() => document.querySelector('form').append(document.createElement('input'))")
+    assert any(v.startswith("label ") for v in violations(page))
+
+
+@pytest.mark.parametrize("which", ["workflows", "failed run", "resolve dialog", "graph", "task dialog"])
+def test_pages_and_dialogs(page: Any, console: Console, which: str) -> None:
+    # a failed run of its own, waiting for a resolution
+    reply = console.local.request("POST", "/api/workflows", {"type": "courier_group", "name": "daily"})
+    failed = reply.json()["id"]
+    console.local.wait(failed, "failed")
+    if which == "workflows":
+        sign_in(page, console, path="workflows")
+        expect(page.locator("table.runs tbody tr").first).to_be_visible()
+    else:
+        sign_in(page, console, path=f"workflows/{failed}")
+        expect(page.get_by_label("Summary")).to_be_visible()
+        if which == "resolve dialog":
+            page.get_by_role("button", name="Show resolutions").click()
+            page.get_by_role("dialog").get_by_role("radio").first.check()
+        elif which == "task dialog":
+            page.get_by_role("button", name=re.compile("View inputs")).first.click()
+            expect(page.get_by_role("dialog")).to_be_visible()
+        elif which == "graph":
+            page.get_by_role("link", name="View workflow graph").click()
+            expect(page.locator("svg.graph .node").first).to_be_visible()
+    assert violations(page) == []
+    console.local.request("POST", f"/api/workflows/{failed}/stop")
