@@ -90,8 +90,8 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
 @pytest.mark.parametrize(
     ("role", "permissions"),
     [
-        ("administrator", ["operate_workflows", "read_workflows", "start_workflows"]),
-        ("operator", ["operate_workflows", "read_workflows", "start_workflows"]),
+        ("administrator", ["manage_schedules", "operate_workflows", "read_workflows", "start_workflows"]),
+        ("operator", ["manage_schedules", "operate_workflows", "read_workflows", "start_workflows"]),
         ("user", ["read_workflows", "start_workflows"]),
         ("audience_only", []),
     ],
