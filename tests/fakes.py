@@ -20,6 +20,9 @@ class MemoryBlobStore:
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
 
+    def delete(self, bucket: str, key: str) -> None:
+        self.objects.pop((bucket, key), None)
+
 
 class MemoryConfig:
     """In-memory configuration source (the real one is ``ConfigRepository``)."""
