@@ -442,3 +442,45 @@ def test_firing_needs_an_active_workflow_and_users_cannot_design(api: Api, token
     assert api.as_(tokens["audience_only"]).get("/api/interactions").status == 403
     assert api.get("/api/interactions/nope").status == 404
     assert api.get(wf(d["id"], "instances", key="other")).status == 404
+
+
+def test_offer_history_contract_the_fake_behaves_like_the_repository(deps: Deps) -> None:
+    from datetime import UTC, datetime
+
+    from tests.fakes import MemoryOfferHistory
+
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    for store in (deps.interactions.history, MemoryOfferHistory()):
+        ids = [f"r{i}" for i in range(60)]
+        assert (
+            store.write(
+                "sandbox", 999_001, "Offer", ids, offer_code="O", channel="email", control=False, at=at
+            )
+            == 60
+        )
+        store.put_meta(
+            "sandbox",
+            999_001,
+            "A",
+            records=60,
+            fulfilment="Offer",
+            offer_code="O",
+            channel="email",
+            metadata=None,
+            at=at,
+        )
+        store.put_meta(
+            "sandbox",
+            999_001,
+            "A",
+            records=60,
+            fulfilment="Export",
+            offer_code="O",
+            channel=None,
+            metadata=None,
+            at=at,
+        )
+        assert sorted(store.record_ids("sandbox", 999_001, "Offer")) == sorted(ids)
+        assert store.count("sandbox", 999_001, "Offer") == 60
+        assert store.count("production", 999_001, "Offer") == 0
+        assert [m["fulfilment"] for m in store.meta("sandbox", 999_001)] == ["Export"]

@@ -243,12 +243,10 @@ def format_count(n: int) -> str:
     """Results bubbles: 1,203,492 -> 1.2M, 75,854 -> 75.9K, 999 -> 999."""
     if n < 1000:
         return str(n)
-    for value, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
-        if n >= value:
-            shown = round(n / value, 1)
-            if shown >= 1000 and suffix != "B":
-                continue
-            return f"{shown:g}{suffix}" if shown != int(shown) else f"{int(shown)}{suffix}"
+    for value, suffix in ((1_000, "K"), (1_000_000, "M"), (1_000_000_000, "B")):
+        shown = round(n / value, 1)
+        if shown < 1000 or suffix == "B":
+            return f"{shown:g}{suffix}"
     return str(n)  # pragma: no cover
 
 
