@@ -61,6 +61,7 @@ class MemoryOfferHistory:
         control: bool,
         at: Any,
         details: Any = None,
+        part: int = 0,
     ) -> int:
         rows = self.rows.setdefault((str(space), instance_id, activity), {})
         for i, rid in enumerate(record_ids):

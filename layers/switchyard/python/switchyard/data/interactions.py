@@ -1,8 +1,9 @@
 """Repositories of interactions: designs, instances, offer history. They return domain objects.
 
 Offer history is written with raw ``BatchWriteItem`` requests (25 items each, unprocessed items
-retried, requests sent from a few threads): the per-item model layer costs more than the write
-itself at audience sizes (bench/interaction_audience.py).
+retried, requests sent from a few threads) of packed chunks of record ids (see
+``OfferHistoryModel``): per-record items cost more than the selection and the export together at
+audience sizes (bench/interaction_audience.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from switchyard.adapters.aws import client
+from switchyard.adapters.aws import bulk_client
 from switchyard.data.interaction_models import (
+    CHUNK_BYTES,
     OFFER_HISTORY_SHARDS,
     InteractionDesignModel,
     InteractionInstanceModel,
@@ -180,12 +182,28 @@ def history_key(space: Space | str, instance_id: int, activity: str, shard: int)
     return f"{space}#{instance_id}#{activity}#{shard}"
 
 
-def shard_of(record_id: str) -> int:
-    return zlib.crc32(record_id.encode()) % OFFER_HISTORY_SHARDS
+def pack(lines: Sequence[str]) -> Iterator[tuple[int, bytes]]:
+    """Lines in groups of at most ``CHUNK_BYTES`` raw bytes: (count, compressed bytes)."""
+    group: list[str] = []
+    size = 0
+    for line in lines:
+        if "\n" in line:
+            raise ValueError(f"a record id or detail line holds a line break: {line[:40]!r}")
+        if group and size + len(line) + 1 > CHUNK_BYTES:
+            yield len(group), zlib.compress("\n".join(group).encode(), 1)
+            group, size = [], 0
+        group.append(line)
+        size += len(line) + 1
+    if group:
+        yield len(group), zlib.compress("\n".join(group).encode(), 1)
+
+
+def unpack(body: bytes) -> list[str]:
+    return zlib.decompress(body).decode().split("\n")
 
 
 class OfferHistoryRepository:
-    """Offer history, its meta and details; writes in bulk, deletes for rollback."""
+    """Offer history (packed chunks), its meta and details; written in bulk, deleted for rollback."""
 
     def __init__(self, region: str) -> None:
         self.region = region
@@ -204,48 +222,39 @@ class OfferHistoryRepository:
         control: bool,
         at: datetime,
         details: Sequence[dict[str, Any]] | None = None,
+        part: int = 0,
     ) -> int:
-        """One history row per record (and a details row when ``details`` is given)."""
-        when = _iso(at)
-        table = OfferHistoryModel.Meta.table_name
-        common = {
-            "offer_code": {"S": offer_code},
-            "channel": {"S": channel},
-            "contacted_at": {"S": when},
-            "control": {"N": "1" if control else "0"},
-        }
-        items = [
-            {
-                "history_key": {"S": history_key(space, instance_id, activity, shard_of(rid))},
-                "record_id": {"S": rid},
-                **common,
-            }
-            for rid in record_ids
-        ]
-        requests: list[tuple[str, list[dict[str, Any]]]] = [(table, items)]
-        if details is not None:
-            import json
+        """Record one chunk of an activity's audience (``part``: its position, so a replayed
+        write overwrites the same items instead of adding)."""
+        import json
 
-            requests.append(
-                (
-                    OfferHistoryDetailsModel.Meta.table_name,
-                    [
-                        {
-                            "history_key": {"S": history_key(space, instance_id, activity, shard_of(rid))},
-                            "record_id": {"S": rid},
-                            "details": {"S": json.dumps(d, default=str)},
-                        }
-                        for rid, d in zip(record_ids, details, strict=True)
-                    ],
-                )
+        key = {"S": history_key(space, instance_id, activity, part % OFFER_HISTORY_SHARDS)}
+        history: list[dict[str, Any]] = []
+        for j, (n, body) in enumerate(pack(record_ids)):
+            history.append(
+                {
+                    "history_key": key,
+                    "chunk": {"S": f"{part:06d}.{j:04d}"},
+                    "offer_code": {"S": offer_code},
+                    "records": {"N": str(n)},
+                    "ids": {"B": body},
+                }
             )
-        for name, rows in requests:
-            self.batch_write(name, ({"PutRequest": {"Item": i}} for i in rows))
-        return len(items)
+        self.batch_write(OfferHistoryModel.Meta.table_name, ({"PutRequest": {"Item": i}} for i in history))
+        if details is not None:
+            lines = [json.dumps(d, default=str, separators=(",", ":")) for d in details]
+            rows = [
+                {"history_key": key, "chunk": {"S": f"{part:06d}.{j:04d}"}, "lines": {"B": body}}
+                for j, (_, body) in enumerate(pack(lines))
+            ]
+            self.batch_write(
+                OfferHistoryDetailsModel.Meta.table_name, ({"PutRequest": {"Item": r}} for r in rows)
+            )
+        return len(record_ids)
 
     def batch_write(self, table: str, requests: Iterable[dict[str, Any]]) -> None:
         """BatchWriteItem in requests of 25, sent from a few threads, unprocessed items retried."""
-        dynamodb = client("dynamodb", self.region)
+        dynamodb = bulk_client("dynamodb", self.region)
 
         def send(batch: list[dict[str, Any]]) -> None:
             pending: dict[str, Any] = {table: batch}
@@ -284,20 +293,20 @@ class OfferHistoryRepository:
             written_at=_iso(at),
         ).save()
 
-    # --- reads -----------------------------------------------------------------------------
+    # --- reads ----------------------------------------------------------------------------
+
+    def _chunks(self, model: Any, space: Space | str, instance_id: int, activity: str) -> Iterator[Any]:
+        for shard in range(OFFER_HISTORY_SHARDS):
+            yield from model.query(history_key(space, instance_id, activity, shard), consistent_read=True)
 
     def record_ids(self, space: Space | str, instance_id: int, activity: str) -> list[str]:
         out: list[str] = []
-        for shard in range(OFFER_HISTORY_SHARDS):
-            key = history_key(space, instance_id, activity, shard)
-            out.extend(i.record_id for i in OfferHistoryModel.query(key, attributes_to_get=["record_id"]))
+        for item in self._chunks(OfferHistoryModel, space, instance_id, activity):
+            out.extend(unpack(item.ids))
         return out
 
     def count(self, space: Space | str, instance_id: int, activity: str) -> int:
-        return sum(
-            OfferHistoryModel.count(history_key(space, instance_id, activity, shard))
-            for shard in range(OFFER_HISTORY_SHARDS)
-        )
+        return sum(int(i.records) for i in self._chunks(OfferHistoryModel, space, instance_id, activity))
 
     def meta(self, space: Space | str, instance_id: int) -> list[dict[str, Any]]:
         return [
@@ -313,28 +322,30 @@ class OfferHistoryRepository:
         ]
 
     def details(self, space: Space | str, instance_id: int, activity: str, record_id: str) -> Any:
-        try:
-            key = history_key(space, instance_id, activity, shard_of(record_id))
-            return OfferHistoryDetailsModel.get(key, record_id).details
-        except DoesNotExist:
-            return None
+        import json
+
+        ids = {
+            (i.history_key, i.chunk): unpack(i.ids)
+            for i in self._chunks(OfferHistoryModel, space, instance_id, activity)
+        }
+        for item in self._chunks(OfferHistoryDetailsModel, space, instance_id, activity):
+            names = ids.get((item.history_key, item.chunk), [])
+            if record_id in names:
+                return json.loads(unpack(item.lines)[names.index(record_id)])
+        return None
 
     # --- rollback --------------------------------------------------------------------------
 
     def delete_instance(self, space: Space | str, instance_id: int, activities: Iterable[str]) -> int:
-        """Remove the instance's history, details and meta; returns history rows removed."""
+        """Remove the instance's history, details and meta; returns the records removed."""
         removed = 0
         for activity in activities:
             for model in (OfferHistoryModel, OfferHistoryDetailsModel):
                 keys: list[dict[str, Any]] = []
-                for shard in range(OFFER_HISTORY_SHARDS):
-                    hk = history_key(space, instance_id, activity, shard)
-                    keys.extend(
-                        {"history_key": {"S": hk}, "record_id": {"S": i.record_id}}
-                        for i in model.query(hk, attributes_to_get=["history_key", "record_id"])
-                    )
-                if model is OfferHistoryModel:
-                    removed += len(keys)
+                for item in self._chunks(model, space, instance_id, activity):
+                    keys.append({"history_key": {"S": item.history_key}, "chunk": {"S": item.chunk}})
+                    if model is OfferHistoryModel:
+                        removed += int(item.records)
                 self.batch_write(model.Meta.table_name, ({"DeleteRequest": {"Key": k}} for k in keys))
         for meta in OfferHistoryMetaModel.query(f"{space}#{instance_id}"):
             meta.delete()

@@ -39,6 +39,7 @@ class History(Protocol):
         control: bool,
         at: datetime,
         details: Any = None,
+        part: int = 0,
     ) -> int: ...
 
     def put_meta(
@@ -261,6 +262,7 @@ def record_history(
         extra = "".join(f", {identifier(c, 'column')}" for c in detail_columns)
         cur = con.execute(f"SELECT CAST({key} AS VARCHAR){extra} FROM read_parquet('{path}')")
         chunk = ctx.insert_batch_limit
+        part = 0
         while True:
             rows = cur.fetchall() if chunk == 0 else cur.fetchmany(chunk)
             if not rows:
@@ -278,7 +280,9 @@ def record_history(
                 control=control,
                 at=ctx.now,
                 details=details,
+                part=part,
             )
+            part += 1
             if chunk == 0:
                 break
     ctx.history.put_meta(
