@@ -50,11 +50,14 @@ def machines(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def role_statements(template: dict[str, Any], role_arn: Any) -> list[dict[str, Any]]:
-    """Every Allow statement of the inline policies attached to the role a resource uses."""
+    """Every Allow statement of the policies attached to the role a resource uses (inline, and the
+    managed "overflow" policy CDK adds when a role's grants outgrow one inline policy)."""
     role_logical_id = role_arn["Fn::GetAtt"][0]
     statements = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+    attached = [*resources(template, "AWS::IAM::Policy").values()]
+    attached += resources(template, "AWS::IAM::ManagedPolicy").values()
+    for policy in attached:
+        if {"Ref": role_logical_id} in policy["Properties"].get("Roles", []):
             statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     role = template["Resources"][role_logical_id]["Properties"]
     for policy in role.get("Policies", []):

@@ -22,12 +22,15 @@ def _substituted(properties: dict[str, Any]) -> str:
 
 
 def _item_processors(node: Any) -> list[dict[str, Any]]:
+    """The innermost item processors (an interaction's branch Map holds its activities' Map)."""
     found = []
     if isinstance(node, dict):
         if "ItemProcessor" in node:
-            found.append(node["ItemProcessor"])
-        for value in node.values():
-            found.extend(_item_processors(value))
+            inner = _item_processors(node["ItemProcessor"])
+            found.extend(inner or [node["ItemProcessor"]])
+        for key, value in node.items():
+            if key != "ItemProcessor":
+                found.extend(_item_processors(value))
     elif isinstance(node, list):
         for value in node:
             found.extend(_item_processors(value))

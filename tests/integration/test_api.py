@@ -238,3 +238,6 @@ def test_blob_store_contract(deps: Deps) -> None:
         assert store.list(bucket, "contract/a/") == ["contract/a/1.csv", "contract/a/2.csv"]
         assert store.get(bucket, "contract/a/2.csv") == b"two"
         assert store.get(bucket, "contract/none") is None
+        store.delete(bucket, "contract/a/1.csv")
+        store.delete(bucket, "contract/never-written")
+        assert store.list(bucket, "contract/a/") == ["contract/a/2.csv"]

@@ -26,6 +26,7 @@ ENV_EXCLUSIVE_WAIT_SECONDS = "SWITCHYARD_EXCLUSIVE_WAIT_SECONDS"
 ENV_SCHEDULES_TABLE = "SWITCHYARD_SCHEDULES_TABLE"
 ENV_SCHEDULER_ROLE_ARN = "SWITCHYARD_SCHEDULER_ROLE_ARN"
 ENV_TRIGGERS_FUNCTION_ARN = "SWITCHYARD_TRIGGERS_FUNCTION_ARN"
+ENV_INTERACTION_POLL_SECONDS = "SWITCHYARD_INTERACTION_POLL_SECONDS"
 
 # Logical table names; on AWS CloudFormation names the tables and passes the names in the
 # environment, locally these names are used as they are.
@@ -46,6 +47,16 @@ TABLE_ENV = {
     "tokens": ENV_TOKENS_TABLE,
     "schedules": ENV_SCHEDULES_TABLE,
 }
+# Interactions (docs/interactions.md): designs, instances, offer history, its meta and details.
+ENV_INTERACTION_TABLES = {
+    "interactions": "SWITCHYARD_INTERACTIONS_TABLE",
+    "interaction_instances": "SWITCHYARD_INTERACTION_INSTANCES_TABLE",
+    "offer_history": "SWITCHYARD_OFFER_HISTORY_TABLE",
+    "offer_history_meta": "SWITCHYARD_OFFER_HISTORY_META_TABLE",
+    "offer_history_details": "SWITCHYARD_OFFER_HISTORY_DETAILS_TABLE",
+}
+TABLE_NAMES.update({logical: f"switchyard-{logical.replace('_', '-')}" for logical in ENV_INTERACTION_TABLES})
+TABLE_ENV.update(ENV_INTERACTION_TABLES)
 LOCAL_DATA_BUCKET = "switchyard-data"
 EVENT_BUS_NAME = "switchyard"
 EVENT_SOURCE = "switchyard"
@@ -153,6 +164,16 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         bucket="read_write",
         secrets="read",
     ),
+    "activity": FunctionDecl(
+        key="activity",
+        code_dir="activity",
+        description="Interaction activity: select audiences, record offer history, export files",
+        memory_mb=2048,
+        timeout_s=900,
+        tables_rw=("interaction_instances", "offer_history", "offer_history_meta", "offer_history_details"),
+        tables_r=("config",),
+        bucket="read_write",
+    ),
     "customer_360": FunctionDecl(
         key="customer_360",
         code_dir="customer_360",
@@ -168,7 +189,7 @@ ENGINE_FUNCTION = FunctionDecl(
     code_dir="engine",
     description="Engine: plan runs, record task states, wait for resolutions, finish runs",
     timeout_s=60,
-    tables_rw=("workflows", "tasks"),
+    tables_rw=("workflows", "tasks", "interaction_instances"),
     tables_r=("config",),
     put_events=True,
 )
@@ -178,8 +199,19 @@ API_FUNCTION = FunctionDecl(
     code_dir="api",
     description="REST API: start, list, read, stop and resolve workflows; manage schedules",
     timeout_s=29,
-    tables_rw=("workflows", "tasks", "idempotency", "schedules"),
+    tables_rw=(
+        "workflows",
+        "tasks",
+        "idempotency",
+        "schedules",
+        "interactions",
+        "interaction_instances",
+        "offer_history",
+        "offer_history_meta",
+        "offer_history_details",
+    ),
     tables_r=("config", "tokens"),
+    bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,
     secrets="read_write",  # the update_credentials resolution stores new credentials
@@ -274,6 +306,11 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
         workflow_type="input_validation_report",
         function_substitutions={"EngineFunctionArn": "engine"},
         task_kinds=("validation",),
+    ),
+    "interaction": StateMachineDecl(
+        workflow_type="interaction",
+        function_substitutions={"EngineFunctionArn": "engine"},
+        task_kinds=("activity",),
     ),
     "manual_index_run": StateMachineDecl(
         workflow_type="manual_index_run",

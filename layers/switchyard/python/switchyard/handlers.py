@@ -59,6 +59,10 @@ TASKS = {
 
 
 def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    if kind == "activity":
+        from switchyard.services.interaction_runs import activity_event
+
+        return activity_event(raw)
     deps = get_deps()
     inputs = {k: v for k, v in raw.items() if not k.startswith("_")}
     if kind in SEND_TASKS:

@@ -37,6 +37,10 @@ class Settings:
     # the role EventBridge Scheduler assumes to invoke the triggers function, and that function
     scheduler_role_arn: str = ""
     triggers_function_arn: str = ""
+    # table logical name -> physical name, for every table (interactions' tables included)
+    table_names: dict[str, str] = field(default_factory=lambda: dict(d.TABLE_NAMES))
+    # how often a paused interaction asks again whether it may play
+    interaction_poll_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -58,6 +62,11 @@ class Settings:
             schedules_table=env.get(d.ENV_SCHEDULES_TABLE, d.TABLE_NAMES["schedules"]),
             scheduler_role_arn=env.get(d.ENV_SCHEDULER_ROLE_ARN, ""),
             triggers_function_arn=env.get(d.ENV_TRIGGERS_FUNCTION_ARN, ""),
+            table_names={
+                logical: env.get(variable, d.TABLE_NAMES[logical])
+                for logical, variable in d.TABLE_ENV.items()
+            },
+            interaction_poll_seconds=int(env.get(d.ENV_INTERACTION_POLL_SECONDS) or 30),
         )
 
 

@@ -13,6 +13,7 @@ class BlobStore(Protocol):
     def list(self, bucket: str, prefix: str) -> list[str]: ...
     def get(self, bucket: str, key: str) -> bytes | None: ...
     def put(self, bucket: str, key: str, body: bytes) -> None: ...
+    def delete(self, bucket: str, key: str) -> None: ...
 
 
 class S3BlobStore:
@@ -36,3 +37,6 @@ class S3BlobStore:
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         client("s3", self.region).put_object(Bucket=bucket, Key=key, Body=body)
+
+    def delete(self, bucket: str, key: str) -> None:
+        client("s3", self.region).delete_object(Bucket=bucket, Key=key)

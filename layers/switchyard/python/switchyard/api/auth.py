@@ -21,11 +21,15 @@ class Permission(StrEnum):
     START_WORKFLOWS = "start_workflows"
     OPERATE_WORKFLOWS = "operate_workflows"  # stop, resolve
     MANAGE_SCHEDULES = "manage_schedules"  # create, change, remove schedules
+    # interactions: design, activate, pause, play, stop (firing needs START_WORKFLOWS)
+    MANAGE_INTERACTIONS = "manage_interactions"
+    # remove a production instance's offer history and exported files
+    ROLLBACK_INTERACTIONS = "rollback_interactions"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.OPERATOR: frozenset(Permission),
+    Role.OPERATOR: frozenset(Permission) - {Permission.ROLLBACK_INTERACTIONS},
     Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
     Role.AUDIENCE_ONLY: frozenset(),
 }

@@ -13,6 +13,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from switchyard import declarations as d
+from switchyard.data.interaction_models import INTERACTION_TABLE_MODELS
 
 
 class WorkflowsByTenant(GlobalSecondaryIndex):  # type: ignore[type-arg]
@@ -180,6 +181,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "idempotency": IdempotencyModel,
     "tokens": TokenModel,
     "schedules": ScheduleModel,
+    **INTERACTION_TABLE_MODELS,
 }
 # attributes with a DynamoDB time-to-live
 TTL_ATTRIBUTES = {"idempotency": "expires_at"}

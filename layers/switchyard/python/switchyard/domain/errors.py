@@ -61,6 +61,19 @@ class ConfigurationMissing(Unprocessable):
     code = "configuration_missing"
 
 
+class DesignInvalid(Unprocessable):
+    """An interaction design that fails validation; ``details.problems`` lists every finding."""
+
+    code = "invalid_interaction"
+
+
+class PermissionDenied(SwitchyardError):
+    """A design uses a restricted audience, resolution level, export template or channel."""
+
+    code = "permission_denied"
+    status = 403
+
+
 class Unauthorized(SwitchyardError):
     code = "unauthorized"
     status = 401
@@ -196,6 +209,13 @@ class ValidationThresholdError(TaskError):
     category = "data"
 
 
+class UnauthorisedChannelError(TaskError):
+    """An interaction offer's channel is not authorised for the tenant (a runtime validation error)."""
+
+    code = "unauthorised_channel"
+    category = "validation"
+
+
 class InvalidNameError(TaskError):
     code = "invalid_name"
     category = "configuration"
@@ -226,5 +246,6 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         SchemaChangeError,
         PgpError,
         ValidationThresholdError,
+        UnauthorisedChannelError,
     )
 }

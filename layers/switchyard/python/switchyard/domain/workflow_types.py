@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
+from switchyard.domain.interactions import plan_interaction
 from switchyard.domain.models import PlannedStage, PlannedTask
 
 
@@ -29,6 +30,9 @@ class WorkflowType:
     refresh_inputs: Callable[[str, dict[str, Any], ConfigSource], dict[str, Any]]
     # the request's config as it may be stored (e.g. personal data replaced by a hash)
     prepare_config: Callable[[dict[str, Any] | None], dict[str, Any] | None] = _same
+    # (deps, workflow, task) -> {"wait_seconds": n} to hold the task, or {"payload": {...}} to add
+    # to its inputs; asked by the engine before a task of a running workflow starts
+    before_task: Callable[[Any, Any, Any], dict[str, Any]] | None = None
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -486,7 +490,20 @@ def _unchanged(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[
     return dict(inputs)
 
 
+def _interaction_gate(deps: Any, workflow: Any, task: Any) -> dict[str, Any]:
+    from switchyard.services.interaction_runs import before_activity
+
+    return before_activity(deps, workflow, task)
+
+
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
+    "interaction": WorkflowType(
+        name="interaction",
+        title="Interaction",
+        plan=plan_interaction,
+        refresh_inputs=_unchanged,
+        before_task=_interaction_gate,
+    ),
     "data_refresh": WorkflowType(
         name="data_refresh",
         title="Data refresh",

@@ -164,6 +164,8 @@ class LocalRuntime:
             d.ENV_EXCLUSIVE_WAIT_SECONDS: os.environ.get(d.ENV_EXCLUSIVE_WAIT_SECONDS, "2"),
             d.ENV_SCHEDULER_ROLE_ARN: scheduler_role,
             d.ENV_TRIGGERS_FUNCTION_ARN: function_arns[d.RUN_AFTER_TARGET],
+            # and a paused interaction asks again every second
+            d.ENV_INTERACTION_POLL_SECONDS: os.environ.get(d.ENV_INTERACTION_POLL_SECONDS, "1"),
         }
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)

@@ -12,6 +12,7 @@ from switchyard.adapters.engine import ExecutionEngine, StepFunctionsEngine
 from switchyard.adapters.events import EventBridgePublisher, EventPublisher
 from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
+from switchyard.data.interactions import DesignRepository, InstanceRepository, OfferHistoryRepository
 from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
     ConfigRepository,
@@ -42,12 +43,27 @@ class Deps:
     secrets: SecretStore
     schedules: ScheduleRepository
     scheduler: Scheduler
+    interactions: InteractionStores = field(default_factory=lambda: InteractionStores.build("us-east-1"))
     clock: Callable[[], datetime] = field(default=utc_now)
+
+
+@dataclass
+class InteractionStores:
+    """Interaction designs, their instances and offer history (docs/interactions.md)."""
+
+    designs: DesignRepository
+    instances: InstanceRepository
+    history: OfferHistoryRepository
+
+    @classmethod
+    def build(cls, region: str) -> InteractionStores:
+        return cls(DesignRepository(), InstanceRepository(), OfferHistoryRepository(region))
 
 
 def build_deps(settings: Settings) -> Deps:
     bind_tables(
         {
+            **settings.table_names,
             "workflows": settings.workflows_table,
             "tasks": settings.tasks_table,
             "config": settings.config_table,
@@ -70,6 +86,7 @@ def build_deps(settings: Settings) -> Deps:
         secrets=SecretsManagerStore(settings.region),
         schedules=ScheduleRepository(),
         scheduler=EventBridgeScheduler(settings.region),
+        interactions=InteractionStores.build(settings.region),
     )
 
 

@@ -40,7 +40,7 @@ class EngineService:
         """Lay out stages and tasks from the configuration; returns task ids per stage key."""
         workflow = self.deps.workflows.get(workflow_id)
         if workflow.stages:  # replayed: the plan is recorded already
-            return {"stages": {s.key: [t.id for t in s.tasks] for s in workflow.stages}}
+            return _plan_result(workflow.stages)
         wtype = WORKFLOW_TYPES[workflow.type]
         config = {k: v for k, v in (workflow.config or {}).items() if not k.startswith("_")} or None
         planned = wtype.plan(workflow.name, config, workflow.started_at, self.deps.config)
@@ -60,13 +60,16 @@ class EngineService:
             ]
             stages.append(Stage(key=stage.key, name=stage.name, tasks=tasks))
         self.deps.workflows.record_plan(workflow_id, stages)
-        return {"stages": {s.key: [t.id for t in s.tasks] for s in stages}}
+        return _plan_result(stages)
 
     # --- the task pattern -------------------------------------------------------------------
 
     def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
         now = self.deps.clock()
         halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
+        extra, hold = self._gate(workflow_id, task_id)
+        if hold:
+            return {**halt, "wait": True, "wait_seconds": hold}
         lock = self._exclusive_lock(workflow_id, task_id)
         if lock is not None:
             holder = self.deps.locks.acquire(lock, workflow_id, self._is_active)
@@ -89,8 +92,17 @@ class EngineService:
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
         mode = self.deps.workflows.get(workflow_id, with_tasks=False).mode
-        payload = {**task.inputs, "_workflow_id": workflow_id, "_mode": str(mode)}
+        payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(mode)}
         return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
+
+    def _gate(self, workflow_id: str, task_id: str) -> tuple[dict[str, Any], int]:
+        """The workflow type's say before a task starts: (inputs to add, seconds to hold)."""
+        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        gate = WORKFLOW_TYPES[workflow.type].before_task if workflow.type in WORKFLOW_TYPES else None
+        if gate is None or workflow.status != WorkflowStatus.RUNNING:
+            return {}, 0
+        decision = gate(self.deps, workflow, self.deps.workflows.get_task(workflow_id, task_id))
+        return dict(decision.get("payload") or {}), int(decision.get("wait_seconds") or 0)
 
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
         task = self.deps.workflows.get_task(workflow_id, task_id)
@@ -185,6 +197,14 @@ class EngineService:
 
     def _emit_workflow(self, workflow: Workflow, task: Task | None) -> None:
         emit_workflow_status(self.deps, workflow, task)
+
+
+def _plan_result(stages: list[Stage]) -> dict[str, Any]:
+    """Task ids per stage key, and per stage in order (``branches``: what runs in parallel)."""
+    return {
+        "stages": {s.key: [t.id for t in s.tasks] for s in stages},
+        "branches": [[t.id for t in s.tasks] for s in stages],
+    }
 
 
 def emit_workflow_status(deps: Deps, workflow: Workflow, task: Task | None = None) -> None:

@@ -1,0 +1,156 @@
+"""``/api/interactions``: designs, activation, the manual trigger, pause, play, stop, reactivate,
+rollback, and instances with their statuses (docs/interactions.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict
+
+from switchyard.api.auth import Permission, require
+from switchyard.domain.models import Mode, Principal
+from switchyard.services.deps import get_deps
+from switchyard.services.interactions import InteractionService
+
+router = APIGatewayRouter()
+TAGS = ["interactions"]
+DesignId = Annotated[str, Path(max_length=64)]
+WorkflowKey = Annotated[str, Path(max_length=63)]
+
+
+class Activate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Mode = Mode.TEST
+
+
+def _who() -> Principal:
+    return router.context["principal"]  # type: ignore[no-any-return]
+
+
+def _service() -> InteractionService:
+    return InteractionService(get_deps())
+
+
+def _json(status: int, payload: Any) -> Response[str]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
+    )
+
+
+@router.post("/api/interactions", responses={201: {"description": "Saved"}}, tags=TAGS)
+def create_interaction(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    service = _service()
+    stored, warnings = service.create(who, body)
+    return _json(201, service.design_view(stored, warnings))
+
+
+@router.get("/api/interactions", tags=TAGS)
+def list_interactions() -> Response[str]:
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    service = _service()
+    return _json(200, {"items": [service.design_view(s) for s in service.all(who)]})
+
+
+@router.get("/api/interactions/<design_id>", tags=TAGS)
+def get_interaction(design_id: DesignId) -> Response[str]:
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    service = _service()
+    return _json(200, service.design_view(service.get(who, design_id)))
+
+
+@router.put("/api/interactions/<design_id>", tags=TAGS)
+def update_interaction(design_id: DesignId, body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    service = _service()
+    stored, warnings = service.update(who, design_id, body)
+    return _json(200, service.design_view(stored, warnings))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/activate", tags=TAGS)
+def activate(design_id: DesignId, key: WorkflowKey, body: Annotated[Activate, Body()]) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    service = _service()
+    return _json(200, service.design_view(service.activate(who, design_id, key, body.mode)))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/deactivate", tags=TAGS)
+def deactivate(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    service = _service()
+    return _json(200, service.design_view(service.deactivate(who, design_id, key)))
+
+
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/fire", responses={202: {"description": "Fired"}}, tags=TAGS
+)
+def fire(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.START_WORKFLOWS)
+    return _json(202, _service().fire(who, design_id, key))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/pause", tags=TAGS)
+def pause(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _service().pause(who, design_id, key))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/play", tags=TAGS)
+def play(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _service().play(who, design_id, key))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/stop", tags=TAGS)
+def stop(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _service().stop(who, design_id, key))
+
+
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/reactivate",
+    responses={202: {"description": "Restarted"}},
+    tags=TAGS,
+)
+def reactivate(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _service().reactivate(who, design_id, key))
+
+
+@router.get("/api/interactions/<design_id>/workflows/<key>/instances", tags=TAGS)
+def list_instances(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    return _json(200, {"items": _service().instances_of(who, design_id, key)})
+
+
+@router.get("/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>", tags=TAGS)
+def get_instance(
+    design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]
+) -> Response[str]:
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    return _json(200, _service().instance(who, design_id, key, instance_id))
+
+
+@router.post("/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>/rollback", tags=TAGS)
+def rollback(design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]) -> Response[str]:
+    who = _who()
+    require(who, Permission.ROLLBACK_INTERACTIONS)
+    return _json(202, _service().rollback(who, design_id, key, instance_id))

@@ -1,0 +1,366 @@
+"""Interactions: designs whose workflows select audiences and fulfil offers (docs/interactions.md).
+
+A design holds one or more workflows, executed independently. Each workflow is a trigger
+followed by branches; branches run in parallel, the activities of a branch in sequence, and an
+activity's input is its predecessor's output. Definitions are JSON, validated by these models
+(structure) and by :mod:`switchyard.services.interaction_validation` (the warehouse catalog and
+permissions).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from switchyard.domain.models import PlannedStage, PlannedTask
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,63}$"
+KEY = r"^[a-z][a-z0-9_]{0,62}$"
+COLUMN = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class InteractionStatus(StrEnum):
+    """The documented status set, shown per activity and per workflow (DESIGN.md section 1)."""
+
+    WAITING_FOR_TRIGGER = "Waiting For Trigger"
+    TRIGGER_REQUESTED = "Trigger Requested"
+    PLAYING = "Playing"
+    PAUSE_REQUESTED = "Pause Requested"
+    PAUSING = "Pausing"
+    PAUSED = "Paused"
+    RESUME_PLAY_REQUESTED = "Resume Play Requested"
+    STOP_REQUESTED = "Stop Requested"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+    COMPLETED = "Completed"
+    WAITING_NEXT_TRIGGER = "Waiting Next Trigger"
+    COUNTING_DOWN_DELAY = "Counting Down Delay"
+    QUEUED = "Queued"
+    TEST_MODE = "Test Mode"
+    TEST_COMPLETED = "Test Completed"
+    TEST_FAILED = "Test Failed"
+    ROLLBACK_REQUESTED = "Rollback Requested"
+    ROLLING_BACK = "Rolling Back"
+    ROLLED_BACK = "Rolled Back"
+    ROLLBACK_FAILED = "Rollback Failed"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+Operator = Literal["=", "!=", ">", ">=", "<", "<=", "in", "not_in", "is_null", "not_null", "contains"]
+
+
+class Rule(_Strict):
+    """One condition on a column of the audience's table (or of a joined table: ``table.column``)."""
+
+    column: str = Field(pattern=r"^([a-z][a-z0-9_]{0,62}\.)?[a-z][a-z0-9_]{0,62}$")
+    operator: Operator
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> Rule:
+        if self.operator in ("is_null", "not_null"):
+            return self
+        if self.operator in ("in", "not_in"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"operator {self.operator!r} needs a non-empty list as value")
+        elif self.value is None or isinstance(self.value, (list, dict)):
+            raise ValueError(f"operator {self.operator!r} needs one value (a string or a number)")
+        return self
+
+
+class Join(_Strict):
+    """Join another warehouse table: ``audience_table.left = table.right``."""
+
+    table: str = Field(pattern=KEY)
+    left: str = Field(pattern=COLUMN)
+    right: str = Field(pattern=COLUMN)
+
+
+class BatchAudience(_Strict):
+    type: Literal["batch_audience"]
+    name: str = Field(pattern=NAME)
+    # The resolution level names the table whose key identifies a record (warehouse catalog).
+    resolution_level: str = Field(default="customer", pattern=KEY)
+    joins: list[Join] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
+    columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
+    min_batch: int | None = Field(default=None, ge=0)
+    max_batch: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _limits(self) -> BatchAudience:
+        if self.min_batch is not None and self.max_batch is not None and self.min_batch > self.max_batch:
+            raise ValueError("min_batch must not be above max_batch")
+        return self
+
+
+class Offer(_Strict):
+    type: Literal["offer"]
+    name: str = Field(pattern=NAME)
+    offer_code: str = Field(min_length=1, max_length=64)
+    channel: str = Field(pattern=KEY)
+    # offer-history-meta fields; their types come from the catalog's ``offer_history_meta``
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    # columns of the audience kept per record in the offer history details table
+    detail_columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
+
+
+class Control(_Strict):
+    """A control group: recorded in offer history, never fulfilled."""
+
+    type: Literal["control"]
+    name: str = Field(pattern=NAME)
+    offer_code: str = Field(default="CONTROL", min_length=1, max_length=64)
+
+
+class Export(_Strict):
+    type: Literal["export"]
+    name: str = Field(pattern=NAME)
+    template: str | None = Field(default=None, pattern=KEY)
+    channel: str | None = Field(default=None, pattern=KEY)
+    folder: str = Field(default="exports/interactions", pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_\-/]{0,200}$")
+    columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
+    sample_size: int = Field(default=10, ge=0, le=1000)
+
+
+class Delay(_Strict):
+    type: Literal["delay"]
+    name: str = Field(pattern=NAME)
+    seconds: int = Field(ge=0, le=365 * 24 * 3600)
+
+
+Activity = Annotated[BatchAudience | Offer | Control | Export | Delay, Field(discriminator="type")]
+FULFILMENT = ("offer", "control", "export")
+
+
+# --- triggers and workflows --------------------------------------------------------------------
+
+
+class Trigger(_Strict):
+    """How a workflow is fired. Only ``manual`` runs in this version (docs/interactions.md)."""
+
+    kind: Literal["manual", "scheduled", "recurring", "activity_state"] = "manual"
+    at: datetime | None = None
+    time_zone: str | None = None
+    every: str | None = None
+
+
+class InteractionWorkflow(_Strict):
+    key: str = Field(pattern=KEY)
+    name: str = Field(pattern=NAME)
+    trigger: Trigger = Field(default_factory=Trigger)
+    branches: list[Annotated[list[Activity], Field(min_length=1)]] = Field(min_length=1, max_length=20)
+    create_files_in_test_mode: bool = False
+    # Offer history rows written per chunk; 0 writes the whole audience through one bulk path.
+    database_insert_batch_limit: int = Field(default=10_000, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _shape(self) -> InteractionWorkflow:
+        names = [a.name for branch in self.branches for a in branch]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"activity names must be unique in a workflow; repeated: {', '.join(dupes)}")
+        for bi, branch in enumerate(self.branches):
+            if branch[0].type != "batch_audience":
+                raise ValueError(
+                    f"branch {bi + 1} must start with a batch_audience (it starts with {branch[0].type})"
+                )
+        return self
+
+    def activities(self) -> list[tuple[int, int, Any]]:
+        return [(bi, ai, a) for bi, branch in enumerate(self.branches) for ai, a in enumerate(branch)]
+
+
+class InteractionDesign(_Strict):
+    name: str = Field(pattern=NAME)
+    description: str = Field(default="", max_length=2000)
+    workflows: list[InteractionWorkflow] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> InteractionDesign:
+        keys = [w.key for w in self.workflows]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"workflow keys must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def workflow(self, key: str) -> InteractionWorkflow | None:
+        return next((w for w in self.workflows if w.key == key), None)
+
+
+class Problem(BaseModel):
+    """One finding of validation: an error blocks saving and activation, a warning does not."""
+
+    severity: Literal["error", "warning"] = "error"
+    code: str
+    path: str
+    message: str
+
+
+def structural_problems(body: Any) -> tuple[InteractionDesign | None, list[Problem]]:
+    """Parse a design; on failure, every structural error as a :class:`Problem`."""
+    try:
+        return InteractionDesign.model_validate(body), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if not _is_union_tag(p)]
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(Problem(code="invalid_definition", path=".".join(loc) or "body", message=message))
+        return None, problems
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in ("batch_audience", "offer", "control", "export", "delay")
+
+
+# --- run-time shapes -----------------------------------------------------------------------------
+
+
+class Space(StrEnum):
+    """Where an instance's offer history goes: test mode writes the sandbox."""
+
+    PRODUCTION = "production"
+    SANDBOX = "sandbox"
+
+
+def space_for(mode: str) -> Space:
+    return Space.SANDBOX if mode == "test" else Space.PRODUCTION
+
+
+def format_count(n: int) -> str:
+    """Results bubbles: 1,203,492 -> 1.2M, 75,854 -> 75.9K, 999 -> 999."""
+    if n < 1000:
+        return str(n)
+    for value, suffix in ((1_000, "K"), (1_000_000, "M"), (1_000_000_000, "B")):
+        shown = round(n / value, 1)
+        if shown < 1000 or suffix == "B":
+            return f"{shown:g}{suffix}"
+    return str(n)  # pragma: no cover
+
+
+def activity_title(activity: Any) -> str:
+    kind = {
+        "batch_audience": "Audience",
+        "offer": "Offer",
+        "control": "Control",
+        "export": "Export",
+        "delay": "Delay",
+    }[activity.type]
+    return f"{kind}: {activity.name}"
+
+
+def branch_key(index: int) -> str:
+    return f"branch_{index}"
+
+
+def plan_interaction(
+    name: str, override: dict[str, Any] | None, now: datetime, config: Any
+) -> list[PlannedStage]:
+    """Branches become stages (run in parallel), activities their tasks (run in sequence).
+
+    The run's config carries a snapshot of the workflow's definition, so editing a design never
+    changes an instance that already runs.
+    """
+    from switchyard.domain.errors import ValidationFailed
+
+    override = override or {}
+    if "workflow" not in override or "instance_id" not in override:
+        raise ValidationFailed(
+            "Interaction runs are started through /api/interactions (fire), not /api/workflows.",
+            {"type": "interaction"},
+        )
+    workflow = InteractionWorkflow.model_validate(override["workflow"])
+    context = {
+        "design_id": override["design_id"],
+        "workflow_key": workflow.key,
+        "instance_id": int(override["instance_id"]),
+        "insert_batch_limit": workflow.database_insert_batch_limit,
+        "create_files_in_test_mode": workflow.create_files_in_test_mode,
+        "exclude_instances": list(override.get("exclude_instances") or []),
+        "history_activities": [a.name for _, _, a in workflow.activities() if a.type in ("offer", "control")],
+    }
+    return [
+        PlannedStage(
+            key=branch_key(bi),
+            name=f"Branch {bi + 1}",
+            tasks=[
+                PlannedTask(
+                    name=activity_title(a),
+                    kind="activity",
+                    inputs={**context, "branch": bi, "activity": a.model_dump(mode="json")},
+                )
+                for a in branch
+            ],
+        )
+        for bi, branch in enumerate(workflow.branches)
+    ]
+
+
+SAFE_FILE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+# --- stored state ----------------------------------------------------------------------------------
+
+
+class WorkflowState(BaseModel):
+    """The state of one workflow of a design (activation, mode, its latest instance)."""
+
+    active: bool = False
+    mode: Literal["production", "test"] = "test"
+    production_activated: bool = False
+    last_instance_id: int | None = None
+    activated_at: datetime | None = None
+    activated_by: str | None = None
+
+
+class StoredDesign(BaseModel):
+    id: str
+    tenant: str
+    design: InteractionDesign
+    state: dict[str, WorkflowState] = Field(default_factory=dict)
+    version: int = 0
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    def workflow_state(self, key: str) -> WorkflowState:
+        return self.state.get(key) or WorkflowState()
+
+
+class PlayControl(StrEnum):
+    PAUSE_REQUESTED = "pause_requested"
+    PAUSED = "paused"
+    RESUME_REQUESTED = "resume_requested"
+
+
+class Instance(BaseModel):
+    instance_id: int
+    tenant: str
+    design_id: str
+    workflow_key: str
+    mode: Literal["production", "test"]
+    workflow_id: str | None = None
+    started_by: str
+    created_at: datetime
+    control: str | None = None
+    control_reason: str | None = None
+    delays: dict[str, str] = Field(default_factory=dict)
+    rollback_status: str | None = None
+    rollback_detail: dict[str, Any] | None = None
+    exported: list[str] = Field(default_factory=list)
+
+    @property
+    def space(self) -> Space:
+        return space_for(self.mode)

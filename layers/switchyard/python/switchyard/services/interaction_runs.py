@@ -1,0 +1,215 @@
+"""How an interaction instance runs inside the shared engine.
+
+* :func:`before_activity` is the ``interaction`` workflow type's gate, called by the engine's
+  ``begin`` step before an activity starts: it holds the activity while the instance is paused
+  (the task pattern's Wait loop asks again), counts delays down, and hands the activity its
+  predecessor's output.
+* :func:`activity_event` runs one activity (the ``activity`` task Lambda).
+* :func:`instance_status` and :func:`activity_status` map runs, tasks and controls onto the
+  documented interaction status set.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from switchyard.domain.interactions import (
+    Activity,
+    BatchAudience,
+    Control,
+    Delay,
+    Export,
+    Instance,
+    InteractionStatus,
+    Offer,
+    PlayControl,
+    space_for,
+)
+from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
+from switchyard.services.deps import Deps, get_deps
+from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
+from switchyard.tasks.interaction import (
+    ActivityContext,
+    run_batch_audience,
+    run_control,
+    run_export,
+    run_offer,
+)
+
+ACTIVITY = TypeAdapter(Activity)
+NOT_PASSED_ON = ("warnings", "paused")
+S = InteractionStatus
+
+
+def _instance_id(workflow: Workflow) -> int:
+    return int((workflow.config or {})["instance_id"])
+
+
+def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any]:
+    """Hold (``{"wait_seconds": n}``) or go (``{"payload": {...}}``) for one activity."""
+    instances = deps.interactions.instances
+    instance = instances.get(_instance_id(workflow))
+    activity = task.inputs.get("activity") or {}
+    now = deps.clock()
+    poll = max(1, deps.settings.interaction_poll_seconds)
+    paused = instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED)
+    if paused:
+        instances.set_control(
+            instance.instance_id,
+            PlayControl.PAUSED,
+            instance.control_reason,
+            expected=(PlayControl.PAUSE_REQUESTED,),
+        )
+    if activity.get("type") == "delay":
+        ends = instance.delays.get(task.id)
+        if ends is None:
+            if paused:  # a delay not yet started does not start while paused
+                return {"wait_seconds": poll}
+            ends = instances.set_delay(
+                instance.instance_id, task.id, _after(now, int(activity.get("seconds", 0)))
+            )
+        remaining = (datetime.fromisoformat(ends) - now).total_seconds()
+        if remaining > 0:  # a delay keeps counting down while the workflow is paused
+            return {"wait_seconds": max(1, math.ceil(remaining))}
+        # a delay that has counted down completes, paused or not; the next activity is held
+        return {"payload": {"_input": _previous_output(deps, workflow.id, task)}}
+    if paused:
+        return {"wait_seconds": poll}
+    if instance.control == PlayControl.RESUME_REQUESTED:
+        instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
+    return {"payload": {"_input": _previous_output(deps, workflow.id, task)}}
+
+
+def _after(now: datetime, seconds: int) -> datetime:
+    from datetime import timedelta
+
+    return now + timedelta(seconds=seconds)
+
+
+def _previous_output(deps: Deps, workflow_id: str, task: Task) -> dict[str, Any]:
+    if task.position == 0:
+        return {}
+    run = deps.workflows.get(workflow_id)
+    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    if stage is None:
+        return {}
+    previous = stage.tasks[task.position - 1]
+    return {k: v for k, v in (previous.outputs or {}).items() if k not in NOT_PASSED_ON}
+
+
+def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
+    """The ``activity`` task Lambda: run one activity with its predecessor's output."""
+    deps = get_deps()
+    activity = ACTIVITY.validate_python(raw["activity"])
+    previous = dict(raw.get("_input") or {})
+    mode = str(raw.get("_mode", "production"))
+    ctx = ActivityContext(
+        blobs=deps.blobs,
+        bucket=deps.settings.data_bucket,
+        history=deps.interactions.history,
+        instances=deps.interactions.instances,
+        catalog=deps.config.get(CATALOG_KIND, CATALOG_NAME) or {},
+        instance_id=int(raw["instance_id"]),
+        design_id=str(raw["design_id"]),
+        workflow_key=str(raw["workflow_key"]),
+        mode=mode,
+        space=space_for(mode),
+        insert_batch_limit=int(raw.get("insert_batch_limit", 10_000)),
+        create_files_in_test_mode=bool(raw.get("create_files_in_test_mode")),
+        exclude_instances=[int(i) for i in raw.get("exclude_instances") or []],
+        history_activities=[str(a) for a in raw.get("history_activities") or []],
+        now=deps.clock(),
+    )
+    if isinstance(activity, BatchAudience):
+        return run_batch_audience(activity, ctx, previous)
+    if isinstance(activity, Offer):
+        return run_offer(activity, ctx, previous)
+    if isinstance(activity, Control):
+        return run_control(activity, ctx, previous)
+    if isinstance(activity, Export):
+        return run_export(activity, ctx, previous)
+    assert isinstance(activity, Delay)
+    return {**previous, "delayed_seconds": activity.seconds}
+
+
+# --- statuses ------------------------------------------------------------------------------------
+
+COUNTED = {"batch_audience": "records", "offer": "offered", "control": "control_group", "export": "exported"}
+
+
+def instance_status(instance: Instance, run: Workflow | None, now: datetime) -> InteractionStatus:
+    if instance.rollback_status:
+        return InteractionStatus(instance.rollback_status)
+    test = instance.mode == "test"
+    if run is None:
+        return S.TRIGGER_REQUESTED
+    tasks = run.all_tasks()
+    running = any(t.status == TaskStatus.RUNNING for t in tasks)
+    if run.status == WorkflowStatus.SUCCEEDED:
+        return S.TEST_COMPLETED if test else S.COMPLETED
+    if run.status == WorkflowStatus.FAILED:
+        return S.TEST_FAILED if test else S.FAILED
+    if run.status == WorkflowStatus.STOPPED:
+        return S.STOPPED
+    if run.status == WorkflowStatus.STOPPING:
+        return S.STOPPING if running else S.STOP_REQUESTED
+    if instance.control == PlayControl.PAUSE_REQUESTED:
+        return S.PAUSING if running else S.PAUSE_REQUESTED
+    if instance.control == PlayControl.PAUSED:
+        return S.PAUSING if running else S.PAUSED
+    if instance.control == PlayControl.RESUME_REQUESTED:
+        return S.RESUME_PLAY_REQUESTED
+    if not running and any(_counting(instance, t, now) for t in tasks):
+        return S.COUNTING_DOWN_DELAY
+    return S.PLAYING
+
+
+def _counting(instance: Instance, task: Task, now: datetime) -> bool:
+    ends = instance.delays.get(task.id)
+    return task.status == TaskStatus.PENDING and ends is not None and datetime.fromisoformat(ends) > now
+
+
+def activity_status(instance: Instance, run: Workflow, task: Task, now: datetime) -> dict[str, Any]:
+    """One activity as the interaction view shows it: status, time remaining, results bubble."""
+    test = instance.mode == "test"
+    kind = str((task.inputs.get("activity") or {}).get("type", ""))
+    out: dict[str, Any] = {"status": None, "remaining_seconds": None}
+    if task.status == TaskStatus.RUNNING:
+        held = instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED)
+        out["status"] = S.PAUSING if held else S.PLAYING
+    elif task.status in (TaskStatus.SUCCEEDED, TaskStatus.WARNING):
+        out["status"] = S.TEST_COMPLETED if test else S.COMPLETED
+    elif task.status == TaskStatus.FAILED:
+        out["status"] = S.TEST_FAILED if test else S.FAILED
+    elif task.status in (TaskStatus.STOPPED, TaskStatus.SKIPPED) or run.status in (
+        WorkflowStatus.STOPPED,
+        WorkflowStatus.STOPPING,
+    ):
+        out["status"] = S.STOPPED
+    elif _counting(instance, task, now):
+        out["status"] = S.COUNTING_DOWN_DELAY
+        ends = datetime.fromisoformat(instance.delays[task.id])
+        out["remaining_seconds"] = max(0, math.ceil((ends - now).total_seconds()))
+    elif instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED) and _ready(run, task):
+        out["status"] = S.PAUSED
+    else:
+        out["status"] = S.WAITING_FOR_TRIGGER
+    field = COUNTED.get(kind)
+    count = (task.outputs or {}).get(field) if field else None
+    out["count"] = int(count) if isinstance(count, (int, float)) else None
+    return out
+
+
+def _ready(run: Workflow, task: Task) -> bool:
+    """The activity would start now: it is first in its branch or its predecessor is done."""
+    if task.position == 0:
+        return True
+    for stage in run.stages:
+        if any(t.id == task.id for t in stage.tasks):
+            before = stage.tasks[task.position - 1]
+            return before.status in (TaskStatus.SUCCEEDED, TaskStatus.WARNING, TaskStatus.SKIPPED)
+    return False

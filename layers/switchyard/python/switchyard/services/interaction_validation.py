@@ -1,0 +1,322 @@
+"""Validate interaction designs against the warehouse catalog and the tenant's permissions.
+
+Run on save and again at activation (the warehouse may have changed in between). The catalog is
+what the warehouse holds (the Parquet tables in the data bucket: domain tables, ``customers``
+and database tables, with their columns read by DuckDB) plus the tenant's catalog settings in
+the configuration (``warehouse/catalog``): resolution levels, primary keys, declared joins,
+offer-history-meta types, authorised channels, export templates and restrictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from switchyard.adapters.blobs import BlobStore
+from switchyard.domain.interactions import (
+    BatchAudience,
+    Control,
+    Delay,
+    Export,
+    InteractionDesign,
+    Offer,
+    Problem,
+)
+from switchyard.domain.models import Principal
+from switchyard.domain.workflow_types import ConfigSource
+
+CATALOG_KIND, CATALOG_NAME = "warehouse", "catalog"
+META_TYPES = ("string", "number", "integer", "boolean", "date")
+
+
+@dataclass
+class WarehouseCatalog:
+    """Tables and columns in the warehouse, and the tenant's catalog settings."""
+
+    tables: dict[str, dict[str, str]]  # table -> column -> DuckDB type
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, blobs: BlobStore, bucket: str, config: ConfigSource) -> WarehouseCatalog:
+        return cls(
+            tables=warehouse_tables(blobs, bucket), settings=config.get(CATALOG_KIND, CATALOG_NAME) or {}
+        )
+
+    def resolution(self, level: str) -> dict[str, Any] | None:
+        found = (self.settings.get("resolution_levels") or {}).get(level)
+        return dict(found) if isinstance(found, dict) else None
+
+    def primary_key(self, table: str) -> list[str]:
+        key = (self.settings.get("primary_keys") or {}).get(table)
+        return [key] if isinstance(key, str) else list(key or [])
+
+    def join_declared(self, left_table: str, j: Any) -> bool:
+        for declared in self.settings.get("joins") or []:
+            pair = (declared.get("from"), declared.get("left"), declared.get("to"), declared.get("right"))
+            if pair in ((left_table, j.left, j.table, j.right), (j.table, j.right, left_table, j.left)):
+                return True
+        return False
+
+    def channels(self) -> list[str]:
+        return list(self.settings.get("channels") or [])
+
+    def export_template(self, name: str) -> dict[str, Any] | None:
+        found = (self.settings.get("export_templates") or {}).get(name)
+        return dict(found) if isinstance(found, dict) else None
+
+    def meta_types(self) -> dict[str, str]:
+        return dict(self.settings.get("offer_history_meta") or {})
+
+    def allowed(self, what: str, name: str, principal: Principal) -> bool:
+        roles = ((self.settings.get("restricted") or {}).get(what) or {}).get(name)
+        return roles is None or principal.role in roles or principal.user in roles
+
+
+def warehouse_tables(blobs: BlobStore, bucket: str) -> dict[str, dict[str, str]]:
+    """Every table of the warehouse with its columns, read from the Parquet files' schemas."""
+    from switchyard.tasks.interaction import table_locations
+    from switchyard.tasks.tables import download, rows, workspace
+
+    out: dict[str, dict[str, str]] = {}
+    with workspace() as (con, folder):
+        for table, key in table_locations(blobs, bucket).items():
+            path = download(blobs, bucket, key, folder, f"{table}.parquet")
+            if path is None:
+                continue
+            described = rows(con, f"DESCRIBE SELECT * FROM read_parquet('{path}')")  # noqa: S608 - scratch path
+            out[table] = {str(r["column_name"]): str(r["column_type"]) for r in described}
+    return out
+
+
+def _problem(path: str, code: str, message: str, severity: str = "error") -> Problem:
+    return Problem(severity=severity, code=code, path=path, message=message)  # type: ignore[arg-type]
+
+
+def _denied(path: str, what: str, name: str) -> Problem:
+    return _problem(path, "permission_denied", f"Permission Denied: you may not use the {what} {name!r}.")
+
+
+def _meta_type_ok(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "date":
+        if not isinstance(value, str):
+            return False
+        try:
+            (date if len(value) == 10 else datetime).fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def validate_design(
+    design: InteractionDesign, principal: Principal, catalog: WarehouseCatalog
+) -> list[Problem]:
+    """Every problem of the design against the catalog; errors block, warnings inform."""
+    problems: list[Problem] = []
+    for wi, workflow in enumerate(design.workflows):
+        wpath = f"workflows.{wi}"
+        if workflow.trigger.kind != "manual":
+            problems.append(
+                _problem(
+                    f"{wpath}.trigger.kind",
+                    "trigger_not_available",
+                    f"Trigger kind {workflow.trigger.kind!r} is not available yet; use 'manual' "
+                    "(see docs/interactions.md).",
+                )
+            )
+        for bi, branch in enumerate(workflow.branches):
+            columns: dict[str, str] = {}  # the columns the previous activity outputs
+            for ai, activity in enumerate(branch):
+                path = f"{wpath}.branches.{bi}.{ai}"
+                if isinstance(activity, BatchAudience):
+                    columns = _check_audience(activity, path, principal, catalog, problems)
+                elif isinstance(activity, Offer):
+                    _check_offer(activity, path, columns, principal, catalog, problems)
+                elif isinstance(activity, Export):
+                    _check_export(activity, path, columns, principal, catalog, problems)
+                elif isinstance(activity, (Control, Delay)):
+                    pass
+    return problems
+
+
+def _check_audience(
+    a: BatchAudience, path: str, principal: Principal, catalog: WarehouseCatalog, problems: list[Problem]
+) -> dict[str, str]:
+    if not catalog.allowed("audiences", a.name, principal):
+        problems.append(_denied(f"{path}.name", "audience", a.name))
+    if not catalog.allowed("resolution_levels", a.resolution_level, principal):
+        problems.append(_denied(f"{path}.resolution_level", "resolution level", a.resolution_level))
+    level = catalog.resolution(a.resolution_level)
+    if level is None:
+        problems.append(
+            _problem(
+                f"{path}.resolution_level",
+                "unknown_resolution_level",
+                f"Resolution level {a.resolution_level!r} is not in the warehouse catalog.",
+            )
+        )
+        return {}
+    table, key = str(level.get("table")), str(level.get("key"))
+    if table not in catalog.tables:
+        problems.append(
+            _problem(
+                f"{path}.resolution_level",
+                "missing_table",
+                f"Table {table!r} of resolution level {a.resolution_level!r} is not in the warehouse.",
+            )
+        )
+        return {}
+    base = catalog.tables[table]
+    if key not in base:
+        problems.append(
+            _problem(
+                f"{path}.resolution_level", "missing_column", f"Table {table!r} has no key column {key!r}."
+            )
+        )
+    if not catalog.primary_key(table):
+        problems.append(
+            _problem(
+                f"{path}.resolution_level",
+                "missing_primary_key",
+                f"Table {table!r} (resolution level {a.resolution_level!r}) has no primary key in the "
+                "catalog: records are de-duplicated on its key column only.",
+                severity="warning",
+            )
+        )
+    visible = {c: t for c, t in base.items()}
+    for ji, j in enumerate(a.joins):
+        if j.table not in catalog.tables:
+            problems.append(
+                _problem(f"{path}.joins.{ji}.table", "missing_table", f"Table {j.table!r} does not exist.")
+            )
+            continue
+        if j.left not in base or j.right not in catalog.tables[j.table]:
+            missing = j.left if j.left not in base else f"{j.table}.{j.right}"
+            problems.append(
+                _problem(f"{path}.joins.{ji}", "missing_column", f"Join column {missing!r} does not exist.")
+            )
+        elif not catalog.join_declared(table, j):
+            problems.append(
+                _problem(
+                    f"{path}.joins.{ji}",
+                    "missing_join",
+                    f"The catalog declares no join {table}.{j.left} = {j.table}.{j.right}.",
+                )
+            )
+        visible.update({f"{j.table}.{c}": t for c, t in catalog.tables[j.table].items()})
+    for ri, rule in enumerate(a.rules):
+        if rule.column not in visible:
+            problems.append(
+                _problem(
+                    f"{path}.rules.{ri}.column",
+                    "missing_column",
+                    f"Column {rule.column!r} does not exist in {table!r} or the joined tables.",
+                )
+            )
+    out = {key: base.get(key, "VARCHAR")}
+    for ci, column in enumerate(a.columns):
+        if column not in base:
+            problems.append(
+                _problem(
+                    f"{path}.columns.{ci}",
+                    "missing_column",
+                    f"Column {column!r} does not exist in {table!r}.",
+                )
+            )
+        else:
+            out[column] = base[column]
+    return out
+
+
+def _check_offer(
+    o: Offer,
+    path: str,
+    columns: dict[str, str],
+    principal: Principal,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> None:
+    if not catalog.allowed("channels", o.channel, principal):
+        problems.append(_denied(f"{path}.channel", "channel", o.channel))
+    if o.channel not in catalog.channels():
+        problems.append(
+            _problem(
+                f"{path}.channel",
+                "unauthorised_channel",
+                f"Channel {o.channel!r} is not authorised for this tenant: the offer will fail with a "
+                "validation error when it runs.",
+                severity="warning",
+            )
+        )
+    types = catalog.meta_types()
+    for field_name, value in o.metadata.items():
+        kind = types.get(field_name)
+        if kind is None:
+            problems.append(
+                _problem(
+                    f"{path}.metadata.{field_name}",
+                    "unknown_metadata",
+                    f"Metadata field {field_name!r} is not an offer-history-meta field "
+                    f"({', '.join(sorted(types)) or 'none declared'}).",
+                )
+            )
+        elif not _meta_type_ok(kind, value):
+            problems.append(
+                _problem(
+                    f"{path}.metadata.{field_name}",
+                    "metadata_type",
+                    f"Metadata field {field_name!r} must be of type {kind}; got {value!r}.",
+                )
+            )
+    for ci, column in enumerate(o.detail_columns):
+        if column not in columns:
+            problems.append(
+                _problem(
+                    f"{path}.detail_columns.{ci}",
+                    "missing_column",
+                    f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
+                )
+            )
+
+
+def _check_export(
+    e: Export,
+    path: str,
+    columns: dict[str, str],
+    principal: Principal,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> None:
+    wanted = list(e.columns)
+    if e.template is not None:
+        if not catalog.allowed("export_templates", e.template, principal):
+            problems.append(_denied(f"{path}.template", "export template", e.template))
+        template = catalog.export_template(e.template)
+        if template is None:
+            problems.append(
+                _problem(
+                    f"{path}.template", "unknown_template", f"Export template {e.template!r} does not exist."
+                )
+            )
+        elif not wanted:
+            wanted = list(template.get("columns") or [])
+    if e.channel is not None and not catalog.allowed("channels", e.channel, principal):
+        problems.append(_denied(f"{path}.channel", "channel", e.channel))
+    for column in wanted:
+        if column not in columns:
+            problems.append(
+                _problem(
+                    f"{path}.columns",
+                    "missing_column",
+                    f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
+                )
+            )

@@ -1,0 +1,447 @@
+"""What people do with interactions through the API: design, activate, fire, pause, play, stop,
+reactivate, roll back, and read instances with their statuses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from switchyard.domain.errors import Conflict, DesignInvalid, NotFound, PermissionDenied, ValidationFailed
+from switchyard.domain.interactions import (
+    FULFILMENT,
+    Instance,
+    InteractionDesign,
+    InteractionStatus,
+    InteractionWorkflow,
+    PlayControl,
+    Problem,
+    StoredDesign,
+    WorkflowState,
+    format_count,
+    structural_problems,
+)
+from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Workflow, WorkflowStatus
+from switchyard.observability import logger
+from switchyard.services.deps import Deps
+from switchyard.services.engine import emit_workflow_status
+from switchyard.services.interaction_runs import activity_status, instance_status
+from switchyard.services.interaction_validation import WarehouseCatalog, validate_design
+from switchyard.services.workflows import WorkflowService
+
+S = InteractionStatus
+ROLLBACK_FROM = (S.COMPLETED, S.FAILED, S.STOPPED)
+
+
+class InteractionService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.designs = deps.interactions.designs
+        self.instances = deps.interactions.instances
+        self.history = deps.interactions.history
+
+    # --- designs ----------------------------------------------------------------------------
+
+    def validate(self, principal: Principal, body: Any) -> tuple[InteractionDesign, list[Problem]]:
+        """Parse and validate; raises with every error, returns the design and its warnings."""
+        design, problems = structural_problems(body)
+        if design is not None:
+            catalog = WarehouseCatalog.load(self.deps.blobs, self.deps.settings.data_bucket, self.deps.config)
+            problems = validate_design(design, principal, catalog)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            listed = [p.model_dump() for p in problems]
+            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            if any(p.code == "permission_denied" for p in errors):
+                raise PermissionDenied(f"Permission Denied. {summary}{more}", {"problems": listed})
+            raise DesignInvalid(
+                f"The interaction has {len(errors)} error(s): {summary}{more}", {"problems": listed}
+            )
+        assert design is not None
+        return design, problems
+
+    def create(self, principal: Principal, body: Any) -> tuple[StoredDesign, list[Problem]]:
+        design, warnings = self.validate(principal, body)
+        now = self.deps.clock()
+        stored = StoredDesign(
+            id=str(uuid.uuid4()),
+            tenant=principal.tenant,
+            design=design,
+            state={w.key: WorkflowState() for w in design.workflows},
+            created_by=principal.user,
+            created_at=now,
+            updated_at=now,
+        )
+        self.designs.create(stored)
+        return stored, warnings
+
+    def update(self, principal: Principal, design_id: str, body: Any) -> tuple[StoredDesign, list[Problem]]:
+        stored = self.get(principal, design_id)
+        active = sorted(k for k, s in stored.state.items() if s.active)
+        if active:
+            raise Conflict(
+                f"Deactivate the workflow(s) {', '.join(active)} before changing the design.",
+                {"active": active},
+            )
+        design, warnings = self.validate(principal, body)
+        version = stored.version
+        stored.design = design
+        stored.state = {w.key: stored.state.get(w.key) or WorkflowState() for w in design.workflows}
+        stored.updated_at = self.deps.clock()
+        self.designs.replace(stored, version)
+        return stored, warnings
+
+    def get(self, principal: Principal, design_id: str) -> StoredDesign:
+        return self.designs.get(principal.tenant, design_id)
+
+    def all(self, principal: Principal) -> list[StoredDesign]:
+        return self.designs.list(principal.tenant)
+
+    def _workflow(self, stored: StoredDesign, key: str) -> InteractionWorkflow:
+        found = stored.design.workflow(key)
+        if found is None:
+            raise NotFound(
+                f"Interaction {stored.design.name!r} has no workflow {key!r} "
+                f"(it has: {', '.join(w.key for w in stored.design.workflows)}).",
+                {"workflow": key},
+            )
+        return found
+
+    # --- activation -------------------------------------------------------------------------
+
+    def activate(self, principal: Principal, design_id: str, key: str, mode: Mode) -> StoredDesign:
+        stored = self.get(principal, design_id)
+        self._workflow(stored, key)
+        state = stored.workflow_state(key)
+        if state.active:
+            raise Conflict(f"Workflow {key!r} is already active ({state.mode} mode).", {"mode": state.mode})
+        if state.production_activated:
+            raise Conflict(
+                f"Workflow {key!r} ran in production: it cannot be activated again. Stop it and use "
+                "reactivate, which restarts it from the beginning without contacting anyone twice.",
+                {"workflow": key},
+            )
+        # validated again: the warehouse or the permissions may have changed since it was saved
+        self.validate(principal, stored.design.model_dump(mode="json"))
+        version = stored.version
+        stored.state[key] = state.model_copy(
+            update={
+                "active": True,
+                "mode": str(mode),
+                "production_activated": mode == Mode.PRODUCTION,
+                "activated_at": self.deps.clock(),
+                "activated_by": principal.user,
+            }
+        )
+        self.designs.replace(stored, version)
+        return stored
+
+    def deactivate(self, principal: Principal, design_id: str, key: str) -> StoredDesign:
+        stored = self.get(principal, design_id)
+        self._workflow(stored, key)
+        state = stored.workflow_state(key)
+        if not state.active:
+            raise Conflict(f"Workflow {key!r} is not active.", {"workflow": key})
+        version = stored.version
+        stored.state[key] = state.model_copy(update={"active": False})
+        self.designs.replace(stored, version)
+        return stored
+
+    # --- instances --------------------------------------------------------------------------
+
+    def fire(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
+        """The manual trigger: a new instance with a unique integer id, run by the engine."""
+        stored = self.get(principal, design_id)
+        workflow = self._workflow(stored, key)
+        state = stored.workflow_state(key)
+        if not state.active:
+            raise Conflict(f"Activate workflow {key!r} before firing it.", {"workflow": key})
+        if workflow.trigger.kind != "manual":
+            raise Conflict(f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one.")
+        return self._start_instance(principal, stored, workflow, Mode(state.mode), exclude=[])
+
+    def _start_instance(
+        self,
+        principal: Principal,
+        stored: StoredDesign,
+        workflow: InteractionWorkflow,
+        mode: Mode,
+        exclude: list[int],
+    ) -> dict[str, Any]:
+        latest = self._latest(stored.id, workflow.key)
+        if latest is not None and latest.workflow_id:
+            run = self.deps.workflows.get(latest.workflow_id, with_tasks=False)
+            if run.status not in FINISHED:
+                raise Conflict(
+                    f"Instance {latest.instance_id} of {workflow.key!r} is still {run.status}; "
+                    "stop it or wait for it to end.",
+                    {"instance_id": latest.instance_id},
+                )
+        now = self.deps.clock()
+        instance = Instance(
+            instance_id=self.designs.next_instance_id(),
+            tenant=principal.tenant,
+            design_id=stored.id,
+            workflow_key=workflow.key,
+            mode=str(mode),  # type: ignore[arg-type]
+            started_by=principal.user,
+            created_at=now,
+        )
+        self.instances.create(instance)
+        try:
+            run, _ = WorkflowService(self.deps).start(
+                principal,
+                "interaction",
+                f"{stored.design.name}: {workflow.name} #{instance.instance_id}",
+                {
+                    "design_id": stored.id,
+                    "workflow_key": workflow.key,
+                    "instance_id": instance.instance_id,
+                    "workflow": workflow.model_dump(mode="json"),
+                    "exclude_instances": exclude,
+                },
+                mode,
+            )
+        except Exception:
+            self.instances.delete(instance.instance_id)
+            raise
+        self.instances.set_run(instance.instance_id, run.id)
+        stored = self.designs.get(principal.tenant, stored.id)
+        version = stored.version
+        stored.state[workflow.key] = stored.workflow_state(workflow.key).model_copy(
+            update={"last_instance_id": instance.instance_id}
+        )
+        self.designs.replace(stored, version)
+        logger.info("interaction fired", extra={"instance_id": instance.instance_id, "workflow_id": run.id})
+        return self.instance_view(self.instances.get(instance.instance_id))
+
+    def _latest(self, design_id: str, key: str) -> Instance | None:
+        return next(iter(self.instances.of_workflow(design_id, key)), None)
+
+    def _running(self, principal: Principal, design_id: str, key: str) -> tuple[Instance, Workflow]:
+        stored = self.get(principal, design_id)
+        self._workflow(stored, key)
+        latest = self._latest(design_id, key)
+        run = self.deps.workflows.get(latest.workflow_id) if latest and latest.workflow_id else None
+        if latest is None or run is None or run.status in FINISHED:
+            raise Conflict(f"Workflow {key!r} has no instance playing.", {"workflow": key})
+        return latest, run
+
+    def pause(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
+        instance, run = self._running(principal, design_id, key)
+        if run.status != WorkflowStatus.RUNNING:
+            raise Conflict(f"Instance {instance.instance_id} is {run.status}; only a playing one pauses.")
+        if not self.instances.set_control(
+            instance.instance_id,
+            PlayControl.PAUSE_REQUESTED,
+            f"Paused by {principal.user}",
+            expected=(None, PlayControl.RESUME_REQUESTED),
+        ):
+            raise Conflict(f"Instance {instance.instance_id} is already paused.")
+        return self.instance_view(self.instances.get(instance.instance_id))
+
+    def play(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
+        instance, _ = self._running(principal, design_id, key)
+        if not self.instances.set_control(
+            instance.instance_id,
+            PlayControl.RESUME_REQUESTED,
+            expected=(PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED),
+        ):
+            raise Conflict(f"Instance {instance.instance_id} is not paused.")
+        return self.instance_view(self.instances.get(instance.instance_id))
+
+    def stop(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
+        instance, run = self._running(principal, design_id, key)
+        WorkflowService(self.deps).stop(principal, run.id)
+        self._end_if_idle(principal, run.id)
+        return self.instance_view(self.instances.get(instance.instance_id))
+
+    def _end_if_idle(self, principal: Principal, workflow_id: str) -> None:
+        """A stopping instance with no activity running (paused, counting a delay down) ends now,
+        instead of when its Wait state would next ask."""
+        run = self.deps.workflows.get(workflow_id)
+        if run.status != WorkflowStatus.STOPPING:
+            return
+        if any(t.status == TaskStatus.RUNNING for t in run.all_tasks()):
+            return  # it ends when the running activity completes
+        now = self.deps.clock()
+        if run.execution_arn:
+            self.deps.engine.stop(run.execution_arn, cause=f"Stopped by {principal.user}")
+        self.deps.workflows.stop_open_tasks(workflow_id, now)
+        self.deps.workflows.finish(run, WorkflowStatus.STOPPED, now)
+        emit_workflow_status(self.deps, self.deps.workflows.get(workflow_id, with_tasks=False))
+
+    def reactivate(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
+        """Restart a stopped production workflow from the beginning; nobody is contacted twice."""
+        stored = self.get(principal, design_id)
+        workflow = self._workflow(stored, key)
+        state = stored.workflow_state(key)
+        latest = self._latest(design_id, key)
+        if not state.production_activated or latest is None or latest.mode != "production":
+            raise Conflict(f"Workflow {key!r} never ran in production: activate it instead.")
+        status = self.instance_view(latest)["status"]
+        if status != S.STOPPED:
+            raise Conflict(
+                f"Only a stopped production workflow is reactivated; {key!r} is {status}.", {"status": status}
+            )
+        earlier = [
+            i.instance_id
+            for i in self.instances.of_workflow(design_id, key)
+            if i.mode == "production" and i.rollback_status != S.ROLLED_BACK
+        ]
+        version = stored.version
+        stored.state[key] = state.model_copy(update={"active": True, "activated_by": principal.user})
+        self.designs.replace(stored, version)
+        return self._start_instance(principal, stored, workflow, Mode.PRODUCTION, exclude=earlier)
+
+    # --- rollback ---------------------------------------------------------------------------
+
+    def rollback(self, principal: Principal, design_id: str, key: str, instance_id: int) -> dict[str, Any]:
+        """Remove a production instance's offer history, meta, details and exported files."""
+        stored = self.get(principal, design_id)
+        workflow = self._workflow(stored, key)
+        instance = self.instances.get(instance_id)
+        if instance.design_id != design_id or instance.workflow_key != key:
+            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+        if instance.mode != "production":
+            raise Conflict("Only production instances are rolled back (test mode writes the sandbox).")
+        status = self.instance_view(instance)["status"]
+        if status not in ROLLBACK_FROM:
+            raise Conflict(
+                f"Instance {instance_id} is {status}: only a Completed, Failed or Stopped instance is "
+                "rolled back.",
+                {"status": status},
+            )
+        if not self.instances.set_rollback(instance_id, S.ROLLBACK_REQUESTED, expected=None):
+            raise Conflict(f"Instance {instance_id} was already rolled back (or is rolling back).")
+        assert instance.workflow_id
+        run = self.deps.workflows.get(instance.workflow_id)
+        if run.status == WorkflowStatus.FAILED:
+            # a failed run waits for a resolution: end it so nothing is written after the rollback
+            WorkflowService(self.deps).stop(principal, run.id)
+        self.instances.set_rollback(instance_id, S.ROLLING_BACK, expected=S.ROLLBACK_REQUESTED)
+        activities = [a.name for _, _, a in workflow.activities() if a.type in FULFILMENT]
+        removed_files: list[str] = []
+        try:
+            removed = self.history.delete_instance(instance.space, instance_id, activities)
+            for file_key in self.instances.get(instance_id).exported:
+                self.deps.blobs.delete(self.deps.settings.data_bucket, file_key)
+                removed_files.append(file_key)
+        except Exception as exc:
+            logger.exception("rollback failed", extra={"instance_id": instance_id})
+            self.instances.set_rollback(
+                instance_id,
+                S.ROLLBACK_FAILED,
+                {
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "files_removed": removed_files,
+                    "by": principal.user,
+                },
+            )
+            return self.instance_view(self.instances.get(instance_id))
+        self.instances.set_rollback(
+            instance_id,
+            S.ROLLED_BACK,
+            {"offer_history_removed": removed, "files_removed": removed_files, "by": principal.user},
+        )
+        return self.instance_view(self.instances.get(instance_id))
+
+    # --- views ------------------------------------------------------------------------------
+
+    def instances_of(self, principal: Principal, design_id: str, key: str) -> list[dict[str, Any]]:
+        stored = self.get(principal, design_id)
+        self._workflow(stored, key)
+        return [self.instance_view(i) for i in self.instances.of_workflow(design_id, key)]
+
+    def instance(self, principal: Principal, design_id: str, key: str, instance_id: int) -> dict[str, Any]:
+        self._workflow(self.get(principal, design_id), key)
+        instance = self.instances.get(instance_id)
+        if instance.design_id != design_id or instance.workflow_key != key:
+            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+        return self.instance_view(instance)
+
+    def instance_view(self, instance: Instance) -> dict[str, Any]:
+        now = self.deps.clock()
+        run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
+        activities = []
+        for stage_index, stage in enumerate(run.stages if run else []):
+            for task in stage.tasks:
+                shown = activity_status(instance, run, task, now)  # type: ignore[arg-type]
+                activity = task.inputs.get("activity") or {}
+                activities.append(
+                    {
+                        "branch": stage_index + 1,
+                        "name": activity.get("name", task.name),
+                        "type": activity.get("type", ""),
+                        "status": shown["status"],
+                        "remaining_seconds": shown["remaining_seconds"],
+                        "count": shown["count"],
+                        "bubble": format_count(shown["count"]) if shown["count"] is not None else None,
+                        "warnings": task.warnings,
+                        "error": task.error.model_dump() if task.error else None,
+                        "task_id": task.id,
+                    }
+                )
+        return {
+            "instance_id": instance.instance_id,
+            "design_id": instance.design_id,
+            "workflow_key": instance.workflow_key,
+            "mode": instance.mode,
+            "status": instance_status(instance, run, now),
+            "workflow_id": instance.workflow_id,
+            "started_by": instance.started_by,
+            "created_at": instance.created_at,
+            "ended_at": run.ended_at if run else None,
+            "paused_reason": instance.control_reason
+            if instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED)
+            else None,
+            "rollback": instance.rollback_detail,
+            "exported_files": instance.exported,
+            "activities": activities,
+        }
+
+    def design_view(self, stored: StoredDesign, warnings: list[Problem] | None = None) -> dict[str, Any]:
+        workflows = []
+        for w in stored.design.workflows:
+            state = stored.workflow_state(w.key)
+            latest = self.instances.get(state.last_instance_id) if state.last_instance_id else None
+            latest_status = self.instance_view(latest)["status"] if latest else None
+            status: str | None = latest_status
+            idle = latest_status is None or latest_status in (
+                S.COMPLETED,
+                S.TEST_COMPLETED,
+                S.FAILED,
+                S.TEST_FAILED,
+                S.STOPPED,
+                S.ROLLED_BACK,
+                S.ROLLBACK_FAILED,
+            )
+            if state.active and idle:
+                status = S.WAITING_FOR_TRIGGER if state.mode == "production" else S.TEST_MODE
+            workflows.append(
+                {
+                    **w.model_dump(mode="json"),
+                    "active": state.active,
+                    "mode": state.mode,
+                    "status": status,
+                    "last_instance_id": state.last_instance_id,
+                }
+            )
+        return {
+            "id": stored.id,
+            "name": stored.design.name,
+            "description": stored.design.description,
+            "workflows": workflows,
+            "version": stored.version,
+            "created_by": stored.created_by,
+            "created_at": stored.created_at,
+            "updated_at": stored.updated_at,
+            "warnings": [p.model_dump() for p in warnings or []],
+        }
+
+
+def parse_mode(value: str | None) -> Mode:
+    try:
+        return Mode(value or "test")
+    except ValueError:
+        raise ValidationFailed("mode must be 'test' or 'production'.", {"field": "mode"}) from None

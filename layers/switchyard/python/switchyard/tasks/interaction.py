@@ -1,0 +1,407 @@
+"""Interaction activities: batch audience, offer, control, export, delay.
+
+Each activity gets its predecessor's output as ``previous`` and returns its own output, which
+the next activity of the branch receives. Audiences are Parquet files in the data bucket under
+``interactions/<space>/<instance>/``; offer history goes to DynamoDB in chunks of the workflow's
+``DatabaseInsertBatchLimit``; exports are files in S3.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+from switchyard.adapters.blobs import BlobStore
+from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
+from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Space
+from switchyard.tasks.customer_360 import CUSTOMERS_KEY
+from switchyard.tasks.tables import download, identifier, workspace
+
+EXPORT_FILE = "actionExport.txt"
+DELIMITER = "|"
+
+
+class History(Protocol):
+    def write(
+        self,
+        space: Space | str,
+        instance_id: int,
+        activity: str,
+        record_ids: Any,
+        *,
+        offer_code: str,
+        channel: str,
+        control: bool,
+        at: datetime,
+        details: Any = None,
+        part: int = 0,
+    ) -> int: ...
+
+    def put_meta(
+        self,
+        space: Space | str,
+        instance_id: int,
+        audience: str,
+        *,
+        records: int,
+        fulfilment: str,
+        offer_code: str | None,
+        channel: str | None,
+        metadata: dict[str, Any] | None,
+        at: datetime,
+    ) -> None: ...
+
+    def record_ids(self, space: Space | str, instance_id: int, activity: str) -> list[str]: ...
+
+
+class Instances(Protocol):
+    def set_control(
+        self, instance_id: int, control: str | None, reason: str | None = None, expected: Any = ()
+    ) -> bool: ...
+
+    def add_exported(self, instance_id: int, keys: list[str]) -> None: ...
+
+
+@dataclass
+class ActivityContext:
+    """What every activity knows about its run."""
+
+    blobs: BlobStore
+    bucket: str
+    history: History
+    instances: Instances
+    catalog: dict[str, Any]  # the tenant's catalog settings (warehouse/catalog)
+    instance_id: int
+    design_id: str
+    workflow_key: str
+    mode: str
+    space: Space
+    insert_batch_limit: int
+    create_files_in_test_mode: bool
+    exclude_instances: list[int]
+    history_activities: list[str]  # the workflow's offer and control activities
+    now: datetime
+
+
+def table_locations(blobs: BlobStore, bucket: str) -> dict[str, str]:
+    """Warehouse table name -> Parquet key: domain tables, ``customers``, database tables."""
+    out: dict[str, str] = {}
+    for key in blobs.list(bucket, "domain/"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2] == "data.parquet":
+            out[parts[1]] = key
+    if blobs.get(bucket, CUSTOMERS_KEY) is not None:
+        out["customers"] = CUSTOMERS_KEY
+    for key in blobs.list(bucket, "db/"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2].endswith(".parquet"):
+            out.setdefault(parts[2].removesuffix(".parquet"), key)
+    return out
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "activity"
+
+
+def audience_key(space: Space | str, instance_id: int, name: str) -> str:
+    return f"interactions/{space}/{instance_id}/{slug(name)}.parquet"
+
+
+# --- batch audience --------------------------------------------------------------------------------
+
+_SQL_OPS = {"=": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def _column_sql(column: str) -> str:
+    if "." in column:
+        table, name = column.split(".", 1)
+        return f"{identifier(table)}.{identifier(name, 'column')}"
+    return f"a.{identifier(column, 'column')}"
+
+
+def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple[str, list[Any]]:
+    """The audience's SELECT over the warehouse (tables visible as views), with bound values."""
+    params: list[Any] = []
+    conditions = []
+    for rule in a.rules:
+        col = _column_sql(rule.column)
+        if rule.operator == "is_null":
+            conditions.append(f"{col} IS NULL")
+        elif rule.operator == "not_null":
+            conditions.append(f"{col} IS NOT NULL")
+        elif rule.operator in ("in", "not_in"):
+            marks = ", ".join("?" for _ in rule.value)
+            conditions.append(f"{col} {'NOT IN' if rule.operator == 'not_in' else 'IN'} ({marks})")
+            params.extend(rule.value)
+        elif rule.operator == "contains":
+            conditions.append(f"contains(CAST({col} AS VARCHAR), ?)")
+            params.append(str(rule.value))
+        else:
+            conditions.append(f"{col} {_SQL_OPS[rule.operator]} ?")
+            params.append(rule.value)
+    joiner = " AND " if a.match == "all" else " OR "
+    where = f"({joiner.join(conditions)})" if conditions else "TRUE"
+    k = identifier(key, "column")
+    if exclude:
+        where += f" AND CAST(a.{k} AS VARCHAR) NOT IN (SELECT record_id FROM contacted)"
+    joins = " ".join(
+        f"JOIN {identifier(j.table)} ON a.{identifier(j.left, 'column')} = "
+        f"{identifier(j.table)}.{identifier(j.right, 'column')}"
+        for j in a.joins
+    )
+    selected = ", ".join(f"a.{identifier(c, 'column')}" for c in a.columns if c != key)
+    select = f"a.{k}" + (f", {selected}" if selected else "")
+    sql = (
+        f"SELECT DISTINCT ON (a.{k}) {select} FROM {identifier(table)} AS a {joins} "
+        f"WHERE a.{k} IS NOT NULL AND {where} ORDER BY a.{k}"
+    )
+    return sql, params
+
+
+def run_batch_audience(a: BatchAudience, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
+    level = (ctx.catalog.get("resolution_levels") or {}).get(a.resolution_level)
+    if not isinstance(level, dict):
+        raise MissingTableError(f"Resolution level {a.resolution_level!r} is not in the warehouse catalog.")
+    table, key = str(level["table"]), str(level["key"])
+    locations = table_locations(ctx.blobs, ctx.bucket)
+    out_key = audience_key(ctx.space, ctx.instance_id, a.name)
+    with workspace() as (con, folder):
+        for name in {table, *(j.table for j in a.joins)}:
+            if name not in locations:
+                raise MissingTableError(f"Table {name!r} does not exist in the warehouse.")
+            path = download(ctx.blobs, ctx.bucket, locations[name], folder, f"{identifier(name)}.parquet")
+            con.execute(f"CREATE VIEW {identifier(name)} AS SELECT * FROM read_parquet('{path}')")
+        contacted = _contacted(ctx)
+        if contacted:
+            con.execute("CREATE TABLE contacted (record_id VARCHAR)")
+            con.executemany("INSERT INTO contacted VALUES (?)", [(r,) for r in contacted])
+        sql, params = audience_sql(a, table, key, exclude=bool(contacted))
+        from switchyard.tasks.database import SQL_ERRORS
+
+        local = os.path.join(folder, "audience.parquet")
+        try:
+            con.execute(f"COPY ({sql}) TO '{local}' (FORMAT parquet, COMPRESSION zstd)", params)
+        except Exception as exc:
+            for duck_type, error in SQL_ERRORS.items():
+                if isinstance(exc, duck_type):
+                    raise error(str(exc).splitlines()[0], {"sql": sql}) from None
+            raise
+        (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{local}')").fetchone() or (0,)
+        with open(local, "rb") as fh:
+            ctx.blobs.put(ctx.bucket, out_key, fh.read())
+    n = int(n)
+    out: dict[str, Any] = {
+        "audience": a.name,
+        "records": n,
+        "key": key,
+        "columns": [key, *(c for c in a.columns if c != key)],
+        "location": out_key,
+    }
+    if contacted:
+        out["excluded_already_contacted"] = len(contacted)
+    message = batch_limit_message(n, a.min_batch, a.max_batch)
+    if message:
+        ctx.instances.set_control(ctx.instance_id, PlayControl.PAUSED, reason=message)
+        out["paused"] = True
+        out["warnings"] = [message]
+    return out
+
+
+def batch_limit_message(n: int, minimum: int | None, maximum: int | None) -> str | None:
+    """The documented log message when an audience falls outside its batch limits."""
+    if minimum is not None and n < minimum:
+        return (
+            f"Batch limit: the audience has {n:,} records, below the minimum batch limit of {minimum:,}. "
+            "The workflow is paused; play it to continue."
+        )
+    if maximum is not None and n > maximum:
+        return (
+            f"Batch limit: the audience has {n:,} records, above the maximum batch limit of {maximum:,}. "
+            "The workflow is paused; play it to continue."
+        )
+    return None
+
+
+def _contacted(ctx: ActivityContext) -> set[str]:
+    """Records already contacted by earlier instances (a reactivated workflow never re-contacts)."""
+    out: set[str] = set()
+    for instance_id in ctx.exclude_instances:
+        for activity in ctx.history_activities:
+            out.update(ctx.history.record_ids(ctx.space, int(instance_id), activity))
+    return out
+
+
+# --- offer and control -------------------------------------------------------------------------------
+
+
+def _audience_path(ctx: ActivityContext, previous: dict[str, Any], folder: str) -> str:
+    if "location" not in previous:
+        raise MissingTableError("This activity needs an audience before it in its branch.")
+    path = download(ctx.blobs, ctx.bucket, str(previous["location"]), folder, "audience.parquet")
+    if path is None:
+        raise MissingTableError(f"The audience {previous.get('audience')!r} of this run was not found.")
+    return path
+
+
+def record_history(
+    activity: Offer | Control, ctx: ActivityContext, previous: dict[str, Any], control: bool
+) -> dict[str, Any]:
+    """Write one offer-history row per record, in chunks of ``DatabaseInsertBatchLimit``."""
+    offer_code = activity.offer_code
+    channel = activity.channel if isinstance(activity, Offer) else "control"
+    detail_columns = list(activity.detail_columns) if isinstance(activity, Offer) else []
+    key = identifier(str(previous.get("key")), "column")
+    written = 0
+    with workspace() as (con, folder):
+        path = _audience_path(ctx, previous, folder)
+        extra = "".join(f", {identifier(c, 'column')}" for c in detail_columns)
+        cur = con.execute(f"SELECT CAST({key} AS VARCHAR){extra} FROM read_parquet('{path}')")
+        chunk = ctx.insert_batch_limit
+        part = 0
+        while True:
+            rows = cur.fetchall() if chunk == 0 else cur.fetchmany(chunk)
+            if not rows:
+                break
+            details = (
+                [dict(zip(detail_columns, r[1:], strict=True)) for r in rows] if detail_columns else None
+            )
+            written += ctx.history.write(
+                ctx.space,
+                ctx.instance_id,
+                activity.name,
+                [r[0] for r in rows],
+                offer_code=offer_code,
+                channel=channel,
+                control=control,
+                at=ctx.now,
+                details=details,
+                part=part,
+            )
+            part += 1
+            if chunk == 0:
+                break
+    ctx.history.put_meta(
+        ctx.space,
+        ctx.instance_id,
+        str(previous.get("audience")),
+        records=written,
+        fulfilment=activity.name,
+        offer_code=offer_code,
+        channel=channel,
+        metadata=activity.metadata if isinstance(activity, Offer) else None,
+        at=ctx.now,
+    )
+    return {**previous, "offered" if not control else "control_group": written, "offer_code": offer_code}
+
+
+def run_offer(o: Offer, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
+    if o.channel not in (ctx.catalog.get("channels") or []):
+        raise UnauthorisedChannelError(
+            f"Channel {o.channel!r} is not authorised for this tenant; nothing was recorded.",
+            {"channel": o.channel},
+        )
+    return record_history(o, ctx, previous, control=False)
+
+
+def run_control(c: Control, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
+    return record_history(c, ctx, previous, control=True)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def unique_names(blobs: BlobStore, bucket: str, folder: str) -> tuple[str, str, str]:
+    """actionExport.txt, its summary and sample; ``_1``, ``_2``... when the names are taken."""
+    taken = set(blobs.list(bucket, folder.rstrip("/") + "/"))
+    stem, ext = EXPORT_FILE.rsplit(".", 1)
+    n = 0
+    while True:
+        name = f"{stem}{'' if n == 0 else f'_{n}'}"
+        data = posixpath.join(folder, f"{name}.{ext}")
+        summary = f"{data}_summary.xml"
+        sample = posixpath.join(folder, f"{name}_sample")
+        if not {data, summary, sample} & taken:
+            return data, summary, sample
+        n += 1
+
+
+def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
+    if ctx.mode == "test" and not ctx.create_files_in_test_mode:
+        return {
+            **previous,
+            "exported": 0,
+            "warnings": ["Test mode: no files created (the workflow does not create files in test mode)."],
+        }
+    template = (ctx.catalog.get("export_templates") or {}).get(e.template) if e.template else None
+    columns = (
+        list(e.columns) or list((template or {}).get("columns") or []) or list(previous.get("columns", []))
+    )
+    select = ", ".join(identifier(c, "column") for c in columns)
+    folder_key = e.folder.strip("/")
+    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key)
+    with workspace() as (con, folder):
+        path = _audience_path(ctx, previous, folder)
+        local = os.path.join(folder, EXPORT_FILE)
+        sample = os.path.join(folder, "sample.txt")
+        options = f"(HEADER, DELIMITER '{DELIMITER}')"
+        con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}')) TO '{local}' {options}")
+        limit = int(e.sample_size)
+        con.execute(
+            f"COPY (SELECT {select} FROM read_parquet('{path}') LIMIT {limit}) TO '{sample}' {options}"
+        )
+        (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone() or (0,)
+        with open(local, "rb") as fh:
+            ctx.blobs.put(ctx.bucket, data_key, fh.read())
+        with open(sample, "rb") as fh:
+            ctx.blobs.put(ctx.bucket, sample_key, fh.read())
+    summary = summary_xml(
+        design=ctx.design_id,
+        workflow=ctx.workflow_key,
+        instance=ctx.instance_id,
+        activity=e.name,
+        records=int(n),
+        file=posixpath.basename(data_key),
+        columns=columns,
+        at=ctx.now,
+    )
+    ctx.blobs.put(ctx.bucket, summary_key, summary.encode())
+    keys = [data_key, summary_key, sample_key]
+    ctx.instances.add_exported(ctx.instance_id, keys)
+    ctx.history.put_meta(
+        ctx.space,
+        ctx.instance_id,
+        str(previous.get("audience")),
+        records=int(n),
+        fulfilment=e.name,
+        offer_code=previous.get("offer_code"),
+        channel=e.channel,
+        metadata=None,
+        at=ctx.now,
+    )
+    return {**previous, "exported": int(n), "files": keys}
+
+
+def summary_xml(
+    *,
+    design: str,
+    workflow: str,
+    instance: int,
+    activity: str,
+    records: int,
+    file: str,
+    columns: list[str],
+    at: datetime,
+) -> str:
+    cols = "".join(f"<Column>{escape(c)}</Column>" for c in columns)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<ExportSummary><Interaction>{escape(design)}</Interaction><Workflow>{escape(workflow)}</Workflow>"
+        f"<Instance>{instance}</Instance><Activity>{escape(activity)}</Activity>"
+        f"<File>{escape(file)}</File><Records>{records}</Records><Columns>{cols}</Columns>"
+        f"<CreatedAt>{at.isoformat()}</CreatedAt></ExportSummary>\n"
+    )

@@ -1,0 +1,486 @@
+"""Interactions: designs validated against the warehouse, workflows run by the real state machine.
+
+The warehouse here is two Parquet tables this module writes (``ix_customers``, ``ix_orders``)
+and the catalog settings that describe them; every run goes through the API and the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+from switchyard.services.deps import Deps
+
+from tests.integration.conftest import Api
+
+CUSTOMERS = 120  # 60 of them in the "west" region
+CATALOG = {
+    "resolution_levels": {
+        "ix_customer": {"table": "ix_customers", "key": "customer_id"},
+        "ix_order": {"table": "ix_orders", "key": "order_id"},
+    },
+    "primary_keys": {"ix_customers": ["customer_id"]},
+    "joins": [{"from": "ix_customers", "left": "customer_id", "to": "ix_orders", "right": "customer_id"}],
+    "offer_history_meta": {"campaign": "string", "cost": "number", "send_date": "date"},
+    "channels": ["email", "direct_mail", "vip_sms"],
+    "export_templates": {"mailing": {"columns": ["customer_id", "email", "region"]}},
+    "restricted": {
+        "channels": {"vip_sms": ["administrator"]},
+        "audiences": {"Board members": ["administrator"]},
+    },
+}
+
+
+def parquet(sql: str) -> bytes:
+    con = duckdb.connect(":memory:")
+    path = f"/tmp/ix-{time.monotonic_ns()}.parquet"
+    con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warehouse(deps: Deps) -> Iterator[None]:
+    bucket = deps.settings.data_bucket
+    deps.blobs.put(
+        bucket,
+        "domain/ix_customers/data.parquet",
+        parquet(
+            f"SELECT 'c' || lpad(i::VARCHAR, 4, '0') AS customer_id, 'p' || i || '@example.com' AS email, "
+            f"CASE WHEN i % 2 = 0 THEN 'west' ELSE 'east' END AS region, i AS score "
+            f"FROM range({CUSTOMERS}) t(i)"
+        ),
+    )
+    deps.blobs.put(
+        bucket,
+        "domain/ix_orders/data.parquet",
+        parquet(
+            "SELECT 'o' || i AS order_id, 'c' || lpad((i % 30)::VARCHAR, 4, '0') AS customer_id, "
+            "i * 10 AS amount FROM range(90) t(i)"
+        ),
+    )
+    deps.config.put("warehouse", "catalog", CATALOG)
+    yield
+
+
+def audience(name: str = "West", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "batch_audience",
+        "name": name,
+        "resolution_level": "ix_customer",
+        "rules": [{"column": "region", "operator": "=", "value": "west"}],
+        "columns": ["email", "region"],
+        **extra,
+    }
+
+
+def offer(name: str = "Spring offer", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "offer",
+        "name": name,
+        "offer_code": "SPRING24",
+        "channel": "email",
+        "metadata": {"campaign": "spring", "cost": 0.12},
+        **extra,
+    }
+
+
+def design(*branches: list[dict[str, Any]], key: str = "main", **workflow: Any) -> dict[str, Any]:
+    return {
+        "name": f"Spring {time.monotonic_ns()}",
+        "workflows": [{"key": key, "name": "Main", "branches": list(branches), **workflow}],
+    }
+
+
+def create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    reply = api.post("/api/interactions", body)
+    assert reply.status == 201, reply.body
+    return reply.body  # type: ignore[no-any-return]
+
+
+def wf(design_id: str, action: str = "", key: str = "main") -> str:
+    return f"/api/interactions/{design_id}/workflows/{key}" + (f"/{action}" if action else "")
+
+
+def activate(api: Api, design_id: str, mode: str = "test", key: str = "main") -> None:
+    reply = api.post(wf(design_id, "activate", key), {"mode": mode})
+    assert reply.status == 200, reply.body
+
+
+def fire(api: Api, design_id: str, key: str = "main") -> dict[str, Any]:
+    reply = api.post(wf(design_id, "fire", key))
+    assert reply.status == 202, reply.body
+    return reply.body  # type: ignore[no-any-return]
+
+
+def instance(api: Api, design_id: str, instance_id: int, key: str = "main") -> dict[str, Any]:
+    reply = api.get(wf(design_id, f"instances/{instance_id}", key))
+    assert reply.status == 200, reply.body
+    return reply.body  # type: ignore[no-any-return]
+
+
+def wait_for(
+    api: Api, design_id: str, instance_id: int, *statuses: str, timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = instance(api, design_id, instance_id)
+        if body["status"] in statuses:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"instance stayed {body['status']}, wanted {statuses}: {body}")
+        time.sleep(0.1)
+
+
+def activities(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["name"]: a for a in body["activities"]}
+
+
+# --- runs --------------------------------------------------------------------------------------------
+
+
+def test_a_test_mode_run_records_sandbox_history_and_creates_no_files(api: Api, deps: Deps) -> None:
+    d = create(
+        api, design([audience(), offer(), {"type": "export", "name": "Mailing", "template": "mailing"}])
+    )
+    activate(api, d["id"], "test")
+    fired = fire(api, d["id"])
+    assert isinstance(fired["instance_id"], int)
+    done = wait_for(api, d["id"], fired["instance_id"], "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed", done
+    shown = activities(done)
+    assert shown["West"]["count"] == CUSTOMERS // 2
+    assert shown["Spring offer"]["count"] == CUSTOMERS // 2
+    assert shown["Mailing"]["count"] == 0
+    assert "Test mode: no files created" in shown["Mailing"]["warnings"][0]
+    history = deps.interactions.history
+    assert history.count("sandbox", fired["instance_id"], "Spring offer") == CUSTOMERS // 2
+    assert history.count("production", fired["instance_id"], "Spring offer") == 0
+    assert done["exported_files"] == []
+
+
+def test_a_production_run_records_history_meta_and_exports_files(api: Api, deps: Deps) -> None:
+    body = design(
+        [
+            audience(),
+            offer(detail_columns=["email"]),
+            {"type": "export", "name": "Mailing", "template": "mailing"},
+        ],
+        [
+            audience("East", rules=[{"column": "region", "operator": "=", "value": "east"}]),
+            {"type": "control", "name": "Holdout"},
+        ],
+        database_insert_batch_limit=7,
+    )
+    d = create(api, body)
+    activate(api, d["id"], "production")
+    fired = fire(api, d["id"])
+    done = wait_for(api, d["id"], fired["instance_id"], "Completed", "Failed")
+    assert done["status"] == "Completed", done
+    shown = activities(done)
+    assert {a["status"] for a in done["activities"]} == {"Completed"}
+    assert [a["branch"] for a in done["activities"]] == [1, 1, 1, 2, 2]
+    assert shown["Spring offer"]["count"] == 60 and shown["Holdout"]["count"] == 60
+    history = deps.interactions.history
+    iid = fired["instance_id"]
+    assert history.count("production", iid, "Spring offer") == 60
+    assert history.count("production", iid, "Holdout") == 60
+    assert history.details("production", iid, "Spring offer", "c0002") == {"email": "p2@example.com"}
+    meta = {m["audience"]: m for m in history.meta("production", iid)}
+    # one row per audience output; the export, written last, wins over the offer
+    assert meta["West"]["fulfilment"] == "Mailing" and meta["West"]["records"] == 60
+    assert meta["East"]["fulfilment"] == "Holdout" and meta["East"]["offer_code"] == "CONTROL"
+    bucket = deps.settings.data_bucket
+    names = sorted(k.rsplit("/", 1)[1] for k in done["exported_files"])
+    assert names[0].startswith("actionExport") and len(names) == 3
+    data_key = next(k for k in done["exported_files"] if k.endswith(".txt"))
+    lines = (deps.blobs.get(bucket, data_key) or b"").decode().splitlines()
+    assert lines[0] == "customer_id|email|region" and len(lines) == 61
+    summary = (deps.blobs.get(bucket, data_key + "_summary.xml") or b"").decode()
+    assert "<Records>60</Records>" in summary
+    sample = next(k for k in done["exported_files"] if k.endswith("_sample"))
+    assert len((deps.blobs.get(bucket, sample) or b"").decode().splitlines()) == 11
+
+
+def test_exports_get_unique_names_when_a_file_exists(api: Api, deps: Deps) -> None:
+    export = {"type": "export", "name": "Drop", "folder": f"exports/collide{time.monotonic_ns()}"}
+    d = create(api, design([audience(), export], create_files_in_test_mode=True))
+    activate(api, d["id"], "test")
+    first = wait_for(api, d["id"], fire(api, d["id"])["instance_id"], "Test Completed", "Test Failed")
+    second = wait_for(api, d["id"], fire(api, d["id"])["instance_id"], "Test Completed", "Test Failed")
+    assert second["instance_id"] > first["instance_id"]
+    one = sorted(k.rsplit("/", 1)[1] for k in first["exported_files"])
+    two = sorted(k.rsplit("/", 1)[1] for k in second["exported_files"])
+    assert one == ["actionExport.txt", "actionExport.txt_summary.xml", "actionExport_sample"]
+    assert two == ["actionExport_1.txt", "actionExport_1.txt_summary.xml", "actionExport_1_sample"]
+    assert len(deps.blobs.list(deps.settings.data_bucket, export["folder"] + "/")) == 6
+
+
+def test_an_unauthorised_channel_fails_the_offer_when_it_runs(api: Api) -> None:
+    d = create(api, design([audience(), offer(channel="fax")]))
+    assert any(w["code"] == "unauthorised_channel" for w in d["warnings"])
+    activate(api, d["id"], "production")
+    done = wait_for(api, d["id"], fire(api, d["id"])["instance_id"], "Failed", "Completed")
+    failed = activities(done)["Spring offer"]
+    assert failed["status"] == "Failed"
+    assert failed["error"]["code"] == "unauthorised_channel"
+
+
+# --- control ---------------------------------------------------------------------------------------------
+
+
+def test_pause_holds_the_next_activity_while_a_delay_keeps_counting_then_play_finishes(
+    api: Api, deps: Deps
+) -> None:
+    d = create(api, design([audience(), {"type": "delay", "name": "Wait", "seconds": 2}, offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    counting = wait_for(api, d["id"], iid, "Counting Down Delay")
+    assert activities(counting)["Wait"]["status"] == "Counting Down Delay"
+    assert 0 < activities(counting)["Wait"]["remaining_seconds"] <= 2
+    paused = api.post(wf(d["id"], "pause"))
+    assert paused.status == 202 and paused.body["status"] == "Pause Requested"
+    held = wait_for(api, d["id"], iid, "Paused")
+    # the delay went on counting while paused: it is done, the offer is held
+    wait_until(lambda: activities(instance(api, d["id"], iid))["Wait"]["status"] == "Test Completed")
+    held = instance(api, d["id"], iid)
+    assert held["status"] == "Paused"
+    assert activities(held)["Spring offer"]["status"] == "Paused"
+    assert deps.interactions.history.count("sandbox", iid, "Spring offer") == 0
+    assert api.post(wf(d["id"], "pause")).status == 409
+    played = api.post(wf(d["id"], "play"))
+    assert played.status == 202 and played.body["status"] == "Resume Play Requested"
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+    assert activities(done)["Spring offer"]["count"] == 60
+
+
+def wait_until(check: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never held")
+        time.sleep(0.1)
+
+
+def test_a_batch_limit_pauses_the_workflow_with_the_documented_message(api: Api) -> None:
+    d = create(api, design([audience(min_batch=100), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    held = wait_for(api, d["id"], iid, "Paused")
+    message = (
+        "Batch limit: the audience has 60 records, below the minimum batch limit of 100. "
+        "The workflow is paused; play it to continue."
+    )
+    assert held["paused_reason"] == message
+    assert activities(held)["West"]["warnings"] == [message]
+    assert activities(held)["Spring offer"]["status"] == "Paused"
+    assert api.post(wf(d["id"], "play")).status == 202
+    assert wait_for(api, d["id"], iid, "Test Completed", "Test Failed")["status"] == "Test Completed"
+
+
+def test_stop_then_reactivate_restarts_from_the_beginning_without_contacting_anyone_twice(
+    api: Api, deps: Deps
+) -> None:
+    d = create(
+        api,
+        design(
+            [audience(), offer(), {"type": "delay", "name": "Cool off", "seconds": 120}, offer("Reminder")]
+        ),
+    )
+    activate(api, d["id"], "production")
+    first = fire(api, d["id"])["instance_id"]
+    wait_for(api, d["id"], first, "Counting Down Delay")
+    stopped = api.post(wf(d["id"], "stop"))
+    assert stopped.status == 202
+    done = wait_for(api, d["id"], first, "Stopped")
+    shown = activities(done)
+    assert shown["Spring offer"]["status"] == "Completed" and shown["Reminder"]["status"] == "Stopped"
+    assert deps.interactions.history.count("production", first, "Spring offer") == 60
+    # a production workflow is not activated again: it is reactivated once stopped
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+    again = api.post(wf(d["id"], "activate"), {"mode": "production"})
+    assert again.status == 409 and "reactivate" in again.body["error"]["message"]
+    reactivated = api.post(wf(d["id"], "reactivate"))
+    assert reactivated.status == 202, reactivated.body
+    second = reactivated.body["instance_id"]
+    assert second > first
+    wait_for(api, d["id"], second, "Counting Down Delay", "Completed", "Failed")
+    audience_run = activities(instance(api, d["id"], second))["West"]
+    assert audience_run["status"] == "Completed" and audience_run["count"] == 0
+    assert deps.interactions.history.count("production", second, "Spring offer") == 0
+    assert api.post(wf(d["id"], "stop")).status == 202
+    wait_for(api, d["id"], second, "Stopped")
+
+
+def test_rollback_removes_history_meta_and_files_and_needs_the_rollback_permission(
+    api: Api, deps: Deps, tokens: dict[str, str]
+) -> None:
+    d = create(api, design([audience(), offer(), {"type": "export", "name": "Mailing"}]))
+    activate(api, d["id"], "production")
+    iid = fire(api, d["id"])["instance_id"]
+    done = wait_for(api, d["id"], iid, "Completed", "Failed")
+    assert done["status"] == "Completed"
+    files = done["exported_files"]
+    path = wf(d["id"], f"instances/{iid}/rollback")
+    refused = api.post(path)  # an operator may not roll back
+    assert refused.status == 403
+    assert deps.interactions.history.count("production", iid, "Spring offer") == 60
+    admin = api.as_(tokens["administrator"])
+    rolled = admin.post(path)
+    assert rolled.status == 202, rolled.body
+    assert rolled.body["status"] == "Rolled Back"
+    assert rolled.body["rollback"]["offer_history_removed"] == 60
+    assert deps.interactions.history.count("production", iid, "Spring offer") == 0
+    assert deps.interactions.history.meta("production", iid) == []
+    assert all(deps.blobs.get(deps.settings.data_bucket, k) is None for k in files)
+    assert admin.post(path).status == 409  # once only
+
+
+def test_test_instances_and_playing_instances_are_not_rolled_back(api: Api, tokens: dict[str, str]) -> None:
+    admin = api.as_(tokens["administrator"])
+    d = create(api, design([audience(), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    wait_for(api, d["id"], iid, "Test Completed")
+    refused = admin.post(wf(d["id"], f"instances/{iid}/rollback"))
+    assert refused.status == 409 and "production" in refused.body["error"]["message"]
+
+
+# --- designs and validation ---------------------------------------------------------------------------
+
+
+def test_saving_lists_every_error_against_the_warehouse(api: Api) -> None:
+    bad = design(
+        [
+            audience(
+                rules=[{"column": "shoe_size", "operator": ">", "value": 40}],
+                joins=[{"table": "ix_orders", "left": "email", "right": "customer_id"}],
+            ),
+            offer(metadata={"cost": "cheap", "colour": "red"}),
+        ],
+        [audience("Gone", resolution_level="household")],
+    )
+    reply = api.post("/api/interactions", bad)
+    assert reply.status == 422, reply.body
+    problems = {(p["code"], p["path"]) for p in reply.body["error"]["details"]["problems"]}
+    assert ("missing_column", "workflows.0.branches.0.0.rules.0.column") in problems
+    assert ("missing_join", "workflows.0.branches.0.0.joins.0") in problems
+    assert ("metadata_type", "workflows.0.branches.0.1.metadata.cost") in problems
+    assert ("unknown_metadata", "workflows.0.branches.0.1.metadata.colour") in problems
+    assert ("unknown_resolution_level", "workflows.0.branches.1.0.resolution_level") in problems
+    assert api.get("/api/interactions").status == 200
+
+
+def test_structure_errors_are_listed_too(api: Api) -> None:
+    reply = api.post(
+        "/api/interactions",
+        {"name": "Broken", "workflows": [{"key": "main", "name": "Main", "branches": [[offer()]]}]},
+    )
+    assert reply.status == 422
+    assert "must start with a batch_audience" in reply.body["error"]["message"]
+
+
+def test_restricted_channels_and_audiences_give_permission_denied(api: Api, tokens: dict[str, str]) -> None:
+    body = design([audience("Board members"), offer(channel="vip_sms")])
+    reply = api.post("/api/interactions", body)
+    assert reply.status == 403
+    assert reply.body["error"]["message"].startswith("Permission Denied")
+    codes = [p["code"] for p in reply.body["error"]["details"]["problems"]]
+    assert codes.count("permission_denied") == 2
+    assert api.as_(tokens["administrator"]).post("/api/interactions", body).status == 201
+
+
+def test_a_resolution_table_without_primary_key_is_a_warning(api: Api) -> None:
+    d = create(
+        api,
+        design(
+            [
+                audience(
+                    resolution_level="ix_order",
+                    columns=["amount"],
+                    rules=[{"column": "amount", "operator": ">", "value": 100}],
+                ),
+                offer(),
+            ]
+        ),
+    )
+    assert [w["code"] for w in d["warnings"]] == ["missing_primary_key"]
+
+
+def test_activation_validates_again_and_refuses_an_invalid_workflow(api: Api, deps: Deps) -> None:
+    d = create(api, design([audience(), offer()]))
+    deps.config.put("warehouse", "catalog", {**CATALOG, "offer_history_meta": {"campaign": "string"}})
+    try:
+        reply = api.post(wf(d["id"], "activate"), {"mode": "production"})
+    finally:
+        deps.config.put("warehouse", "catalog", CATALOG)
+    assert reply.status == 422
+    assert [p["code"] for p in reply.body["error"]["details"]["problems"]] == ["unknown_metadata"]
+    assert api.get(f"/api/interactions/{d['id']}").body["workflows"][0]["active"] is False
+
+
+def test_a_design_shows_each_workflow_status_and_refuses_edits_while_active(api: Api) -> None:
+    body = design([audience(), offer()])
+    d = create(api, body)
+    assert d["workflows"][0]["status"] is None and d["workflows"][0]["active"] is False
+    activate(api, d["id"], "test")
+    shown = api.get(f"/api/interactions/{d['id']}").body["workflows"][0]
+    assert shown["status"] == "Test Mode" and shown["active"] is True
+    assert api.call("PUT", f"/api/interactions/{d['id']}", body).status == 409
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+    edited = api.call("PUT", f"/api/interactions/{d['id']}", {**body, "description": "edited"})
+    assert edited.status == 200 and edited.body["description"] == "edited"
+
+
+def test_firing_needs_an_active_workflow_and_users_cannot_design(api: Api, tokens: dict[str, str]) -> None:
+    d = create(api, design([audience(), offer()]))
+    assert api.post(wf(d["id"], "fire")).status == 409
+    assert api.as_(tokens["user"]).post("/api/interactions", design([audience()])).status == 403
+    assert api.as_(tokens["audience_only"]).get("/api/interactions").status == 403
+    assert api.get("/api/interactions/nope").status == 404
+    assert api.get(wf(d["id"], "instances", key="other")).status == 404
+
+
+def test_offer_history_contract_the_fake_behaves_like_the_repository(deps: Deps) -> None:
+    from datetime import UTC, datetime
+
+    from tests.fakes import MemoryOfferHistory
+
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    for store in (deps.interactions.history, MemoryOfferHistory()):
+        ids = [f"r{i}" for i in range(60)]
+        assert (
+            store.write(
+                "sandbox", 999_001, "Offer", ids, offer_code="O", channel="email", control=False, at=at
+            )
+            == 60
+        )
+        store.put_meta(
+            "sandbox",
+            999_001,
+            "A",
+            records=60,
+            fulfilment="Offer",
+            offer_code="O",
+            channel="email",
+            metadata=None,
+            at=at,
+        )
+        store.put_meta(
+            "sandbox",
+            999_001,
+            "A",
+            records=60,
+            fulfilment="Export",
+            offer_code="O",
+            channel=None,
+            metadata=None,
+            at=at,
+        )
+        assert sorted(store.record_ids("sandbox", 999_001, "Offer")) == sorted(ids)
+        assert store.count("sandbox", 999_001, "Offer") == 60
+        assert store.count("production", 999_001, "Offer") == 0
+        assert [m["fulfilment"] for m in store.meta("sandbox", 999_001)] == ["Export"]
