@@ -90,8 +90,27 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
 @pytest.mark.parametrize(
     ("role", "permissions"),
     [
-        ("administrator", ["manage_schedules", "operate_workflows", "read_workflows", "start_workflows"]),
-        ("operator", ["manage_schedules", "operate_workflows", "read_workflows", "start_workflows"]),
+        (
+            "administrator",
+            [
+                "manage_interactions",
+                "manage_schedules",
+                "operate_workflows",
+                "read_workflows",
+                "rollback_interactions",
+                "start_workflows",
+            ],
+        ),
+        (
+            "operator",
+            [
+                "manage_interactions",
+                "manage_schedules",
+                "operate_workflows",
+                "read_workflows",
+                "start_workflows",
+            ],
+        ),
         ("user", ["read_workflows", "start_workflows"]),
         ("audience_only", []),
     ],
