@@ -27,6 +27,13 @@ ENV_SCHEDULES_TABLE = "SWITCHYARD_SCHEDULES_TABLE"
 ENV_SCHEDULER_ROLE_ARN = "SWITCHYARD_SCHEDULER_ROLE_ARN"
 ENV_TRIGGERS_FUNCTION_ARN = "SWITCHYARD_TRIGGERS_FUNCTION_ARN"
 ENV_INTERACTION_POLL_SECONDS = "SWITCHYARD_INTERACTION_POLL_SECONDS"
+# Alerts (docs/alerts.md): the SES sender and reply-to, the Slack webhook's secret (or, locally, a
+# URL), and the alerts function that Scheduler invokes for retries and duration checks.
+ENV_ALERTS_SENDER = "SWITCHYARD_ALERTS_SENDER"
+ENV_ALERTS_REPLY_TO = "SWITCHYARD_ALERTS_REPLY_TO"
+ENV_SLACK_WEBHOOK_SECRET = "SWITCHYARD_SLACK_WEBHOOK_SECRET"  # noqa: S105 (a name)
+ENV_SLACK_WEBHOOK_URL = "SWITCHYARD_SLACK_WEBHOOK_URL"
+ENV_ALERTS_FUNCTION_ARN = "SWITCHYARD_ALERTS_FUNCTION_ARN"
 
 # Logical table names; on AWS CloudFormation names the tables and passes the names in the
 # environment, locally these names are used as they are.
@@ -57,6 +64,10 @@ ENV_INTERACTION_TABLES = {
 }
 TABLE_NAMES.update({logical: f"switchyard-{logical.replace('_', '-')}" for logical in ENV_INTERACTION_TABLES})
 TABLE_ENV.update(ENV_INTERACTION_TABLES)
+# Alerts: incidents and the outbox of their deliveries.
+ENV_ALERT_TABLES = {"alerts": "SWITCHYARD_ALERTS_TABLE", "outbox": "SWITCHYARD_OUTBOX_TABLE"}
+TABLE_NAMES.update({logical: f"switchyard-{logical}" for logical in ENV_ALERT_TABLES})
+TABLE_ENV.update(ENV_ALERT_TABLES)
 LOCAL_DATA_BUCKET = "switchyard-data"
 EVENT_BUS_NAME = "switchyard"
 EVENT_SOURCE = "switchyard"
@@ -84,6 +95,8 @@ class FunctionDecl:
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
     manage_schedules: bool = False
+    # Sends email through SES from the configured sender identity.
+    send_email: bool = False
     # Environment variables beyond the shared ones.
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -210,7 +223,7 @@ API_FUNCTION = FunctionDecl(
         "offer_history_meta",
         "offer_history_details",
     ),
-    tables_r=("config", "tokens"),
+    tables_r=("config", "tokens", "alerts", "outbox"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,
@@ -230,10 +243,25 @@ TRIGGERS_FUNCTION = FunctionDecl(
     start_executions=True,
 )
 
+# Alerts: the bus's status changes, Scheduler's retries and duration checks come here; it
+# records incidents, writes the outbox and delivers email (SES) and Slack (incoming webhooks).
+ALERTS_FUNCTION = FunctionDecl(
+    key="alerts",
+    code_dir="alerts",
+    description="Alerts: failures, successes, durations, thresholds, stops, warnings by email and Slack",
+    timeout_s=60,
+    tables_rw=("alerts", "outbox"),
+    tables_r=("config", "workflows", "tasks"),
+    secrets="read",
+    manage_schedules=True,
+    send_email=True,
+)
+
 FUNCTIONS: dict[str, FunctionDecl] = {
     "api": API_FUNCTION,
     "engine": ENGINE_FUNCTION,
     "triggers": TRIGGERS_FUNCTION,
+    "alerts": ALERTS_FUNCTION,
     **TASK_FUNCTIONS,
 }
 
@@ -341,3 +369,19 @@ RUN_AFTER_TARGET = "triggers"  # the function key the rule invokes
 
 def schedule_group(tenant: str) -> str:
     return f"{SCHEDULE_GROUP_PREFIX}{tenant}"
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+# The rule on the bus that sends every run's status change to the alerts function.
+ALERTS_RULE_NAME = "switchyard-alerts"
+ALERTS_PATTERN: dict[str, object] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["Workflow Status Changed"],
+    "detail": {"status": ["running", "failed", "succeeded", "stopped"]},
+}
+ALERTS_TARGET = "alerts"
+# Retries of a delivery and duration checks are one-time Scheduler schedules in this group.
+ALERTS_SCHEDULE_GROUP = "switchyard-system-alerts"
+# The Slack incoming webhook's URL is this Secrets Manager secret (under the switchyard/ prefix).
+DEFAULT_SLACK_WEBHOOK_SECRET = "switchyard/alerts/slack-webhook"  # noqa: S105 (a name)

@@ -41,6 +41,13 @@ class Settings:
     table_names: dict[str, str] = field(default_factory=lambda: dict(d.TABLE_NAMES))
     # how often a paused interaction asks again whether it may play
     interaction_poll_seconds: int = 30
+    # alerts: SES sender and reply-to, the Slack webhook (a secret's name, or locally a URL), and
+    # the alerts function Scheduler invokes for retries and duration checks
+    alerts_sender: str = ""
+    alerts_reply_to: str = ""
+    slack_webhook_secret: str = d.DEFAULT_SLACK_WEBHOOK_SECRET
+    slack_webhook_url: str = ""
+    alerts_function_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,6 +74,11 @@ class Settings:
                 for logical, variable in d.TABLE_ENV.items()
             },
             interaction_poll_seconds=int(env.get(d.ENV_INTERACTION_POLL_SECONDS) or 30),
+            alerts_sender=env.get(d.ENV_ALERTS_SENDER, ""),
+            alerts_reply_to=env.get(d.ENV_ALERTS_REPLY_TO, ""),
+            slack_webhook_secret=env.get(d.ENV_SLACK_WEBHOOK_SECRET) or d.DEFAULT_SLACK_WEBHOOK_SECRET,
+            slack_webhook_url=env.get(d.ENV_SLACK_WEBHOOK_URL, ""),
+            alerts_function_arn=env.get(d.ENV_ALERTS_FUNCTION_ARN, ""),
         )
 
 

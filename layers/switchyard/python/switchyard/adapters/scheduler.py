@@ -28,6 +28,8 @@ class ScheduleSpec:
     role_arn: str
     input: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # "DELETE" removes a one-time schedule once it has fired
+    action_after_completion: str = ""
 
 
 class Scheduler(Protocol):
@@ -62,7 +64,7 @@ class EventBridgeScheduler:
 
     @staticmethod
     def _request(spec: ScheduleSpec) -> dict[str, Any]:
-        return {
+        request = {
             "GroupName": spec.group,
             "Name": spec.name,
             "Description": spec.description[:512],
@@ -77,6 +79,9 @@ class EventBridgeScheduler:
                 "RetryPolicy": dict(RETRY_POLICY),
             },
         }
+        if spec.action_after_completion:
+            request["ActionAfterCompletion"] = spec.action_after_completion
+        return request
 
     def create(self, spec: ScheduleSpec) -> None:
         self._ensure_group(spec.group)

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     START_WORKFLOWS = "start_workflows"
     OPERATE_WORKFLOWS = "operate_workflows"  # stop, resolve
     MANAGE_SCHEDULES = "manage_schedules"  # create, change, remove schedules
+    MANAGE_ALERTS = "manage_alerts"  # automated alert recipients per group
     # interactions: design, activate, pause, play, stop (firing needs START_WORKFLOWS)
     MANAGE_INTERACTIONS = "manage_interactions"
     # remove a production instance's offer history and exported files

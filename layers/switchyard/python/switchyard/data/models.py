@@ -13,6 +13,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from switchyard import declarations as d
+from switchyard.data.alert_models import ALERT_TABLE_MODELS
 from switchyard.data.interaction_models import INTERACTION_TABLE_MODELS
 
 
@@ -182,6 +183,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "tokens": TokenModel,
     "schedules": ScheduleModel,
     **INTERACTION_TABLE_MODELS,
+    **ALERT_TABLE_MODELS,
 }
 # attributes with a DynamoDB time-to-live
 TTL_ATTRIBUTES = {"idempotency": "expires_at"}

@@ -22,6 +22,12 @@ class ValidationFailed(SwitchyardError):
     status = 400
 
 
+class InvalidRecipients(ValidationFailed):
+    """Alert recipients outside the allowed domains, or Slack channels without '#'."""
+
+    code = "invalid_recipients"
+
+
 class UnknownWorkflowType(ValidationFailed):
     code = "unknown_workflow_type"
 

@@ -152,6 +152,8 @@ class LocalRuntime:
             for t in d.STATE_MACHINES
         }
         scheduler_role = local_scheduler.deploy(REGION, ACCOUNT, function_arns[d.RUN_AFTER_TARGET])
+        sender = os.environ.get(d.ENV_ALERTS_SENDER, "alerts@switchyard.local")
+        local_scheduler.deploy_alerts(REGION, function_arns[d.ALERTS_TARGET], sender)
         env = {
             **{variable: d.TABLE_NAMES[logical] for logical, variable in d.TABLE_ENV.items()},
             d.ENV_DATA_BUCKET: d.LOCAL_DATA_BUCKET,
@@ -164,6 +166,10 @@ class LocalRuntime:
             d.ENV_EXCLUSIVE_WAIT_SECONDS: os.environ.get(d.ENV_EXCLUSIVE_WAIT_SECONDS, "2"),
             d.ENV_SCHEDULER_ROLE_ARN: scheduler_role,
             d.ENV_TRIGGERS_FUNCTION_ARN: function_arns[d.RUN_AFTER_TARGET],
+            d.ENV_ALERTS_FUNCTION_ARN: function_arns[d.ALERTS_TARGET],
+            d.ENV_ALERTS_SENDER: sender,
+            # a real Slack incoming webhook, if you have one; otherwise Slack alerts stay in the outbox
+            d.ENV_SLACK_WEBHOOK_URL: os.environ.get(d.ENV_SLACK_WEBHOOK_URL, ""),
             # and a paused interaction asks again every second
             d.ENV_INTERACTION_POLL_SECONDS: os.environ.get(d.ENV_INTERACTION_POLL_SECONDS, "1"),
         }

@@ -258,3 +258,29 @@ def deploy(region: str, account: str, triggers_function_arn: str) -> str:
         Targets=[{"Id": d.RUN_AFTER_TARGET, "Arn": triggers_function_arn}],
     )
     return str(role["Role"]["Arn"])
+
+
+def deploy_alerts(region: str, alerts_function_arn: str, sender: str) -> None:
+    """The alerts rule on the bus, the alerts' schedule group and the SES sender identity.
+
+    The same resources the CDK app's Alerts construct declares (on AWS the sender's domain is
+    verified by its owner; here the emulated SES is told it is).
+    """
+    import boto3
+
+    from switchyard import declarations as d
+
+    boto3.client("scheduler", region_name=region).create_schedule_group(Name=d.ALERTS_SCHEDULE_GROUP)
+    events = boto3.client("events", region_name=region)
+    events.put_rule(
+        Name=d.ALERTS_RULE_NAME,
+        EventBusName=d.EVENT_BUS_NAME,
+        EventPattern=json.dumps(d.ALERTS_PATTERN),
+        State="ENABLED",
+    )
+    events.put_targets(
+        Rule=d.ALERTS_RULE_NAME,
+        EventBusName=d.EVENT_BUS_NAME,
+        Targets=[{"Id": d.ALERTS_TARGET, "Arn": alerts_function_arn}],
+    )
+    boto3.client("ses", region_name=region).verify_email_identity(EmailAddress=sender)

@@ -167,6 +167,24 @@ def seed_config(deps: Deps) -> None:
     for kind, items in SENDS.items():
         for item in items:
             deps.config.put(kind, item["name"], item)
+    deps.config.put("tenant", "default", {"alerts": ALERTS_PROFILE})
+
+
+# Who may receive the demo tenant's alerts (docs/alerts.md), and who does.
+ALERTS_PROFILE: dict[str, Any] = {
+    "allowed_domains": ["example.com"],
+    "slack_workspace": "demo",
+    "support_email": "support@example.com",
+}
+DEMO_ALERTS: dict[str, Any] = {
+    "courier_groups": {"emails": ["data-team@example.com"], "slack_channels": ["#data-alerts"]},
+}
+
+
+def seed_alerts(deps: Deps) -> None:
+    from switchyard.services.alerts import AlertService
+
+    AlertService(deps).change_settings(Principal(user="admin", role="administrator"), DEMO_ALERTS)
 
 
 # The demo courier group runs every morning; the nightly orchestration group follows its success.
@@ -203,6 +221,7 @@ def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[s
     seed_files(deps, datetime.now(UTC).date())
     if not runs:
         return {}
+    seed_alerts(deps)
     service = WorkflowService(deps)
     system = Principal(user="automated", role="administrator")
     ok, _ = service.start(system, "courier_group", "crm_web", None, Mode.PRODUCTION, started_by="automated")

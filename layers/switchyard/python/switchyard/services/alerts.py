@@ -1,0 +1,450 @@
+"""Alerts: from a run's status change to email and Slack messages that are never lost.
+
+Flow (docs/alerts.md): the bus's "Workflow Status Changed" event reaches the alerts function
+(rule ``switchyard-alerts``). Each alert kind the change raises is an *incident* with a
+deterministic id; each recipient of it gets one *outbox* record, also with a deterministic id,
+written once. Delivery is attempted at once; a 5xx, throttling or timeout schedules another try
+(an EventBridge Scheduler one-time schedule back to this function) with growing delays, and
+after the last try the record is ``dead`` with the last error. A refused request (4xx) is dead
+at once. Duration alerts are one-time schedules set when a run starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from switchyard import declarations as d
+from switchyard.adapters.notify import Delivery, SesMailer, SlackWebhook
+from switchyard.adapters.scheduler import ScheduleSpec
+from switchyard.data.alerts import AlertRepository, now_iso
+from switchyard.domain import alerts as rules
+from switchyard.domain.errors import NotFound, ValidationFailed
+from switchyard.domain.models import Principal, Workflow, WorkflowStatus
+from switchyard.observability import logger
+from switchyard.services.deps import Deps
+
+MAX_ATTEMPTS = 5
+# seconds before attempt 2, 3, 4, 5
+BACKOFF_S = (30, 120, 600, 1800)
+CHANNELS = ("email", "slack")
+STATUSES = ("pending", "retrying", "sent", "dead")
+TENANT_KIND = "tenant"
+
+
+class AlertService:
+    def __init__(
+        self,
+        deps: Deps,
+        repo: AlertRepository | None = None,
+        mailer: SesMailer | None = None,
+        slack: SlackWebhook | None = None,
+    ) -> None:
+        self.deps = deps
+        self.repo = repo or AlertRepository()
+        self.mailer = mailer or SesMailer(deps.settings.region)
+        self.slack = slack or SlackWebhook()
+
+    # --- the tenant's alert profile and automated recipients ------------------------------
+
+    def profile(self, tenant: str) -> dict[str, Any]:
+        """Allowed email domains, the connected Slack workspace and the support address."""
+        body = (self.deps.config.get(TENANT_KIND, tenant) or {}).get("alerts") or {}
+        return {
+            "allowed_domains": [str(x).lower() for x in body.get("allowed_domains", [])],
+            "slack_workspace": str(body.get("slack_workspace") or ""),
+            "support_email": str(body.get("support_email") or self.deps.settings.alerts_reply_to or ""),
+        }
+
+    def settings(self, who: Principal) -> dict[str, Any]:
+        profile = self.profile(who.tenant)
+        groups = rules.default_settings()
+        for name, value in (self.repo.settings(who.tenant) or {}).items():
+            if name in groups:
+                groups[name].update(value)
+        return {
+            "allowed_domains": profile["allowed_domains"],
+            "slack_workspace": profile["slack_workspace"],
+            "groups": groups,
+        }
+
+    def change_settings(self, who: Principal, groups: dict[str, Any]) -> dict[str, Any]:
+        current = self.settings(who)
+        problems: list[dict[str, str]] = []
+        merged = current["groups"]
+        for name, value in groups.items():
+            if name not in rules.GROUPS:
+                problems.append(
+                    {
+                        "field": f"groups.{name}",
+                        "problem": f"unknown group; use one of {', '.join(rules.GROUPS)}",
+                    }
+                )
+                continue
+            if not isinstance(value, dict):
+                problems.append({"field": f"groups.{name}", "problem": "must be an object"})
+                continue
+            unknown = set(value) - {"emails", "slack_channels", "success_alerts"}
+            if unknown:
+                problems.append(
+                    {"field": f"groups.{name}", "problem": f"unknown fields: {', '.join(sorted(unknown))}"}
+                )
+            emails = value.get("emails", merged[name]["emails"])
+            channels = value.get("slack_channels", merged[name]["slack_channels"])
+            success = value.get("success_alerts", merged[name]["success_alerts"])
+            problems += rules.recipient_problems(
+                f"groups.{name}.", emails, channels, current["allowed_domains"]
+            )
+            problems += self._workspace_problems(f"groups.{name}.", channels, current["slack_workspace"])
+            if not isinstance(success, bool):
+                problems.append(
+                    {"field": f"groups.{name}.success_alerts", "problem": "must be true or false"}
+                )
+            if not problems:
+                merged[name] = {
+                    "emails": rules.normalize(emails),
+                    "slack_channels": rules.normalize(channels),
+                    "success_alerts": success,
+                }
+        rules.raise_if_problems(problems)
+        self.repo.save_settings(who.tenant, merged)
+        logger.info("automated alert recipients changed", extra={"by": who.user, "groups": sorted(groups)})
+        return self.settings(who)
+
+    @staticmethod
+    def _workspace_problems(prefix: str, channels: Any, workspace: str) -> list[dict[str, str]]:
+        if isinstance(channels, list) and channels and not workspace:
+            return [
+                {
+                    "field": f"{prefix}slack_channels",
+                    "problem": "no Slack workspace is connected to this tenant; connect one first",
+                }
+            ]
+        return []
+
+    # --- subscriptions to one run ---------------------------------------------------------
+
+    def _workflow(self, who: Principal, workflow_id: str) -> Workflow:
+        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        if workflow.tenant != who.tenant:
+            raise NotFound(f"No workflow {workflow_id!r}.", {"workflow_id": workflow_id})
+        return workflow
+
+    def subscriptions(self, who: Principal, workflow_id: str) -> list[dict[str, Any]]:
+        self._workflow(who, workflow_id)
+        return self.repo.subscriptions(workflow_id)
+
+    def subscribe(self, who: Principal, workflow_id: str, emails: Any, channels: Any) -> dict[str, Any]:
+        self._workflow(who, workflow_id)
+        profile = self.profile(who.tenant)
+        problems = rules.recipient_problems("", emails, channels, profile["allowed_domains"])
+        problems += self._workspace_problems("", channels, profile["slack_workspace"])
+        if not problems and not emails and not channels:
+            problems.append(
+                {"field": "emails", "problem": "give at least one email address or Slack channel"}
+            )
+        rules.raise_if_problems(problems)
+        subscription = {
+            "id": uuid.uuid4().hex[:12],
+            "emails": rules.normalize(emails),
+            "slack_channels": rules.normalize(channels),
+            "created_by": who.user,
+            "created_at": now_iso(self.deps.clock()),
+        }
+        self.repo.add_subscription(workflow_id, subscription)
+        logger.info("subscribed to a run's alerts", extra={"workflow_id": workflow_id, "by": who.user})
+        return subscription
+
+    def unsubscribe(self, who: Principal, workflow_id: str, subscription_id: str) -> None:
+        self._workflow(who, workflow_id)
+        if not self.repo.remove_subscription(workflow_id, subscription_id):
+            raise NotFound(
+                f"No subscription {subscription_id!r} on workflow {workflow_id!r}.",
+                {"subscription_id": subscription_id},
+            )
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def recent(self, who: Principal, limit: int) -> list[dict[str, Any]]:
+        """The latest alerts that need attention (every kind but success), newest first."""
+        found = [a for a in self.repo.recent(who.tenant, limit * 4) if a["kind"] != "success"]
+        return found[:limit]
+
+    def outbox(
+        self, who: Principal, channel: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if channel and channel not in CHANNELS:
+            raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}.", {"channel": channel})
+        if status and status not in STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
+        return self.repo.list_outbox(who.tenant, channel=channel, status=status, limit=limit, cursor=cursor)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("detail-type") == "Workflow Status Changed":
+            return self.on_status(event["detail"])
+        if event.get("kind") == "deliver":
+            return {"status": self.deliver(str(event["outbox_id"]))}
+        if event.get("kind") == "duration_check":
+            return self.duration_check(str(event["workflow_id"]), int(event["threshold_minutes"]))
+        raise ValidationFailed("Not an event the alerts function handles.", {"keys": sorted(event)})
+
+    def on_status(self, detail: dict[str, Any]) -> dict[str, Any]:
+        try:
+            workflow = self.deps.workflows.get(str(detail["workflow_id"]), with_tasks=False)
+        except NotFound:
+            logger.warning(
+                "status change of an unknown run", extra={"workflow_id": detail.get("workflow_id")}
+            )
+            return {"alerts": []}
+        status = str(detail.get("status"))
+        if status == WorkflowStatus.RUNNING:
+            return {"duration_check": self._schedule_duration_check(workflow)}
+        error = detail.get("error") or {}
+        kinds = rules.kinds_for(status, error.get("code"), list(workflow.warnings))
+        raised = []
+        for kind in kinds:
+            # A run can fail again after a resolution: each failure is its own incident.
+            serial = len(workflow.history) if kind in ("failure", "query_threshold") else 0
+            details = []
+            if kind in ("warnings", "query_threshold") and status == "succeeded":
+                wanted = [w for w in workflow.warnings if ("threshold" in w) == (kind == "query_threshold")]
+                details = wanted[:10]
+            alert = rules.Alert(
+                id=f"{workflow.id}:{kind}:{serial}",
+                kind=kind,
+                workflow_id=workflow.id,
+                workflow_name=workflow.name,
+                workflow_type=workflow.type,
+                status=status,
+                link=self._link(workflow.id),
+                started_by=workflow.started_by,
+                failed_task=detail.get("failed_task"),
+                error_code=error.get("code"),
+                error_message=error.get("message"),
+                details=details,
+            )
+            raised.append(self.raise_alert(workflow, alert))
+        return {"alerts": raised}
+
+    def _link(self, workflow_id: str) -> str:
+        base = self.deps.settings.console_url
+        return f"{base}/console/workflows/{workflow_id}"
+
+    def _trigger(self, workflow: Workflow) -> dict[str, Any] | None:
+        return workflow.history[0].detail.get("trigger") if workflow.history else None
+
+    def recipients(self, workflow: Workflow, kind: str) -> list[tuple[str, str]]:
+        """(channel, recipient) pairs: the group's automated recipients and the run's subscribers."""
+        out: list[tuple[str, str]] = []
+        group = rules.group_of(workflow.type, workflow.started_by, self._trigger(workflow))
+        if group:
+            settings = (self.repo.settings(workflow.tenant) or {}).get(group) or {}
+            if kind != "success" or settings.get("success_alerts"):
+                out += [("email", e) for e in settings.get("emails", [])]
+                out += [("slack", c) for c in settings.get("slack_channels", [])]
+        for sub in self.repo.subscriptions(workflow.id):
+            out += [("email", e) for e in sub.get("emails", [])]
+            out += [("slack", c) for c in sub.get("slack_channels", [])]
+        return list(dict.fromkeys(out))
+
+    def raise_alert(self, workflow: Workflow, alert: rules.Alert) -> dict[str, Any]:
+        created = now_iso(self.deps.clock())
+        record = {
+            "id": alert.id,
+            "kind": alert.kind,
+            "workflow_id": workflow.id,
+            "workflow_name": workflow.name,
+            "workflow_type": workflow.type,
+            "message": alert.message,
+            "created_at": created,
+            "link": alert.link,
+        }
+        first = self.repo.record_alert(workflow.tenant, record)
+        support = self.profile(workflow.tenant)["support_email"]
+        queued = []
+        for channel, recipient in self.recipients(workflow, alert.kind):
+            if channel == "email":
+                content: dict[str, Any] = {**alert.email(support), "blocks": None}
+            else:
+                slack = alert.slack(recipient)
+                content = {
+                    "subject": alert.title,
+                    "text": slack["text"],
+                    "html": None,
+                    "blocks": slack["blocks"],
+                }
+            outbox = {
+                "id": rules.outbox_id(alert.id, channel, recipient),
+                "alert_id": alert.id,
+                "kind": alert.kind,
+                "workflow_id": workflow.id,
+                "workflow_name": workflow.name,
+                "channel": channel,
+                "recipient": recipient,
+                **content,
+                "link": alert.link,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": None,
+                "created_at": created,
+                "sent_at": None,
+                "next_attempt_at": None,
+            }
+            if self.repo.add_outbox(workflow.tenant, outbox):
+                queued.append(outbox["id"])
+        for outbox_id in queued:
+            self.deliver(outbox_id)
+        logger.info(
+            "alert raised" if first else "alert seen before",
+            extra={"alert_id": alert.id, "kind": alert.kind, "deliveries": len(queued)},
+        )
+        return {"id": alert.id, "kind": alert.kind, "new": first, "deliveries": queued}
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def deliver(self, outbox_id: str) -> str:
+        record = self.repo.outbox_record(outbox_id)
+        if record is None or record["status"] not in ("pending", "retrying"):
+            return record["status"] if record else "unknown"
+        attempts = int(record["attempts"])
+        if not self.repo.claim_attempt(outbox_id, attempts):
+            return "in progress"  # another invocation is delivering it
+        attempt = attempts + 1
+        result = self._send(record)
+        now = self.deps.clock()
+        if result.ok:
+            self.repo.settle(outbox_id, "sent", {"sent_at": now_iso(now), "last_error": result.error or None})
+            return "sent"
+        if result.retry and attempt < MAX_ATTEMPTS:
+            when = now + timedelta(seconds=BACKOFF_S[attempt - 1])
+            self.repo.settle(
+                outbox_id, "retrying", {"last_error": result.error, "next_attempt_at": now_iso(when)}
+            )
+            self._schedule(f"retry-{outbox_id}-{attempt}", when, {"kind": "deliver", "outbox_id": outbox_id})
+            logger.warning(
+                "alert delivery will be retried",
+                extra={"outbox_id": outbox_id, "attempt": attempt, "error": result.error},
+            )
+            return "retrying"
+        self.repo.settle(outbox_id, "dead", {"last_error": result.error, "next_attempt_at": None})
+        logger.error(
+            "alert delivery gave up",
+            extra={"outbox_id": outbox_id, "attempt": attempt, "error": result.error},
+        )
+        return "dead"
+
+    def _send(self, record: dict[str, Any]) -> Delivery:
+        settings = self.deps.settings
+        if record["channel"] == "email":
+            tenant = self._tenant_of(record)
+            domain = record["recipient"].rsplit("@", 1)[-1].lower()
+            if domain not in self.profile(tenant)["allowed_domains"]:
+                return Delivery(False, error=f"{domain} is no longer an allowed domain; not sent")
+            if not settings.alerts_sender:
+                return Delivery(False, error=f"no sender address configured ({d.ENV_ALERTS_SENDER})")
+            message = {"subject": record["subject"], "text": record["text"], "html": record["html"]}
+            support = self.profile(tenant)["support_email"]
+            return self.mailer.send(settings.alerts_sender, support, record["recipient"], message)
+        url = self._slack_url()
+        if not url:
+            if settings.local_runtime:
+                return Delivery(True, error="")  # the local outbox is the Slack of the local runtime
+            return Delivery(
+                False, error=f"no Slack webhook configured (secret {settings.slack_webhook_secret})"
+            )
+        payload = {"channel": record["recipient"], "text": record["text"], "blocks": record["blocks"]}
+        return self.slack.post(url, payload)
+
+    def _tenant_of(self, record: dict[str, Any]) -> str:
+        try:
+            return self.deps.workflows.get(record["workflow_id"], with_tasks=False).tenant
+        except NotFound:
+            return "default"
+
+    def _slack_url(self) -> str:
+        settings = self.deps.settings
+        if settings.slack_webhook_url:
+            return settings.slack_webhook_url
+        secret = self.deps.secrets.get(settings.slack_webhook_secret) or {}
+        return str(secret.get("url") or "")
+
+    # --- scheduling: retries and duration checks ---------------------------------------------
+
+    def _schedule(self, name: str, when: datetime, payload: dict[str, Any]) -> bool:
+        settings = self.deps.settings
+        spec = ScheduleSpec(
+            group=d.ALERTS_SCHEDULE_GROUP,
+            name=name[:64],
+            expression=f"at({when.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
+            timezone="UTC",
+            enabled=True,
+            target_arn=settings.alerts_function_arn,
+            role_arn=settings.scheduler_role_arn,
+            input=payload,
+            description="Switchyard alerts: " + payload["kind"],
+            action_after_completion="DELETE",
+        )
+        try:
+            self.deps.scheduler.create(spec)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConflictException":
+                return False  # set already (the same run resumed, or the same retry)
+            raise
+        return True
+
+    def _schedule_duration_check(self, workflow: Workflow) -> bool:
+        minutes = self._duration_threshold(workflow)
+        if not minutes:
+            return False
+        when = workflow.started_at + timedelta(minutes=minutes)
+        return self._schedule(
+            f"duration-{workflow.id}",
+            when,
+            {"kind": "duration_check", "workflow_id": workflow.id, "threshold_minutes": minutes},
+        )
+
+    def _duration_threshold(self, workflow: Workflow) -> int | None:
+        if workflow.type != "courier_group":
+            return None
+        config = workflow.config or {}
+        value = config.get("warn_if_runtime_exceeds_minutes")
+        if value is None:
+            group = self.deps.config.get("courier_group", str(config.get("group") or workflow.name)) or {}
+            value = group.get("warn_if_runtime_exceeds_minutes")
+        return int(value) if isinstance(value, int | float) and value > 0 else None
+
+    def duration_check(self, workflow_id: str, threshold_minutes: int) -> dict[str, Any]:
+        try:
+            workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        except NotFound:
+            return {"alerts": []}
+        if workflow.status not in (WorkflowStatus.RUNNING, WorkflowStatus.STOPPING):
+            return {"alerts": []}
+        elapsed = int((self.deps.clock() - workflow.started_at).total_seconds() // 60)
+        alert = rules.Alert(
+            id=f"{workflow.id}:duration:0",
+            kind="duration",
+            workflow_id=workflow.id,
+            workflow_name=workflow.name,
+            workflow_type=workflow.type,
+            status=str(workflow.status),
+            link=self._link(workflow.id),
+            started_by=workflow.started_by,
+            details=[
+                f"It has been running for {elapsed} minutes; "
+                f"the group warns when a run takes more than {threshold_minutes} minutes."
+            ],
+        )
+        return {"alerts": [self.raise_alert(workflow, alert)]}
+
+
+def alert_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The alerts function's entry point."""
+    from switchyard.services.deps import get_deps
+
+    return AlertService(get_deps()).handle(event)
