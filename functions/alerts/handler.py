@@ -10,4 +10,4 @@ from switchyard.services.alerts import alert_event
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return alert_event(event)
+    return alert_event(event, context.invoked_function_arn)

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra import constants as c
+from infra.constructs.alerts import Alerts
 from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.engine import Engine
@@ -24,6 +25,9 @@ class SwitchyardStack(Stack):
         self.api = Api(self, "Api", handler=self.engine.functions["api"])
         self.engine.set_console_url(self.api.console_url)
         self.schedules = Schedules(self, "Schedules", engine=self.engine, events_=self.events)
+        self.alerts = Alerts(
+            self, "Alerts", engine=self.engine, events_=self.events, schedules=self.schedules
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.api_url, description="Base URL of the REST API (/api)")
         CfnOutput(self, "ConsoleUrl", value=self.api.console_url, description="The console")

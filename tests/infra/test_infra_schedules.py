@@ -24,7 +24,9 @@ def _scheduler_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def test_the_scheduler_role_may_only_invoke_the_triggers_function(template: dict[str, Any]) -> None:
+def test_the_scheduler_role_may_only_invoke_the_triggers_and_alerts_functions(
+    template: dict[str, Any],
+) -> None:
     logical_id, role = _scheduler_role(template)
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
@@ -32,9 +34,15 @@ def test_the_scheduler_role_may_only_invoke_the_triggers_function(template: dict
     assert "ManagedPolicyArns" not in role["Properties"]
     statements = role_statements(template, {"Fn::GetAtt": [logical_id, "Arn"]})
     triggers = functions(template)["triggers"][0]
-    assert [(a, r) for s in statements for a in as_list(s["Action"]) for r in as_list(s["Resource"])] == [
-        ("lambda:InvokeFunction", {"Fn::GetAtt": [triggers, "Arn"]})
-    ]
+    alerts = functions(template)["alerts"][0]
+    granted = [(a, r) for s in statements for a in as_list(s["Action"]) for r in as_list(s["Resource"])]
+    assert sorted(granted, key=str) == sorted(
+        [
+            ("lambda:InvokeFunction", {"Fn::GetAtt": [triggers, "Arn"]}),
+            ("lambda:InvokeFunction", {"Fn::GetAtt": [alerts, "Arn"]}),
+        ],
+        key=str,
+    )
 
 
 def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template: dict[str, Any]) -> None:
@@ -80,7 +88,10 @@ def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template:
 
 def test_the_default_tenant_has_its_schedule_group(template: dict[str, Any]) -> None:
     groups = resources(template, "AWS::Scheduler::ScheduleGroup")
-    assert [g["Properties"]["Name"] for g in groups.values()] == [d.schedule_group("default")]
+    assert sorted(g["Properties"]["Name"] for g in groups.values()) == [
+        d.schedule_group("default"),
+        d.ALERTS_SCHEDULE_GROUP,
+    ]
 
 
 def test_the_run_after_rule_sends_succeeded_courier_groups_to_the_triggers_function(
@@ -103,6 +114,7 @@ def test_the_run_after_rule_sends_succeeded_courier_groups_to_the_triggers_funct
         p["Properties"]
         for p in resources(template, "AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and render(p["Properties"]["FunctionName"]) == f"<{triggers}.Arn>"
     ]
     assert [(render(p["FunctionName"]), p["SourceArn"]) for p in permissions] == [
         (

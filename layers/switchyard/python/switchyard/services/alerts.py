@@ -42,8 +42,12 @@ class AlertService:
         repo: AlertRepository | None = None,
         mailer: SesMailer | None = None,
         slack: SlackWebhook | None = None,
+        function_arn: str = "",
     ) -> None:
         self.deps = deps
+        # Scheduler calls this function back (retries, duration checks). On AWS the function
+        # learns its own ARN from the invocation (its environment cannot name itself).
+        self.function_arn = function_arn or deps.settings.alerts_function_arn
         self.repo = repo or AlertRepository()
         self.mailer = mailer or SesMailer(deps.settings.region)
         self.slack = slack or SlackWebhook()
@@ -383,7 +387,7 @@ class AlertService:
             expression=f"at({when.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
             timezone="UTC",
             enabled=True,
-            target_arn=settings.alerts_function_arn,
+            target_arn=self.function_arn,
             role_arn=settings.scheduler_role_arn,
             input=payload,
             description="Switchyard alerts: " + payload["kind"],
@@ -443,8 +447,8 @@ class AlertService:
         return {"alerts": [self.raise_alert(workflow, alert)]}
 
 
-def alert_event(event: dict[str, Any]) -> dict[str, Any]:
+def alert_event(event: dict[str, Any], function_arn: str = "") -> dict[str, Any]:
     """The alerts function's entry point."""
     from switchyard.services.deps import get_deps
 
-    return AlertService(get_deps()).handle(event)
+    return AlertService(get_deps(), function_arn=function_arn).handle(event)
