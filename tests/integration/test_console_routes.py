@@ -93,6 +93,7 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
         (
             "administrator",
             [
+                "manage_alerts",
                 "manage_interactions",
                 "manage_schedules",
                 "operate_workflows",
@@ -104,6 +105,7 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
         (
             "operator",
             [
+                "manage_alerts",
                 "manage_interactions",
                 "manage_schedules",
                 "operate_workflows",
