@@ -52,6 +52,7 @@ class OutboxModel(Model):
     created_key = UnicodeAttribute()
     channel = UnicodeAttribute()
     status = UnicodeAttribute()
+    workflow_id = UnicodeAttribute(null=True)  # for "the alerts of this run"
     attempts = NumberAttribute(default=0)
     body = JSONAttribute()
 

@@ -116,6 +116,7 @@ class AlertRepository:
                 created_key=_created_key(record["created_at"], record["id"]),
                 channel=record["channel"],
                 status=record["status"],
+                workflow_id=record.get("workflow_id"),
                 attempts=record["attempts"],
                 body=record,
             ).save(condition=OutboxModel.outbox_id.does_not_exist())
@@ -160,16 +161,16 @@ class AlertRepository:
         status: str | None,
         limit: int,
         cursor: str | None,
+        workflow_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         condition = None
-        if channel:
-            condition = OutboxModel.channel == channel
-        if status:
-            condition = (
-                (OutboxModel.status == status)
-                if condition is None
-                else condition & (OutboxModel.status == status)
-            )
+        for attribute, value in (
+            (OutboxModel.channel, channel),
+            (OutboxModel.status, status),
+            (OutboxModel.workflow_id, workflow_id),
+        ):
+            if value:
+                condition = (attribute == value) if condition is None else condition & (attribute == value)
         start = _decode(cursor, "outbox_id") if cursor else None
         results = OutboxModel.by_tenant.query(
             tenant,

@@ -178,13 +178,21 @@ class AlertService:
         return found[:limit]
 
     def outbox(
-        self, who: Principal, channel: str | None, status: str | None, limit: int, cursor: str | None
+        self,
+        who: Principal,
+        channel: str | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+        workflow_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         if channel and channel not in CHANNELS:
             raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}.", {"channel": channel})
         if status and status not in STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
-        return self.repo.list_outbox(who.tenant, channel=channel, status=status, limit=limit, cursor=cursor)
+        return self.repo.list_outbox(
+            who.tenant, channel=channel, status=status, limit=limit, cursor=cursor, workflow_id=workflow_id
+        )
 
     # --- events -----------------------------------------------------------------------------
 
@@ -429,7 +437,6 @@ class AlertService:
             return {"alerts": []}
         if workflow.status not in (WorkflowStatus.RUNNING, WorkflowStatus.STOPPING):
             return {"alerts": []}
-        elapsed = int((self.deps.clock() - workflow.started_at).total_seconds() // 60)
         alert = rules.Alert(
             id=f"{workflow.id}:duration:0",
             kind="duration",
@@ -440,8 +447,9 @@ class AlertService:
             link=self._link(workflow.id),
             started_by=workflow.started_by,
             details=[
-                f"It has been running for {elapsed} minutes; "
-                f"the group warns when a run takes more than {threshold_minutes} minutes."
+                f"It started at {workflow.started_at.astimezone(UTC):%H:%M} UTC and has been "
+                f"{workflow.status!s} for over {threshold_minutes} minutes, the longest "
+                "this courier group should take."
             ],
         )
         return {"alerts": [self.raise_alert(workflow, alert)]}

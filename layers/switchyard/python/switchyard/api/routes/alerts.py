@@ -147,10 +147,11 @@ def outbox(
     status: Annotated[str | None, Query(description="pending, retrying, sent or dead")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    workflow_id: Annotated[str | None, Query(max_length=128, description="Only this run's alerts")] = None,
 ) -> OutboxPage:
     who = _principal()
     require(who, Permission.READ_WORKFLOWS)
-    items, next_cursor = _service().outbox(who, channel, status, limit, cursor)
+    items, next_cursor = _service().outbox(who, channel, status, limit, cursor, workflow_id)
     return OutboxPage(items=[OutboxItem.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
