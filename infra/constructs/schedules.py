@@ -70,6 +70,28 @@ class Schedules(Construct):
         for key, decl in d.FUNCTIONS.items():
             if decl.manage_schedules:
                 self._grant_manage(engine, key, triggers.function_arn)
+            elif decl.remove_schedules:
+                self._grant_remove(engine, key)
+
+    def _grant_remove(self, engine: Engine, key: str) -> None:
+        function = engine.functions[key]
+        schedules = Stack.of(self).format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["scheduler:DeleteSchedule"], resources=[schedules])
+        )
+        role = function.role
+        assert role is not None
+        nag.acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+            f"schedule/{d.SCHEDULE_GROUP_PREFIX}*/*]",
+            "Removes an interaction trigger's schedule after its last fire; names are made at run time.",
+        )
 
     def _grant_manage(self, engine: Engine, key: str, triggers_arn: str) -> None:
         function = engine.functions[key]

@@ -60,7 +60,19 @@ def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template:
         ]
         env = function["Properties"]["Environment"]["Variables"]
         if not d.FUNCTIONS[key].manage_schedules:
-            assert scheduler == [] and passes == [], key
+            # the triggers function removes an interaction trigger's schedule after its last fire
+            removes = d.FUNCTIONS[key].remove_schedules
+            expected = (
+                [
+                    (
+                        "scheduler:DeleteSchedule",
+                        f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{d.SCHEDULE_GROUP_PREFIX}*/*",
+                    )
+                ]
+                if removes
+                else []
+            )
+            assert scheduler == expected and passes == [], key
             assert d.ENV_SCHEDULER_ROLE_ARN not in env, key
             continue
         prefix = d.SCHEDULE_GROUP_PREFIX

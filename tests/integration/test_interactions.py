@@ -6,10 +6,14 @@ and the catalog settings that describe them; every run goes through the API and 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import boto3
 import duckdb
 import pytest
 from switchyard.services.deps import Deps
@@ -484,3 +488,155 @@ def test_offer_history_contract_the_fake_behaves_like_the_repository(deps: Deps)
         assert store.count("sandbox", 999_001, "Offer") == 60
         assert store.count("production", 999_001, "Offer") == 0
         assert [m["fulfilment"] for m in store.meta("sandbox", 999_001)] == ["Export"]
+
+
+# --- scheduled and recurring triggers: EventBridge Scheduler schedules, fired by a test clock ------
+
+
+def trigger_schedule(deps: Deps, design_id: str, key: str = "main") -> dict[str, Any] | None:
+    from switchyard import declarations as decl
+    from switchyard.services.interactions import trigger_schedule_name
+
+    return deps.scheduler.get(
+        decl.interaction_schedule_group("default"), trigger_schedule_name(design_id, key)
+    )
+
+
+def fired_for(clock: Any, at: datetime, design_id: str, deps: Deps) -> list[Any]:
+    from switchyard.services.interactions import trigger_schedule_name
+
+    name = trigger_schedule_name(design_id, "main")
+    fired = [f for f in clock.tick(at) if f.name == name]
+    assert all(f.ok for f in fired), fired
+    return fired
+
+
+def test_a_recurring_trigger_fires_a_new_instance_each_time_and_ends_after_n(api: Api, deps: Deps) -> None:
+    from switchyard.local.runtime import REGION
+    from switchyard.local.scheduler import SchedulerClock
+
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {
+        "kind": "recurring",
+        "expression": "cron(0 9 * * ? *)",
+        "time_zone": "America/New_York",
+        "end_after": 2,
+    }
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    schedule = trigger_schedule(deps, d["id"])
+    assert schedule is not None
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
+        "cron(0 9 * * ? *)",
+        "America/New_York",
+    )
+    assert json.loads(schedule["Target"]["Input"])["kind"] == "interaction"
+
+    start = datetime.now(UTC)
+    clock = SchedulerClock(REGION, start_at=start)
+    # the next 09:00 in New York: one instance, started by "automated"
+    [first] = fired_for(clock, start + timedelta(days=1), d["id"], deps)
+    assert first.at.astimezone(ZoneInfo("America/New_York")).hour == 9
+    assert first.response["started"] is True
+    one = wait_for(api, d["id"], first.response["instance_id"], "Test Completed", "Test Failed")
+    assert one["status"] == "Test Completed"
+    assert one["started_by"] == "automated"
+    # the same fire delivered again starts nothing
+    again = boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="switchyard-triggers",
+        Payload=json.dumps(
+            {
+                **json.loads(schedule["Target"]["Input"]),
+                "scheduled_time": first.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        ).encode(),
+    )
+    assert json.loads(again["Payload"].read())["started"] is False
+    # the next day: a new instance with its own id; it was the last of 2, the schedule is gone
+    [second] = fired_for(clock, start + timedelta(days=2), d["id"], deps)
+    assert second.response["instance_id"] > first.response["instance_id"]
+    wait_for(api, d["id"], second.response["instance_id"], "Test Completed", "Test Failed")
+    assert trigger_schedule(deps, d["id"]) is None
+    assert fired_for(clock, start + timedelta(days=4), d["id"], deps) == []
+    shown = api.get(f"/api/interactions/{d['id']}").body["workflows"][0]
+    assert (shown["trigger_fires"], shown["active"]) == (2, True)
+    listed = api.get(wf(d["id"], "instances")).body["items"]
+    assert len(listed) == 2
+
+
+def test_a_scheduled_trigger_fires_once_at_its_time_and_a_past_time_fires_at_once(
+    api: Api, deps: Deps
+) -> None:
+    from switchyard.local.runtime import REGION
+    from switchyard.local.scheduler import SchedulerClock
+
+    later = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {
+        "kind": "scheduled",
+        "at": later.isoformat(),
+        "time_zone": "Europe/Paris",
+    }
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    schedule = trigger_schedule(deps, d["id"])
+    assert schedule is not None
+    assert schedule["ScheduleExpression"] == f"at({later:%Y-%m-%dT%H:%M:%S})"
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert api.post(wf(d["id"], "fire")).status == 409  # not a manual trigger
+    start = datetime.now(UTC)
+    clock = SchedulerClock(REGION, start_at=start)
+    assert fired_for(clock, start + timedelta(hours=2), d["id"], deps) == []
+    [fired] = fired_for(clock, start + timedelta(hours=4), d["id"], deps)
+    wait_for(api, d["id"], fired.response["instance_id"], "Test Completed", "Test Failed")
+    assert trigger_schedule(deps, d["id"]) is None
+
+    # a time already past when activated: fires at once, no schedule left behind
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {"kind": "scheduled", "at": "2020-01-01T09:00:00"}
+    past = create(api, body)
+    activate(api, past["id"], "test")
+    assert trigger_schedule(deps, past["id"]) is None
+    [made] = api.get(wf(past["id"], "instances")).body["items"]
+    assert made["started_by"] == "automated"
+    wait_for(api, past["id"], made["instance_id"], "Test Completed", "Test Failed")
+
+
+def test_deactivating_removes_the_schedule_and_triggers_are_checked_on_save(api: Api, deps: Deps) -> None:
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {"kind": "recurring", "expression": "rate(1 hour)"}
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    assert trigger_schedule(deps, d["id"]) is not None
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+    assert trigger_schedule(deps, d["id"]) is None
+
+    for trigger, path, words in (
+        (
+            {"kind": "recurring", "expression": "every day"},
+            "trigger.expression",
+            "is not a schedule expression",
+        ),
+        (
+            {"kind": "recurring", "expression": "rate(1 day)", "time_zone": "Mars/Olympus"},
+            "trigger.time_zone",
+            "Mars",
+        ),
+        (
+            {"kind": "recurring", "expression": "at(2030-01-01T00:00:00)"},
+            "trigger.expression",
+            "scheduled trigger",
+        ),
+        ({"kind": "activity_state"}, "trigger.kind", "not available yet"),
+    ):
+        body = design([audience(), offer()])
+        body["workflows"][0]["trigger"] = trigger
+        reply = api.post("/api/interactions", body)
+        assert reply.status == 422, (trigger, reply.body)
+        problems = reply.body["error"]["details"]["problems"]
+        assert any(p["path"].endswith(path) and words in p["message"] for p in problems), problems
+    missing = design([audience(), offer()])
+    missing["workflows"][0]["trigger"] = {"kind": "scheduled"}
+    reply = api.post("/api/interactions", missing)
+    assert reply.status == 422
+    assert "a scheduled trigger needs 'at'" in reply.body["error"]["message"]

@@ -95,6 +95,8 @@ class FunctionDecl:
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
     manage_schedules: bool = False
+    # Only removes schedules (no create, no role to pass).
+    remove_schedules: bool = False
     # Sends email through SES from the configured sender identity.
     send_email: bool = False
     # Environment variables beyond the shared ones.
@@ -235,12 +237,14 @@ API_FUNCTION = FunctionDecl(
 TRIGGERS_FUNCTION = FunctionDecl(
     key="triggers",
     code_dir="triggers",
-    description="Triggers: start scheduled runs, and orchestration groups after a courier group succeeds",
+    description="Triggers: start scheduled runs and interactions; orchestration groups after courier groups",
     timeout_s=60,
-    tables_rw=("workflows", "tasks", "idempotency"),
+    tables_rw=("workflows", "tasks", "idempotency", "interactions", "interaction_instances"),
     tables_r=("config", "schedules"),
     put_events=True,
     start_executions=True,
+    # a recurring interaction trigger that has fired its last time removes its schedule
+    remove_schedules=True,
 )
 
 # Alerts: the bus's status changes, Scheduler's retries and duration checks come here; it
@@ -369,6 +373,11 @@ RUN_AFTER_TARGET = "triggers"  # the function key the rule invokes
 
 def schedule_group(tenant: str) -> str:
     return f"{SCHEDULE_GROUP_PREFIX}{tenant}"
+
+
+def interaction_schedule_group(tenant: str) -> str:
+    """Where the scheduled and recurring triggers of a tenant's interactions live."""
+    return f"{SCHEDULE_GROUP_PREFIX}{tenant}-interactions"
 
 
 # --- alerts ------------------------------------------------------------------------------------

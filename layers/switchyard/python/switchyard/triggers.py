@@ -21,6 +21,16 @@ class ScheduledFire(BaseModel):
     scheduled_time: str
 
 
+class InteractionFire(BaseModel):
+    """A scheduled or recurring interaction trigger's schedule input."""
+
+    kind: Literal["interaction"]
+    tenant: str
+    design_id: str
+    workflow_key: str
+    scheduled_time: str
+
+
 class StatusChangedDetail(BaseModel):
     workflow_id: str
     type: str
@@ -41,5 +51,12 @@ def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
     if "detail-type" in raw:
         event = StatusChanged.model_validate(raw)
         return service.run_after(event.detail.workflow_id)
+    if raw.get("kind") == "interaction":
+        from switchyard.services.interactions import InteractionService
+
+        ix = InteractionFire.model_validate(raw)
+        return InteractionService(get_deps()).fire_scheduled(
+            ix.tenant, ix.design_id, ix.workflow_key, ix.scheduled_time
+        )
     fire = ScheduledFire.model_validate(raw)
     return service.fire(fire.tenant, fire.schedule, fire.workflow_type, fire.target, fire.scheduled_time)

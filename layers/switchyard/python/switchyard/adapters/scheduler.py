@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -30,6 +31,8 @@ class ScheduleSpec:
     description: str = ""
     # "DELETE" removes a one-time schedule once it has fired
     action_after_completion: str = ""
+    # no fire after this time
+    end_date: datetime | None = None
 
 
 class Scheduler(Protocol):
@@ -64,7 +67,7 @@ class EventBridgeScheduler:
 
     @staticmethod
     def _request(spec: ScheduleSpec) -> dict[str, Any]:
-        request = {
+        request: dict[str, Any] = {
             "GroupName": spec.group,
             "Name": spec.name,
             "Description": spec.description[:512],
@@ -81,6 +84,8 @@ class EventBridgeScheduler:
         }
         if spec.action_after_completion:
             request["ActionAfterCompletion"] = spec.action_after_completion
+        if spec.end_date is not None:
+            request["EndDate"] = spec.end_date
         return request
 
     def create(self, spec: ScheduleSpec) -> None:

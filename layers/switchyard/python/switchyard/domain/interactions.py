@@ -148,12 +148,34 @@ FULFILMENT = ("offer", "control", "export")
 
 
 class Trigger(_Strict):
-    """How a workflow is fired. Only ``manual`` runs in this version (docs/interactions.md)."""
+    """How a workflow is fired (docs/interactions.md).
+
+    ``manual``: by ``POST .../fire``. ``scheduled``: once, at ``at`` (wall time in ``time_zone``);
+    a time already past when the workflow is activated fires at once. ``recurring``: on
+    ``expression`` (``rate(...)`` or ``cron(...)``, EventBridge Scheduler syntax) in ``time_zone``,
+    a new instance each fire, until ``end_after`` fires or ``end_by`` (never, without either).
+    """
 
     kind: Literal["manual", "scheduled", "recurring", "activity_state"] = "manual"
     at: datetime | None = None
-    time_zone: str | None = None
-    every: str | None = None
+    time_zone: str = Field(default="UTC", max_length=64)
+    expression: str | None = Field(default=None, max_length=256)
+    end_after: int | None = Field(default=None, ge=1, le=100_000)
+    end_by: datetime | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> Trigger:
+        if self.kind == "scheduled" and self.at is None:
+            raise ValueError("a scheduled trigger needs 'at', the date and time it fires")
+        if self.kind == "recurring" and not self.expression:
+            raise ValueError(
+                "a recurring trigger needs 'expression', e.g. 'cron(0 9 ? * MON *)' or 'rate(1 day)'"
+            )
+        if self.kind != "recurring" and (self.expression or self.end_after or self.end_by):
+            raise ValueError("expression, end_after and end_by belong to recurring triggers")
+        if self.kind != "scheduled" and self.at is not None:
+            raise ValueError("'at' belongs to scheduled triggers")
+        return self
 
 
 class InteractionWorkflow(_Strict):
@@ -323,6 +345,9 @@ class WorkflowState(BaseModel):
     last_instance_id: int | None = None
     activated_at: datetime | None = None
     activated_by: str | None = None
+    # scheduled and recurring triggers: how often it fired, and the last scheduled time handled
+    fires: int = 0
+    last_scheduled_time: str | None = None
 
 
 class StoredDesign(BaseModel):

@@ -24,6 +24,7 @@ Tests drive it with an explicit time, ``clock.tick(T)``, and never sleep; ``make
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -93,7 +94,10 @@ class SchedulerClock:
                 for when in due:
                     fired.append(self._invoke(schedule, when))
                 if due and schedule.get("ActionAfterCompletion") == "DELETE" and self._one_time(schedule):
-                    self._client().delete_schedule(GroupName=schedule["GroupName"], Name=schedule["Name"])
+                    client = self._client()
+                    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+                        # the target may have removed it already
+                        client.delete_schedule(GroupName=schedule["GroupName"], Name=schedule["Name"])
             self.fired.extend(fired)
             return fired
 

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
+from switchyard.domain import expressions
+from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions import (
     BatchAudience,
     Control,
@@ -22,6 +24,7 @@ from switchyard.domain.interactions import (
     InteractionDesign,
     Offer,
     Problem,
+    Trigger,
 )
 from switchyard.domain.models import Principal
 from switchyard.domain.workflow_types import ConfigSource
@@ -93,6 +96,35 @@ def _problem(path: str, code: str, message: str, severity: str = "error") -> Pro
     return Problem(severity=severity, code=code, path=path, message=message)  # type: ignore[arg-type]
 
 
+def _check_trigger(trigger: Trigger, path: str) -> list[Problem]:
+    if trigger.kind == "activity_state":
+        return [
+            _problem(
+                f"{path}.kind",
+                "trigger_not_available",
+                "Trigger kind 'activity_state' is not available yet; use manual, scheduled or recurring "
+                "(see docs/interactions.md).",
+            )
+        ]
+    try:
+        expressions.zone(trigger.time_zone)
+        if trigger.kind == "recurring":
+            parsed = expressions.parse(trigger.expression or "")
+            if isinstance(parsed, expressions.At):
+                return [
+                    _problem(
+                        f"{path}.expression",
+                        "invalid_expression",
+                        "A recurring trigger repeats: use rate(...) or cron(...); for one time, use a "
+                        "scheduled trigger.",
+                    )
+                ]
+    except ValidationFailed as exc:
+        field = "time_zone" if isinstance(exc, expressions.InvalidTimezone) else "expression"
+        return [_problem(f"{path}.{field}", "invalid_" + field, exc.message)]
+    return []
+
+
 def _denied(path: str, what: str, name: str) -> Problem:
     return _problem(path, "permission_denied", f"Permission Denied: you may not use the {what} {name!r}.")
 
@@ -124,15 +156,7 @@ def validate_design(
     problems: list[Problem] = []
     for wi, workflow in enumerate(design.workflows):
         wpath = f"workflows.{wi}"
-        if workflow.trigger.kind != "manual":
-            problems.append(
-                _problem(
-                    f"{wpath}.trigger.kind",
-                    "trigger_not_available",
-                    f"Trigger kind {workflow.trigger.kind!r} is not available yet; use 'manual' "
-                    "(see docs/interactions.md).",
-                )
-            )
+        problems += _check_trigger(workflow.trigger, f"{wpath}.trigger")
         for bi, branch in enumerate(workflow.branches):
             columns: dict[str, str] = {}  # the columns the previous activity outputs
             for ai, activity in enumerate(branch):

@@ -3,9 +3,16 @@ reactivate, roll back, and read instances with their statuses."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import UTC
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from switchyard import declarations as d
+from switchyard.adapters.scheduler import ScheduleSpec
+from switchyard.domain import expressions
 from switchyard.domain.errors import Conflict, DesignInvalid, NotFound, PermissionDenied, ValidationFailed
 from switchyard.domain.interactions import (
     FULFILMENT,
@@ -29,6 +36,15 @@ from switchyard.services.interaction_validation import WarehouseCatalog, validat
 from switchyard.services.workflows import WorkflowService
 
 S = InteractionStatus
+AUTOMATED = "automated"
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # filled in by EventBridge Scheduler
+
+
+def trigger_schedule_name(design_id: str, key: str) -> str:
+    digest = hashlib.sha256(f"{design_id}/{key}".encode()).hexdigest()[:24]
+    return f"ix-{key[:30]}-{digest}"
+
+
 ROLLBACK_FROM = (S.COMPLETED, S.FAILED, S.STOPPED)
 
 
@@ -131,9 +147,17 @@ class InteractionService:
                 "production_activated": mode == Mode.PRODUCTION,
                 "activated_at": self.deps.clock(),
                 "activated_by": principal.user,
+                "fires": 0,
+                "last_scheduled_time": None,
             }
         )
         self.designs.replace(stored, version)
+        workflow = self._workflow(stored, key)
+        if workflow.trigger.kind in ("scheduled", "recurring"):
+            due_now = self._arm(stored, workflow)
+            if due_now:  # a scheduled time already past fires at once
+                self.fire_scheduled(stored.tenant, stored.id, key, due_now)
+                stored = self.get(principal, design_id)
         return stored
 
     def deactivate(self, principal: Principal, design_id: str, key: str) -> StoredDesign:
@@ -145,7 +169,111 @@ class InteractionService:
         version = stored.version
         stored.state[key] = state.model_copy(update={"active": False})
         self.designs.replace(stored, version)
+        self._disarm(stored.tenant, stored.id, key)
         return stored
+
+    # --- scheduled and recurring triggers (EventBridge Scheduler -> the triggers function) ---
+
+    def _arm(self, stored: StoredDesign, workflow: InteractionWorkflow) -> str | None:
+        """Create the workflow's schedule; a one-time time already past is returned to fire now."""
+        trigger = workflow.trigger
+        settings = self.deps.settings
+        if not settings.triggers_function_arn or not settings.scheduler_role_arn:
+            raise RuntimeError("the triggers function and the Scheduler's role are not configured")
+        tz = expressions.zone(trigger.time_zone)
+        end_by = None
+        if trigger.kind == "scheduled":
+            assert trigger.at is not None
+            wall = trigger.at.astimezone(tz).replace(tzinfo=None) if trigger.at.tzinfo else trigger.at
+            fire_at = wall.replace(tzinfo=tz)
+            if fire_at <= self.deps.clock():
+                return fire_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            expression = f"at({wall:%Y-%m-%dT%H:%M:%S})"
+        else:
+            expression = str(trigger.expression)
+            if trigger.end_by is not None:
+                end_by = trigger.end_by if trigger.end_by.tzinfo else trigger.end_by.replace(tzinfo=tz)
+        spec = ScheduleSpec(
+            group=d.interaction_schedule_group(stored.tenant),
+            name=trigger_schedule_name(stored.id, workflow.key),
+            expression=expression,
+            timezone=trigger.time_zone,
+            enabled=True,
+            target_arn=settings.triggers_function_arn,
+            role_arn=settings.scheduler_role_arn,
+            input={
+                "kind": "interaction",
+                "tenant": stored.tenant,
+                "design_id": stored.id,
+                "workflow_key": workflow.key,
+                "scheduled_time": SCHEDULED_TIME,
+            },
+            description=f"Switchyard: fire {stored.design.name[:60]} / {workflow.name[:60]}",
+            action_after_completion="DELETE" if trigger.kind == "scheduled" else "",
+            end_date=end_by,
+        )
+        self._disarm(stored.tenant, stored.id, workflow.key)
+        self.deps.scheduler.create(spec)
+        return None
+
+    def _disarm(self, tenant: str, design_id: str, key: str) -> None:
+        try:
+            self.deps.scheduler.delete(
+                d.interaction_schedule_group(tenant), trigger_schedule_name(design_id, key)
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+
+    def trigger_schedule(self, principal: Principal, design_id: str, key: str) -> dict[str, Any] | None:
+        """The workflow's schedule as EventBridge Scheduler holds it, if it has one."""
+        stored = self.get(principal, design_id)
+        self._workflow(stored, key)
+        return self.deps.scheduler.get(
+            d.interaction_schedule_group(stored.tenant), trigger_schedule_name(design_id, key)
+        )
+
+    def fire_scheduled(self, tenant: str, design_id: str, key: str, scheduled_time: str) -> dict[str, Any]:
+        """A scheduled or recurring trigger fired: a new instance, once per scheduled time."""
+        system = Principal(user=AUTOMATED, role="administrator", tenant=tenant)
+        try:
+            stored = self.get(system, design_id)
+            workflow = self._workflow(stored, key)
+        except NotFound as exc:
+            logger.warning("a trigger fired for a design that is gone", extra={"design_id": design_id})
+            return {"started": False, "reason": exc.message}
+        state = stored.workflow_state(key)
+        if not state.active or workflow.trigger.kind not in ("scheduled", "recurring"):
+            return {"started": False, "reason": f"workflow {key!r} is not active with a scheduled trigger"}
+        if state.last_scheduled_time == scheduled_time:
+            return {"started": False, "reason": f"the fire at {scheduled_time} was handled already"}
+        trigger = workflow.trigger
+        if trigger.end_after is not None and state.fires >= trigger.end_after:
+            return {"started": False, "reason": f"it fired its {trigger.end_after} times"}
+        # Count the fire first (conditional on the version): a second delivery cannot start twice.
+        fires = state.fires + 1
+        last = trigger.kind == "scheduled" or (trigger.end_after is not None and fires >= trigger.end_after)
+        version = stored.version
+        stored.state[key] = state.model_copy(update={"fires": fires, "last_scheduled_time": scheduled_time})
+        self.designs.replace(stored, version)
+        if last:  # the trigger has done its work; the workflow stays active until deactivated
+            self._disarm(tenant, design_id, key)
+        try:
+            started = self._start_instance(
+                system, self.get(system, design_id), workflow, Mode(state.mode), exclude=[]
+            )
+        except Conflict as exc:
+            # The previous instance still runs: this fire is skipped, the schedule goes on.
+            logger.warning(
+                "a trigger fired while the previous instance still runs",
+                extra={"design_id": design_id, "workflow": key, "error": exc.message},
+            )
+            return {"started": False, "reason": exc.message}
+        return {
+            "started": True,
+            "instance_id": started["instance_id"],
+            "workflow_id": started.get("workflow_id"),
+        }
 
     # --- instances --------------------------------------------------------------------------
 
@@ -425,6 +553,8 @@ class InteractionService:
                     "mode": state.mode,
                     "status": status,
                     "last_instance_id": state.last_instance_id,
+                    "trigger_fires": state.fires,
+                    "last_scheduled_time": state.last_scheduled_time,
                 }
             )
         return {
