@@ -600,3 +600,73 @@ def test_the_outbox_filters_and_pages_and_says_what_is_wrong_with_a_query(
         assert reply.status == 400, query
         assert field in json.dumps(reply.body["error"]), reply.body
     stop(api, bus, run["id"])
+
+
+def test_each_channel_goes_to_its_own_webhook_and_others_to_the_default(
+    api: Api, deps: Deps, automated: Any, bus: Bus
+) -> None:
+    automated(courier_groups={"emails": [], "slack_channels": ["#ops-alerts", "#data"]})
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    with webhook_server() as default, webhook_server() as ops:
+        secrets.create_secret(
+            Name=deps.settings.slack_webhook_secret,
+            SecretString=json.dumps({"url": default.url, "channels": {"#ops-alerts": ops.url}}),
+        )
+        try:
+            run = failed_daily(api, bus)
+        finally:
+            secrets.delete_secret(
+                SecretId=deps.settings.slack_webhook_secret, ForceDeleteWithoutRecovery=True
+            )
+    assert [m["channel"] for m in ops.received] == ["#ops-alerts"]
+    assert [m["channel"] for m in default.received] == ["#data"]
+    stop(api, bus, run["id"])
+
+
+def test_a_test_mode_run_tells_its_subscribers_but_not_the_groups_recipients(
+    api: Api, automated: Any, bus: Bus
+) -> None:
+    automated(courier_groups={"emails": ["ops@example.com"], "slack_channels": []})
+    reply = api.post("/api/workflows", {"type": "courier_group", "name": "daily", "mode": "test"})
+    assert reply.status == 201, reply.body
+    run = api.wait_waiting(reply.body["id"])
+    bus.wait_status(run["id"], "failed")
+    assert outbox(api, run["id"]) == []
+    api.post(f"/api/workflows/{run['id']}/subscriptions", {"emails": ["tester@example.com"]})
+    stop(api, bus, run["id"])
+    assert [(i["kind"], i["recipient"]) for i in outbox(api, run["id"])] == [
+        ("stopped", "tester@example.com")
+    ]
+
+
+def test_a_record_left_pending_by_an_interrupted_delivery_is_sent_when_the_event_comes_again(
+    api: Api, deps: Deps, automated: Any, bus: Bus
+) -> None:
+    from switchyard.data.alerts import AlertRepository
+    from switchyard.domain import alerts as rules
+
+    automated(courier_groups={"emails": ["ops@example.com"], "slack_channels": []})
+    run = api.wait_waiting(api.start("daily")["id"])
+    event = bus.wait_status(run["id"], "failed")
+    [sent] = outbox(api, run["id"])
+    # An earlier delivery of the event wrote a record for a new recipient, then the function
+    # ended (timeout, crash) before sending it
+    incident = sent["alert_id"]
+    record = {
+        **sent,
+        "id": rules.outbox_id(incident, "email", "late@example.com"),
+        "recipient": "late@example.com",
+    }
+    record.update(status="pending", attempts=0, sent_at=None)
+    AlertRepository().add_outbox("default", record)
+    automated(courier_groups={"emails": ["ops@example.com", "late@example.com"]})
+    emails = len(sent_emails())
+    # EventBridge retries the event
+    boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="switchyard-alerts", Payload=json.dumps(event).encode()
+    )
+    got = by_recipient(outbox(api, run["id"]))
+    assert got["failure", "late@example.com"]["status"] == "sent"
+    assert got["failure", "ops@example.com"]["attempts"] == 1  # not sent twice
+    assert len(sent_emails()) == emails + 1
+    stop(api, bus, run["id"])

@@ -23,7 +23,7 @@ from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
 from switchyard.domain.errors import NotFound, ValidationFailed
-from switchyard.domain.models import Principal, Workflow, WorkflowStatus
+from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 
@@ -254,7 +254,8 @@ class AlertService:
         """(channel, recipient) pairs: the group's automated recipients and the run's subscribers."""
         out: list[tuple[str, str]] = []
         group = rules.group_of(workflow.type, workflow.started_by, self._trigger(workflow))
-        if group:
+        # Test runs tell only the people who subscribed to them, not the group's recipients.
+        if group and workflow.mode == Mode.PRODUCTION:
             settings = (self.repo.settings(workflow.tenant) or {}).get(group) or {}
             if kind != "success" or settings.get("success_alerts"):
                 out += [("email", e) for e in settings.get("emails", [])]
@@ -278,7 +279,8 @@ class AlertService:
         }
         first = self.repo.record_alert(workflow.tenant, record)
         support = self.profile(workflow.tenant)["support_email"]
-        queued = []
+        queued: list[str] = []
+        again: list[str] = []
         for channel, recipient in self.recipients(workflow, alert.kind):
             if channel == "email":
                 content: dict[str, Any] = {**alert.email(support), "blocks": None}
@@ -309,8 +311,14 @@ class AlertService:
             }
             if self.repo.add_outbox(workflow.tenant, outbox):
                 queued.append(outbox["id"])
+            else:
+                # Written by an earlier delivery of this event that may have ended before
+                # delivering it: deliver() sends only what is still pending and unclaimed.
+                again.append(outbox["id"])
         for outbox_id in queued:
             self.deliver(outbox_id)
+        for outbox_id in again:
+            self.deliver(outbox_id, unclaimed_only=True)
         logger.info(
             "alert raised" if first else "alert seen before",
             extra={"alert_id": alert.id, "kind": alert.kind, "deliveries": len(queued)},
@@ -319,11 +327,15 @@ class AlertService:
 
     # --- delivery ---------------------------------------------------------------------------
 
-    def deliver(self, outbox_id: str) -> str:
+    def deliver(self, outbox_id: str, unclaimed_only: bool = False) -> str:
+        """One delivery attempt. ``unclaimed_only``: only if no attempt was ever started (an
+        event delivered again must neither hurry a retry nor race an attempt under way)."""
         record = self.repo.outbox_record(outbox_id)
         if record is None or record["status"] not in ("pending", "retrying"):
             return record["status"] if record else "unknown"
         attempts = int(record["attempts"])
+        if unclaimed_only and attempts:
+            return str(record["status"])
         if not self.repo.claim_attempt(outbox_id, attempts):
             return "in progress"  # another invocation is delivering it
         attempt = attempts + 1
@@ -362,7 +374,7 @@ class AlertService:
             message = {"subject": record["subject"], "text": record["text"], "html": record["html"]}
             support = self.profile(tenant)["support_email"]
             return self.mailer.send(settings.alerts_sender, support, record["recipient"], message)
-        url = self._slack_url()
+        url = self._slack_url(record["recipient"])
         if not url:
             if settings.local_runtime:
                 return Delivery(True, error="")  # the local outbox is the Slack of the local runtime
@@ -378,12 +390,20 @@ class AlertService:
         except NotFound:
             return "default"
 
-    def _slack_url(self) -> str:
+    def _slack_url(self, channel: str) -> str:
+        """The incoming webhook for ``channel``.
+
+        A Slack app's webhook posts to the one channel it was installed for, so the secret maps
+        channels to their webhooks (``{"channels": {"#ops": "https://hooks..."}}``); ``url`` is
+        the webhook for any other channel.
+        """
         settings = self.deps.settings
         if settings.slack_webhook_url:
             return settings.slack_webhook_url
         secret = self.deps.secrets.get(settings.slack_webhook_secret) or {}
-        return str(secret.get("url") or "")
+        channels = secret.get("channels")
+        routed = channels.get(channel) if isinstance(channels, dict) else None
+        return str(routed or secret.get("url") or "")
 
     # --- scheduling: retries and duration checks ---------------------------------------------
 
