@@ -67,6 +67,20 @@ class Schedules(Construct):
             targets=[targets.LambdaFunction(triggers, retry_attempts=8)],
         )
 
+        self.instance_ended_rule = events.Rule(
+            self,
+            "InstanceEndedRule",
+            rule_name=d.INSTANCE_ENDED_RULE_NAME,
+            description="An interaction instance ended: fire the activity-state triggers that watch it",
+            event_bus=events_.bus,
+            event_pattern=events.EventPattern(
+                source=list(d.INSTANCE_ENDED_PATTERN["source"]),  # type: ignore[call-overload]
+                detail_type=list(d.INSTANCE_ENDED_PATTERN["detail-type"]),  # type: ignore[call-overload]
+                detail=dict(d.INSTANCE_ENDED_PATTERN["detail"]),  # type: ignore[call-overload]
+            ),
+            targets=[targets.LambdaFunction(triggers, retry_attempts=8)],
+        )
+
         for key, decl in d.FUNCTIONS.items():
             if decl.manage_schedules:
                 self._grant_manage(engine, key, triggers.function_arn)

@@ -627,7 +627,16 @@ def test_deactivating_removes_the_schedule_and_triggers_are_checked_on_save(api:
             "trigger.expression",
             "scheduled trigger",
         ),
-        ({"kind": "activity_state"}, "trigger.kind", "not available yet"),
+        (
+            {"kind": "activity_state", "watch": {"workflow_key": "main"}},
+            "trigger.watch.workflow_key",
+            "its own",
+        ),
+        (
+            {"kind": "activity_state", "watch": {"design_id": "nope", "workflow_key": "main"}},
+            "trigger.watch.design_id",
+            "No interaction 'nope'",
+        ),
     ):
         body = design([audience(), offer()])
         body["workflows"][0]["trigger"] = trigger
@@ -640,3 +649,41 @@ def test_deactivating_removes_the_schedule_and_triggers_are_checked_on_save(api:
     reply = api.post("/api/interactions", missing)
     assert reply.status == 422
     assert "a scheduled trigger needs 'at'" in reply.body["error"]["message"]
+
+
+def test_an_activity_state_trigger_fires_when_the_watched_workflow_ends_in_its_state(api: Api) -> None:
+    # "followup" runs each time an instance of "main" completes, in the same mode
+    body = design([audience(), offer()])
+    body["workflows"].append(
+        {
+            "key": "followup",
+            "name": "Follow up",
+            "trigger": {"kind": "activity_state", "watch": {"workflow_key": "main", "states": ["Completed"]}},
+            "branches": [[audience("Followed"), offer("Reminder")]],
+        }
+    )
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    activate(api, d["id"], "test", key="followup")
+    fired = fire(api, d["id"])
+    wait_for(api, d["id"], fired["instance_id"], "Test Completed")
+    deadline = time.monotonic() + 30
+    while not (followups := api.get(wf(d["id"], "instances", "followup")).body["items"]):
+        assert time.monotonic() < deadline, "the follow-up never fired"
+        time.sleep(0.1)
+    [followup] = followups
+    assert followup["started_by"] == "automated"
+    done = api.get(wf(d["id"], f"instances/{followup['instance_id']}", "followup")).body
+    deadline = time.monotonic() + 30
+    while done["status"] not in ("Test Completed", "Test Failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        done = api.get(wf(d["id"], f"instances/{followup['instance_id']}", "followup")).body
+    assert done["status"] == "Test Completed"
+    assert activities(done)["Reminder"]["count"] == CUSTOMERS // 2
+    # the follow-up ending does not fire anything itself; "main" fired once, followup once
+    shown = {w["key"]: w for w in api.get(f"/api/interactions/{d['id']}").body["workflows"]}
+    assert shown["followup"]["trigger_fires"] == 1
+    assert len(api.get(wf(d["id"], "instances", "followup")).body["items"]) == 1
+    # a manual fire of an activity-state workflow is refused
+    assert api.post(wf(d["id"], "fire", "followup")).status == 409

@@ -369,6 +369,13 @@ RUN_AFTER_PATTERN: dict[str, object] = {
     "detail": {"type": ["courier_group"], "status": ["succeeded"]},
 }
 RUN_AFTER_TARGET = "triggers"  # the function key the rule invokes
+# Interaction instances that end go to the triggers function too: activity-state triggers.
+INSTANCE_ENDED_RULE_NAME = "switchyard-interaction-instance-ended"
+INSTANCE_ENDED_PATTERN: dict[str, object] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": ["Workflow Status Changed"],
+    "detail": {"type": ["interaction"], "status": ["succeeded", "failed", "stopped"]},
+}
 
 
 def schedule_group(tenant: str) -> str:

@@ -50,6 +50,10 @@ def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
     service = ScheduleService(get_deps())
     if "detail-type" in raw:
         event = StatusChanged.model_validate(raw)
+        if event.detail.type == "interaction":
+            from switchyard.services.interactions import InteractionService
+
+            return InteractionService(get_deps()).on_instance_ended(event.detail.workflow_id)
         return service.run_after(event.detail.workflow_id)
     if raw.get("kind") == "interaction":
         from switchyard.services.interactions import InteractionService

@@ -147,9 +147,18 @@ FULFILMENT = ("offer", "control", "export")
 # --- triggers and workflows --------------------------------------------------------------------
 
 
+class WatchedWorkflow(_Strict):
+    """What an activity-state trigger waits for: an instance of another workflow ending."""
+
+    design_id: str | None = Field(default=None, max_length=64)  # None: this design
+    workflow_key: str = Field(pattern=KEY)
+    states: list[Literal["Completed", "Failed", "Stopped"]] = Field(default=["Completed"], min_length=1)
+
+
 class Trigger(_Strict):
     """How a workflow is fired (docs/interactions.md).
 
+    ``activity_state``: when an instance of the watched workflow ends in one of ``states``.
     ``manual``: by ``POST .../fire``. ``scheduled``: once, at ``at`` (wall time in ``time_zone``);
     a time already past when the workflow is activated fires at once. ``recurring``: on
     ``expression`` (``rate(...)`` or ``cron(...)``, EventBridge Scheduler syntax) in ``time_zone``,
@@ -162,6 +171,7 @@ class Trigger(_Strict):
     expression: str | None = Field(default=None, max_length=256)
     end_after: int | None = Field(default=None, ge=1, le=100_000)
     end_by: datetime | None = None
+    watch: WatchedWorkflow | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> Trigger:
@@ -175,6 +185,11 @@ class Trigger(_Strict):
             raise ValueError("expression, end_after and end_by belong to recurring triggers")
         if self.kind != "scheduled" and self.at is not None:
             raise ValueError("'at' belongs to scheduled triggers")
+        if (self.kind == "activity_state") != (self.watch is not None):
+            raise ValueError(
+                "an activity_state trigger needs 'watch' (workflow_key, states, optional design_id), "
+                "and only it has one"
+            )
         return self
 
 

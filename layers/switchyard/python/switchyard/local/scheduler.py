@@ -250,17 +250,18 @@ def deploy(region: str, account: str, triggers_function_arn: str) -> str:
     role = iam.create_role(RoleName="switchyard-scheduler", AssumeRolePolicyDocument=json.dumps(trust))
     boto3.client("scheduler", region_name=region).create_schedule_group(Name=d.schedule_group("default"))
     events = boto3.client("events", region_name=region)
-    events.put_rule(
-        Name=d.RUN_AFTER_RULE_NAME,
-        EventBusName=d.EVENT_BUS_NAME,
-        EventPattern=json.dumps(d.RUN_AFTER_PATTERN),
-        State="ENABLED",
-    )
-    events.put_targets(
-        Rule=d.RUN_AFTER_RULE_NAME,
-        EventBusName=d.EVENT_BUS_NAME,
-        Targets=[{"Id": d.RUN_AFTER_TARGET, "Arn": triggers_function_arn}],
-    )
+    for name, pattern in (
+        (d.RUN_AFTER_RULE_NAME, d.RUN_AFTER_PATTERN),
+        (d.INSTANCE_ENDED_RULE_NAME, d.INSTANCE_ENDED_PATTERN),
+    ):
+        events.put_rule(
+            Name=name, EventBusName=d.EVENT_BUS_NAME, EventPattern=json.dumps(pattern), State="ENABLED"
+        )
+        events.put_targets(
+            Rule=name,
+            EventBusName=d.EVENT_BUS_NAME,
+            Targets=[{"Id": d.RUN_AFTER_TARGET, "Arn": triggers_function_arn}],
+        )
     return str(role["Role"]["Arn"])
 
 

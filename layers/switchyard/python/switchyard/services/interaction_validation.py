@@ -97,15 +97,6 @@ def _problem(path: str, code: str, message: str, severity: str = "error") -> Pro
 
 
 def _check_trigger(trigger: Trigger, path: str) -> list[Problem]:
-    if trigger.kind == "activity_state":
-        return [
-            _problem(
-                f"{path}.kind",
-                "trigger_not_available",
-                "Trigger kind 'activity_state' is not available yet; use manual, scheduled or recurring "
-                "(see docs/interactions.md).",
-            )
-        ]
     try:
         expressions.zone(trigger.time_zone)
         if trigger.kind == "recurring":

@@ -62,7 +62,7 @@ class InteractionService:
         design, problems = structural_problems(body)
         if design is not None:
             catalog = WarehouseCatalog.load(self.deps.blobs, self.deps.settings.data_bucket, self.deps.config)
-            problems = validate_design(design, principal, catalog)
+            problems = validate_design(design, principal, catalog) + self._watch_problems(principal, design)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             listed = [p.model_dump() for p in problems]
@@ -75,6 +75,49 @@ class InteractionService:
             )
         assert design is not None
         return design, problems
+
+    def _watch_problems(self, principal: Principal, design: InteractionDesign) -> list[Problem]:
+        """An activity-state trigger must watch a workflow that exists, and not itself."""
+        problems = []
+        for wi, workflow in enumerate(design.workflows):
+            watch = workflow.trigger.watch
+            if watch is None:
+                continue
+            path = f"workflows.{wi}.trigger.watch"
+            watched: InteractionDesign | None = design
+            if watch.design_id:
+                try:
+                    watched = self.designs.get(principal.tenant, watch.design_id).design
+                except NotFound:
+                    watched = None
+                    problems.append(
+                        Problem(
+                            severity="error",
+                            code="unknown_design",
+                            path=f"{path}.design_id",
+                            message=f"No interaction {watch.design_id!r} to watch.",
+                        )
+                    )
+            if watched is not None and watched.workflow(watch.workflow_key) is None:
+                problems.append(
+                    Problem(
+                        severity="error",
+                        code="unknown_workflow",
+                        path=f"{path}.workflow_key",
+                        message=f"Interaction {watched.name!r} has no workflow {watch.workflow_key!r} "
+                        f"(it has: {', '.join(w.key for w in watched.workflows)}).",
+                    )
+                )
+            elif watched is design and watch.workflow_key == workflow.key:
+                problems.append(
+                    Problem(
+                        severity="error",
+                        code="invalid_definition",
+                        path=f"{path}.workflow_key",
+                        message="A workflow cannot be triggered by its own instances.",
+                    )
+                )
+        return problems
 
     def create(self, principal: Principal, body: Any) -> tuple[StoredDesign, list[Problem]]:
         design, warnings = self.validate(principal, body)
@@ -232,6 +275,56 @@ class InteractionService:
         return self.deps.scheduler.get(
             d.interaction_schedule_group(stored.tenant), trigger_schedule_name(design_id, key)
         )
+
+    def on_instance_ended(self, workflow_id: str) -> dict[str, Any]:
+        """An interaction instance ended: fire the active workflows whose activity-state trigger
+        watches its workflow and state (same mode only: a test never starts production)."""
+        run = self.deps.workflows.get(workflow_id, with_tasks=False)
+        config = run.config or {}
+        if run.type != "interaction" or "design_id" not in config:
+            return {"started": []}
+        state = {
+            WorkflowStatus.SUCCEEDED: "Completed",
+            WorkflowStatus.FAILED: "Failed",
+            WorkflowStatus.STOPPED: "Stopped",
+        }.get(run.status)
+        if state is None:
+            return {"started": []}
+        system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
+        cause = f"instance:{config['instance_id']}:{state}"
+        started = []
+        for stored in self.designs.list(run.tenant):
+            for workflow in stored.design.workflows:
+                watch = workflow.trigger.watch
+                wstate = stored.workflow_state(workflow.key)
+                if (
+                    watch is None
+                    or not wstate.active
+                    or wstate.mode != str(run.mode)
+                    or (watch.design_id or stored.id) != config["design_id"]
+                    or watch.workflow_key != config["workflow_key"]
+                    or state not in watch.states
+                ):
+                    continue
+                if wstate.last_scheduled_time == cause:
+                    continue  # this ending was handled already (the event came twice)
+                version = stored.version
+                stored.state[workflow.key] = wstate.model_copy(
+                    update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
+                )
+                self.designs.replace(stored, version)
+                try:
+                    fired = self._start_instance(
+                        system, self.get(system, stored.id), workflow, Mode(wstate.mode), exclude=[]
+                    )
+                except Conflict as exc:
+                    logger.warning(
+                        "an activity-state trigger fired while the previous instance still runs",
+                        extra={"design_id": stored.id, "workflow": workflow.key, "error": exc.message},
+                    )
+                    continue
+                started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
+        return {"started": started}
 
     def fire_scheduled(self, tenant: str, design_id: str, key: str, scheduled_time: str) -> dict[str, Any]:
         """A scheduled or recurring trigger fired: a new instance, once per scheduled time."""
