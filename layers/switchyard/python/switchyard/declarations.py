@@ -245,6 +245,7 @@ TRIGGERS_FUNCTION = FunctionDecl(
     start_executions=True,
     # a recurring interaction trigger that has fired its last time removes its schedule
     remove_schedules=True,
+    bucket="read",  # trigger constraints count records in the warehouse
 )
 
 # Alerts: the bus's status changes, Scheduler's retries and duration checks come here; it

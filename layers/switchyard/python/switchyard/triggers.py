@@ -31,6 +31,15 @@ class InteractionFire(BaseModel):
     scheduled_time: str
 
 
+class ConstraintCheck(BaseModel):
+    """The minute-by-minute check of a fired trigger's constraints."""
+
+    kind: Literal["interaction_constraints"]
+    tenant: str
+    design_id: str
+    workflow_key: str
+
+
 class StatusChangedDetail(BaseModel):
     workflow_id: str
     type: str
@@ -55,6 +64,13 @@ def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
 
             return InteractionService(get_deps()).on_instance_ended(event.detail.workflow_id)
         return service.run_after(event.detail.workflow_id)
+    if raw.get("kind") == "interaction_constraints":
+        from switchyard.services.interactions import InteractionService
+
+        check = ConstraintCheck.model_validate(raw)
+        return InteractionService(get_deps()).check_constraints(
+            check.tenant, check.design_id, check.workflow_key
+        )
     if raw.get("kind") == "interaction":
         from switchyard.services.interactions import InteractionService
 

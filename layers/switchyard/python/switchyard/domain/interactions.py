@@ -155,6 +155,31 @@ class WatchedWorkflow(_Strict):
     states: list[Literal["Completed", "Failed", "Stopped"]] = Field(default=["Completed"], min_length=1)
 
 
+class Constraint(_Strict):
+    """A condition that must hold before a fired trigger starts an instance.
+
+    ``database_count``: the number of records of ``resolution_level`` matching ``rules``
+    (as a batch audience selects them) compared with ``operator`` and ``value``.
+    ``external``: a call to ``POST /api/triggers/{guid}`` (the workflow's GUID, made at
+    activation) after the trigger fired.
+    """
+
+    kind: Literal["database_count", "external"]
+    name: str = Field(default="", max_length=64)
+    resolution_level: str = Field(default="customer", pattern=KEY)
+    rules: list[Rule] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
+    operator: Literal["=", "!=", ">", ">=", "<", "<="] = ">="
+    value: int = Field(default=1, ge=0)
+
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.kind == "external":
+            return "external call"
+        return f"count of {self.resolution_level} {self.operator} {self.value}"
+
+
 class Trigger(_Strict):
     """How a workflow is fired (docs/interactions.md).
 
@@ -172,6 +197,9 @@ class Trigger(_Strict):
     end_after: int | None = Field(default=None, ge=1, le=100_000)
     end_by: datetime | None = None
     watch: WatchedWorkflow | None = None
+    # all must hold; checked every minute for up to ``stop_checking_after_minutes`` after a fire
+    constraints: list[Constraint] = Field(default_factory=list, max_length=10)
+    stop_checking_after_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
     @model_validator(mode="after")
     def _fields(self) -> Trigger:
@@ -363,6 +391,12 @@ class WorkflowState(BaseModel):
     # scheduled and recurring triggers: how often it fired, and the last scheduled time handled
     fires: int = 0
     last_scheduled_time: str | None = None
+    # constraints: the GUID external systems call, the last call, a fire waiting for them to hold
+    external_guid: str | None = None
+    external_called_at: datetime | None = None
+    waiting_since: datetime | None = None
+    waiting_until: datetime | None = None
+    unmet: list[str] = Field(default_factory=list)
 
 
 class StoredDesign(BaseModel):

@@ -4,8 +4,9 @@ reactivate, roll back, and read instances with their statuses."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,7 +14,14 @@ from botocore.exceptions import ClientError
 from switchyard import declarations as d
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.domain import expressions
-from switchyard.domain.errors import Conflict, DesignInvalid, NotFound, PermissionDenied, ValidationFailed
+from switchyard.domain.errors import (
+    Conflict,
+    DesignInvalid,
+    NotFound,
+    PermissionDenied,
+    SwitchyardError,
+    ValidationFailed,
+)
 from switchyard.domain.interactions import (
     FULFILMENT,
     Instance,
@@ -32,12 +40,32 @@ from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
 from switchyard.services.interaction_runs import activity_status, instance_status
-from switchyard.services.interaction_validation import WarehouseCatalog, validate_design
+from switchyard.services.interaction_validation import (
+    CATALOG_KIND,
+    CATALOG_NAME,
+    WarehouseCatalog,
+    validate_design,
+)
 from switchyard.services.workflows import WorkflowService
 
 S = InteractionStatus
 AUTOMATED = "automated"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # filled in by EventBridge Scheduler
+
+
+COMPARE = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def constraint_schedule_name(design_id: str, key: str) -> str:
+    digest = hashlib.sha256(f"{design_id}/{key}".encode()).hexdigest()[:24]
+    return f"ixc-{key[:30]}-{digest}"
 
 
 def trigger_schedule_name(design_id: str, key: str) -> str:
@@ -192,6 +220,10 @@ class InteractionService:
                 "activated_by": principal.user,
                 "fires": 0,
                 "last_scheduled_time": None,
+                "waiting_since": None,
+                "waiting_until": None,
+                "unmet": [],
+                "external_guid": state.external_guid or str(uuid.uuid4()),
             }
         )
         self.designs.replace(stored, version)
@@ -213,6 +245,7 @@ class InteractionService:
         stored.state[key] = state.model_copy(update={"active": False})
         self.designs.replace(stored, version)
         self._disarm(stored.tenant, stored.id, key)
+        self._drop_check(stored, key, "deactivated")
         return stored
 
     # --- scheduled and recurring triggers (EventBridge Scheduler -> the triggers function) ---
@@ -313,16 +346,7 @@ class InteractionService:
                     update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
                 )
                 self.designs.replace(stored, version)
-                try:
-                    fired = self._start_instance(
-                        system, self.get(system, stored.id), workflow, Mode(wstate.mode), exclude=[]
-                    )
-                except Conflict as exc:
-                    logger.warning(
-                        "an activity-state trigger fired while the previous instance still runs",
-                        extra={"design_id": stored.id, "workflow": workflow.key, "error": exc.message},
-                    )
-                    continue
+                fired = self._fired(system, stored.id, workflow, Mode(wstate.mode))
                 started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
         return {"started": started}
 
@@ -351,15 +375,28 @@ class InteractionService:
         self.designs.replace(stored, version)
         if last:  # the trigger has done its work; the workflow stays active until deactivated
             self._disarm(tenant, design_id, key)
+        return self._fired(system, design_id, workflow, Mode(state.mode))
+
+    # --- trigger constraints ------------------------------------------------------------------
+
+    def _fired(
+        self, principal: Principal, design_id: str, workflow: InteractionWorkflow, mode: Mode
+    ) -> dict[str, Any]:
+        """A trigger fired: start an instance, or wait until the trigger's constraints hold."""
+        if workflow.trigger.constraints:
+            stored = self.get(principal, design_id)
+            unmet = self._unmet(stored, workflow)
+            if unmet:
+                return self._wait_for_constraints(stored, workflow, unmet)
         try:
             started = self._start_instance(
-                system, self.get(system, design_id), workflow, Mode(state.mode), exclude=[]
+                principal, self.get(principal, design_id), workflow, mode, exclude=[]
             )
         except Conflict as exc:
-            # The previous instance still runs: this fire is skipped, the schedule goes on.
+            # The previous instance still runs: this fire is skipped; the trigger goes on.
             logger.warning(
                 "a trigger fired while the previous instance still runs",
-                extra={"design_id": design_id, "workflow": key, "error": exc.message},
+                extra={"design_id": design_id, "workflow": workflow.key, "error": exc.message},
             )
             return {"started": False, "reason": exc.message}
         return {
@@ -367,6 +404,144 @@ class InteractionService:
             "instance_id": started["instance_id"],
             "workflow_id": started.get("workflow_id"),
         }
+
+    def _unmet(self, stored: StoredDesign, workflow: InteractionWorkflow) -> list[str]:
+        """The labels of the constraints that do not hold now."""
+        from switchyard.domain.interactions import BatchAudience
+        from switchyard.tasks.interaction import count_records
+
+        state = stored.workflow_state(workflow.key)
+        catalog = self.deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
+        unmet = []
+        for constraint in workflow.trigger.constraints:
+            if constraint.kind == "external":
+                since = state.waiting_since or self.deps.clock()
+                if state.external_called_at is None or state.external_called_at < since:
+                    unmet.append(constraint.label())
+                continue
+            audience = BatchAudience(
+                type="batch_audience",
+                name="Constraint",
+                resolution_level=constraint.resolution_level,
+                rules=constraint.rules,
+                match=constraint.match,
+            )
+            try:
+                n = count_records(self.deps.blobs, self.deps.settings.data_bucket, catalog, audience)
+            except SwitchyardError as exc:
+                unmet.append(f"{constraint.label()} ({exc.message})")
+                continue
+            if not COMPARE[constraint.operator](n, constraint.value):
+                unmet.append(f"{constraint.label()} (the count is {n})")
+        return unmet
+
+    def _wait_for_constraints(
+        self, stored: StoredDesign, workflow: InteractionWorkflow, unmet: list[str]
+    ) -> dict[str, Any]:
+        now = self.deps.clock()
+        state = stored.workflow_state(workflow.key)
+        until = now + timedelta(minutes=workflow.trigger.stop_checking_after_minutes)
+        if state.waiting_since is not None and state.waiting_until is not None and now < state.waiting_until:
+            return {"started": False, "waiting_for_constraints": True, "unmet": unmet}  # waiting already
+        if state.waiting_since is not None:  # an earlier wait ran out: this fire waits anew
+            self._drop_check(stored, workflow.key, "an earlier wait ran out")
+            stored = self.designs.get(stored.tenant, stored.id)
+            state = stored.workflow_state(workflow.key)
+        version = stored.version
+        stored.state[workflow.key] = state.model_copy(
+            update={"waiting_since": now, "waiting_until": until, "unmet": unmet}
+        )
+        self.designs.replace(stored, version)
+        settings = self.deps.settings
+        spec = ScheduleSpec(
+            group=d.interaction_schedule_group(stored.tenant),
+            name=constraint_schedule_name(stored.id, workflow.key),
+            expression="rate(1 minute)",
+            timezone="UTC",
+            enabled=True,
+            target_arn=settings.triggers_function_arn,
+            role_arn=settings.scheduler_role_arn,
+            input={
+                "kind": "interaction_constraints",
+                "tenant": stored.tenant,
+                "design_id": stored.id,
+                "workflow_key": workflow.key,
+            },
+            description=f"Switchyard: check constraints of {stored.design.name[:50]} / {workflow.name[:50]}",
+            end_date=until,
+        )
+        try:
+            self.deps.scheduler.create(spec)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConflictException":
+                raise
+        logger.info(
+            "a trigger fired; waiting for its constraints",
+            extra={"design_id": stored.id, "workflow": workflow.key, "unmet": unmet},
+        )
+        return {"started": False, "waiting_for_constraints": True, "unmet": unmet, "until": until.isoformat()}
+
+    def check_constraints(self, tenant: str, design_id: str, key: str) -> dict[str, Any]:
+        """Every minute while a fire waits (and on an external call): start once all hold."""
+        system = Principal(user=AUTOMATED, role="administrator", tenant=tenant)
+        stored = self.get(system, design_id)
+        workflow = self._workflow(stored, key)
+        state = stored.workflow_state(key)
+        if state.waiting_since is None or not state.active:
+            self._drop_check(stored, key, "nothing waits")
+            return {"started": False, "reason": "nothing waits for these constraints"}
+        now = self.deps.clock()
+        unmet = self._unmet(stored, workflow)
+        if unmet and state.waiting_until is not None and now >= state.waiting_until:
+            self._drop_check(stored, key, "stopped checking")
+            logger.warning(
+                "trigger constraints did not hold in time: the fire is dropped",
+                extra={"design_id": design_id, "workflow": key, "unmet": unmet},
+            )
+            return {"started": False, "reason": "the constraints did not hold in time", "unmet": unmet}
+        if unmet:
+            version = stored.version
+            stored.state[key] = state.model_copy(update={"unmet": unmet})
+            self.designs.replace(stored, version)
+            return {"started": False, "waiting_for_constraints": True, "unmet": unmet}
+        self._drop_check(stored, key, "constraints hold")
+        return self._fired(
+            system,
+            design_id,
+            workflow.model_copy(update={"trigger": workflow.trigger.model_copy(update={"constraints": []})}),
+            Mode(state.mode),
+        )
+
+    def _drop_check(self, stored: StoredDesign, key: str, why: str) -> None:
+        state = stored.workflow_state(key)
+        if state.waiting_since is not None:
+            version = stored.version
+            stored.state[key] = state.model_copy(
+                update={"waiting_since": None, "waiting_until": None, "unmet": []}
+            )
+            self.designs.replace(stored, version)
+        try:
+            self.deps.scheduler.delete(
+                d.interaction_schedule_group(stored.tenant), constraint_schedule_name(stored.id, key)
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        logger.info("constraint checks end", extra={"design_id": stored.id, "workflow": key, "why": why})
+
+    def external_call(self, principal: Principal, guid: str) -> dict[str, Any]:
+        """``POST /api/triggers/{guid}``: an external system says its condition holds."""
+        for stored in self.designs.list(principal.tenant):
+            for key, state in stored.state.items():
+                if state.external_guid and secrets.compare_digest(state.external_guid, guid):
+                    version = stored.version
+                    stored.state[key] = state.model_copy(update={"external_called_at": self.deps.clock()})
+                    self.designs.replace(stored, version)
+                    result: dict[str, Any] = {"design_id": stored.id, "workflow_key": key, "recorded": True}
+                    if state.waiting_since is not None:
+                        result.update(self.check_constraints(stored.tenant, stored.id, key))
+                    return result
+        raise NotFound("No active workflow has this trigger GUID.", {"guid": guid})
 
     # --- instances --------------------------------------------------------------------------
 
@@ -379,6 +554,10 @@ class InteractionService:
             raise Conflict(f"Activate workflow {key!r} before firing it.", {"workflow": key})
         if workflow.trigger.kind != "manual":
             raise Conflict(f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one.")
+        if workflow.trigger.constraints:
+            unmet = self._unmet(stored, workflow)
+            if unmet:
+                return self._wait_for_constraints(stored, workflow, unmet)
         return self._start_instance(principal, stored, workflow, Mode(state.mode), exclude=[])
 
     def _start_instance(
@@ -648,6 +827,16 @@ class InteractionService:
                     "last_instance_id": state.last_instance_id,
                     "trigger_fires": state.fires,
                     "last_scheduled_time": state.last_scheduled_time,
+                    "trigger_guid": state.external_guid
+                    if any(c.kind == "external" for c in w.trigger.constraints)
+                    else None,
+                    "waiting_for_constraints": {
+                        "since": state.waiting_since,
+                        "until": state.waiting_until,
+                        "unmet": state.unmet,
+                    }
+                    if state.waiting_since
+                    else None,
                 }
             )
         return {

@@ -405,3 +405,26 @@ def summary_xml(
         f"<File>{escape(file)}</File><Records>{records}</Records><Columns>{cols}</Columns>"
         f"<CreatedAt>{at.isoformat()}</CreatedAt></ExportSummary>\n"
     )
+
+
+# --- trigger constraints ----------------------------------------------------------------------------
+
+
+def count_records(blobs: BlobStore, bucket: str, catalog: dict[str, Any], audience: BatchAudience) -> int:
+    """How many records of the audience's resolution level its rules select (a database count)."""
+    level = (catalog.get("resolution_levels") or {}).get(audience.resolution_level)
+    if not isinstance(level, dict):
+        raise MissingTableError(
+            f"Resolution level {audience.resolution_level!r} is not in the warehouse catalog."
+        )
+    table, key = str(level["table"]), str(level["key"])
+    locations = table_locations(blobs, bucket)
+    with workspace() as (con, folder):
+        for name in {table, *(j.table for j in audience.joins)}:
+            if name not in locations:
+                raise MissingTableError(f"Table {name!r} does not exist in the warehouse.")
+            path = download(blobs, bucket, locations[name], folder, f"{identifier(name)}.parquet")
+            con.execute(f"CREATE VIEW {identifier(name)} AS SELECT * FROM read_parquet('{path}')")
+        sql, params = audience_sql(audience, table, key, exclude=False)
+        (n,) = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone() or (0,)
+    return int(n)

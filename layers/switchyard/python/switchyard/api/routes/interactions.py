@@ -154,3 +154,16 @@ def rollback(design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, 
     who = _who()
     require(who, Permission.ROLLBACK_INTERACTIONS)
     return _json(202, _service().rollback(who, design_id, key, instance_id))
+
+
+@router.post(
+    "/api/triggers/<guid>",
+    responses={202: {"description": "Recorded; a fire waiting for it is checked at once"}},
+    tags=TAGS,
+)
+def external_trigger(guid: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    """An external system says its condition holds: the ``external`` constraint of the workflow
+    whose trigger GUID this is (shown in the design as ``trigger_guid``)."""
+    who = _who()
+    require(who, Permission.START_WORKFLOWS)
+    return _json(202, _service().external_call(who, guid))
