@@ -319,6 +319,19 @@ def test_stop_then_reactivate_restarts_from_the_beginning_without_contacting_any
     wait_for(api, d["id"], second, "Stopped")
 
 
+def test_a_run_counting_a_long_delay_down_stops_at_once_through_the_workflows_api(api: Api) -> None:
+    # the console's Stop workflow calls POST /api/workflows/{id}/stop, not the interaction's stop
+    d = create(api, design([audience(), {"type": "delay", "name": "Long wait", "seconds": 600}, offer()]))
+    activate(api, d["id"], "test")
+    fired = fire(api, d["id"])
+    wait_for(api, d["id"], fired["instance_id"], "Counting Down Delay")
+    stopped = api.post(f"/api/workflows/{fired['workflow_id']}/stop")
+    assert stopped.status == 202, stopped.body
+    assert stopped.body["status"] == "stopped"
+    done = wait_for(api, d["id"], fired["instance_id"], "Stopped", timeout=5)
+    assert activities(done)["Spring offer"]["status"] == "Stopped"
+
+
 def test_rollback_removes_history_meta_and_files_and_needs_the_rollback_permission(
     api: Api, deps: Deps, tokens: dict[str, str]
 ) -> None:

@@ -168,6 +168,16 @@ def seed_config(deps: Deps) -> None:
         for item in items:
             deps.config.put(kind, item["name"], item)
     deps.config.put("tenant", "default", {"alerts": ALERTS_PROFILE})
+    deps.config.put("warehouse", "catalog", WAREHOUSE_CATALOG)
+
+
+# The warehouse catalog interactions are designed against: the stitched customers table (written
+# by the courier group runs) as the customer resolution level, and email offers.
+WAREHOUSE_CATALOG: dict[str, Any] = {
+    "resolution_levels": {"customer": {"table": "customers", "key": "customer_id"}},
+    "primary_keys": {"customers": ["customer_id"]},
+    "channels": ["email"],
+}
 
 
 # Who may receive the demo tenant's alerts (docs/alerts.md), and who does.

@@ -178,6 +178,10 @@ class WorkflowService:
 
         token = self.deps.workflows.resolution_token(workflow_id)
         running = [t for t in workflow.all_tasks() if t.status == TaskStatus.RUNNING]
+        # The type's gate may hold the next task (an interaction counting a delay down, or
+        # paused): its Wait state would not ask again until the hold ends, maybe days later.
+        wtype = WORKFLOW_TYPES.get(workflow.type)
+        held = not running and wtype is not None and wtype.before_task is not None
         if token:
             # Waiting for a resolution: answer the token; the run ends through Finish.
             self.deps.engine.resume(token, {"next": "halt"})
@@ -185,9 +189,9 @@ class WorkflowService:
             # An orchestration-like task may not be interrupted: it runs to completion, then
             # the next task does not start and the run ends stopped.
             logger.info("stop waits for a task that cannot be stopped", extra={"workflow_id": workflow_id})
-        elif running or workflow.resolution_task_id:
-            # A stoppable task runs (or a failure has not stored its token yet): end the
-            # execution now and record the outcome ourselves.
+        elif running or workflow.resolution_task_id or held:
+            # A stoppable task runs, a failure has not stored its token yet, or the run is
+            # held between tasks: end the execution now and record the outcome ourselves.
             if workflow.execution_arn:
                 self.deps.engine.stop(workflow.execution_arn, cause=f"Stopped by {principal.user}")
             self.deps.workflows.stop_open_tasks(workflow_id, now)

@@ -9,6 +9,8 @@ import { clear, errorBanner, field, h, loading, notAvailable, runDuration, runSt
 export const REFRESH_MS = 30_000;
 const PAGE_SIZES = [10, 25, 50, 100];
 const STATUSES = ["running", "stopping", "stopped", "succeeded", "failed"];
+// The badge of a recent alert by its kind (failure and query_threshold: failed).
+const ALERT_BADGES = { success: "succeeded", stopped: "stopped", warnings: "issue", duration: "running" };
 const FILTERS = ["status", "type", "started_by", "q", "sort", "order", "limit", "cursor"];
 
 let typeTitles = {};
@@ -265,7 +267,7 @@ export async function render(main, _params, session) {
             h(
               "li",
               { "data-kind": item.kind },
-              h("p", { class: "activity-title" }, statusBadge(item.kind === "succeeded" ? "succeeded" : item.kind === "stopped" ? "stopped" : item.kind === "warning" ? "issue" : "failed"), " ", h("strong", {}, item.workflow_name)),
+              h("p", { class: "activity-title" }, statusBadge(ALERT_BADGES[item.kind] || "failed"), " ", h("strong", {}, item.workflow_name)),
               h("p", { class: "small" }, item.message),
               h("p", { class: "muted small" }, timeElement(item.created_at)),
               h("a", { href: href(`workflows/${encodeURIComponent(item.workflow_id)}`), "aria-label": `View workflow ${item.workflow_name}` }, "View workflow"),
