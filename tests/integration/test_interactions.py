@@ -657,6 +657,22 @@ def test_deactivating_removes_the_schedule_and_triggers_are_checked_on_save(api:
         assert reply.status == 422, (trigger, reply.body)
         problems = reply.body["error"]["details"]["problems"]
         assert any(p["path"].endswith(path) and words in p["message"] for p in problems), problems
+    counted = design([audience(), offer()])
+    counted["workflows"][0]["trigger"] = {
+        "kind": "manual",
+        "constraints": [
+            {
+                "kind": "database_count",
+                "resolution_level": "ix_customer",
+                "rules": [{"column": "regoin", "operator": "=", "value": "west"}],
+            }
+        ],
+    }
+    reply = api.post("/api/interactions", counted)
+    assert reply.status == 422
+    assert [p["path"] for p in reply.body["error"]["details"]["problems"]] == [
+        "workflows.0.trigger.constraints.0.rules.0.column"
+    ]
     missing = design([audience(), offer()])
     missing["workflows"][0]["trigger"] = {"kind": "scheduled"}
     reply = api.post("/api/interactions", missing)
@@ -700,3 +716,92 @@ def test_an_activity_state_trigger_fires_when_the_watched_workflow_ends_in_its_s
     assert len(api.get(wf(d["id"], "instances", "followup")).body["items"]) == 1
     # a manual fire of an activity-state workflow is refused
     assert api.post(wf(d["id"], "fire", "followup")).status == 409
+
+
+# --- trigger constraints ------------------------------------------------------------------------------
+
+
+def test_a_fire_waits_for_its_database_count_and_external_call_then_starts(api: Api, deps: Deps) -> None:
+    from switchyard.local.runtime import REGION
+    from switchyard.local.scheduler import SchedulerClock
+    from switchyard.services.interactions import constraint_schedule_name
+
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {
+        "kind": "manual",
+        "constraints": [
+            # 60 customers are in the west: this holds
+            {
+                "kind": "database_count",
+                "resolution_level": "ix_customer",
+                "rules": [{"column": "region", "operator": "=", "value": "west"}],
+                "operator": ">=",
+                "value": 60,
+            },
+            {"kind": "external", "name": "the CRM load finished"},
+        ],
+        "stop_checking_after_minutes": 30,
+    }
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    guid = api.get(f"/api/interactions/{d['id']}").body["workflows"][0]["trigger_guid"]
+    assert guid
+
+    # Fired: the external call has not come, so it waits, checked every minute
+    waiting = api.post(wf(d["id"], "fire"))
+    assert waiting.status == 202
+    assert waiting.body["waiting_for_constraints"] is True
+    assert waiting.body["unmet"] == ["the CRM load finished"]
+    shown = api.get(f"/api/interactions/{d['id']}").body["workflows"][0]
+    assert shown["waiting_for_constraints"]["unmet"] == ["the CRM load finished"]
+    check = constraint_schedule_name(d["id"], "main")
+    schedule = trigger_schedule_check(deps, check)
+    assert schedule is not None and schedule["ScheduleExpression"] == "rate(1 minute)"
+    start = datetime.now(UTC)
+    clock = SchedulerClock(REGION, start_at=start)
+    [tick] = [f for f in clock.tick(start + timedelta(seconds=65)) if f.name == check]
+    assert tick.response["started"] is False
+    assert api.get(wf(d["id"], "instances")).body["items"] == []
+
+    # The external system calls; the fire starts at once and the checks end
+    assert api.post("/api/triggers/not-a-guid").status == 404
+    called = api.post(f"/api/triggers/{guid}")
+    assert called.status == 202, called.body
+    assert called.body["started"] is True
+    done = wait_for(api, d["id"], called.body["instance_id"], "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed"
+    assert trigger_schedule_check(deps, check) is None
+    assert api.get(f"/api/interactions/{d['id']}").body["workflows"][0]["waiting_for_constraints"] is None
+
+
+def test_a_count_that_never_holds_stops_being_checked(api: Api, deps: Deps) -> None:
+    from switchyard.services.interactions import constraint_schedule_name
+
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {
+        "kind": "manual",
+        "constraints": [
+            {"kind": "database_count", "resolution_level": "ix_customer", "operator": ">", "value": 10_000}
+        ],
+        "stop_checking_after_minutes": 5,
+    }
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    waiting = api.post(wf(d["id"], "fire")).body
+    assert waiting["unmet"] == [f"count of ix_customer > 10000 (the count is {CUSTOMERS})"]
+    schedule = trigger_schedule_check(deps, constraint_schedule_name(d["id"], "main"))
+    assert schedule is not None
+    # the schedule ends when checking stops
+    until = datetime.fromisoformat(waiting["until"])
+    assert schedule["EndDate"] == until
+    assert timedelta(minutes=4) < until - datetime.now(UTC) <= timedelta(minutes=5)
+    # deactivating ends the wait and its checks
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+    assert trigger_schedule_check(deps, constraint_schedule_name(d["id"], "main")) is None
+    assert api.get(wf(d["id"], "instances")).body["items"] == []
+
+
+def trigger_schedule_check(deps: Deps, name: str) -> dict[str, Any] | None:
+    from switchyard import declarations as decl
+
+    return deps.scheduler.get(decl.interaction_schedule_group("default"), name)

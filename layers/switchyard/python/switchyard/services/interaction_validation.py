@@ -148,6 +148,16 @@ def validate_design(
     for wi, workflow in enumerate(design.workflows):
         wpath = f"workflows.{wi}"
         problems += _check_trigger(workflow.trigger, f"{wpath}.trigger")
+        for ci, constraint in enumerate(workflow.trigger.constraints):
+            if constraint.kind == "database_count":
+                counted = BatchAudience(
+                    type="batch_audience",
+                    name=f"Constraint {ci + 1}",
+                    resolution_level=constraint.resolution_level,
+                    rules=constraint.rules,
+                    match=constraint.match,
+                )
+                _check_audience(counted, f"{wpath}.trigger.constraints.{ci}", principal, catalog, problems)
         for bi, branch in enumerate(workflow.branches):
             columns: dict[str, str] = {}  # the columns the previous activity outputs
             for ai, activity in enumerate(branch):
