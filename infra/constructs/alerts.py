@@ -16,8 +16,6 @@ the Scheduler's permission to invoke it (delivery retries, duration checks), and
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -41,18 +39,13 @@ class Alerts(Construct):
         schedules.role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
         )
-        self.rule = events.Rule(
+        self.rule = events_.rule_to(
             self,
             "Rule",
-            rule_name=d.ALERTS_RULE_NAME,
+            name=d.ALERTS_RULE_NAME,
             description="Runs' status changes: failure, success, stopped and duration alerts",
-            event_bus=events_.bus,
-            event_pattern=events.EventPattern(
-                source=list(d.ALERTS_PATTERN["source"]),  # type: ignore[call-overload]
-                detail_type=list(d.ALERTS_PATTERN["detail-type"]),  # type: ignore[call-overload]
-                detail=dict(d.ALERTS_PATTERN["detail"]),  # type: ignore[call-overload]
-            ),
-            targets=[targets.LambdaFunction(function, retry_attempts=8)],
+            pattern=d.ALERTS_PATTERN,
+            function=function,
         )
         sender = str(self.node.try_get_context(SENDER_CONTEXT) or "")
         reply_to = str(self.node.try_get_context(REPLY_TO_CONTEXT) or "")

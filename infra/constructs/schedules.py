@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Aws, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -53,32 +51,21 @@ class Schedules(Construct):
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[triggers.function_arn])
         )
 
-        self.run_after_rule = events.Rule(
+        self.run_after_rule = events_.rule_to(
             self,
             "RunAfterRule",
-            rule_name=d.RUN_AFTER_RULE_NAME,
+            name=d.RUN_AFTER_RULE_NAME,
             description="A courier group run succeeded: start the orchestration groups set to run after it",
-            event_bus=events_.bus,
-            event_pattern=events.EventPattern(
-                source=list(d.RUN_AFTER_PATTERN["source"]),  # type: ignore[call-overload]
-                detail_type=list(d.RUN_AFTER_PATTERN["detail-type"]),  # type: ignore[call-overload]
-                detail=dict(d.RUN_AFTER_PATTERN["detail"]),  # type: ignore[call-overload]
-            ),
-            targets=[targets.LambdaFunction(triggers, retry_attempts=8)],
+            pattern=d.RUN_AFTER_PATTERN,
+            function=triggers,
         )
-
-        self.instance_ended_rule = events.Rule(
+        self.instance_ended_rule = events_.rule_to(
             self,
             "InstanceEndedRule",
-            rule_name=d.INSTANCE_ENDED_RULE_NAME,
+            name=d.INSTANCE_ENDED_RULE_NAME,
             description="An interaction instance ended: fire the activity-state triggers that watch it",
-            event_bus=events_.bus,
-            event_pattern=events.EventPattern(
-                source=list(d.INSTANCE_ENDED_PATTERN["source"]),  # type: ignore[call-overload]
-                detail_type=list(d.INSTANCE_ENDED_PATTERN["detail-type"]),  # type: ignore[call-overload]
-                detail=dict(d.INSTANCE_ENDED_PATTERN["detail"]),  # type: ignore[call-overload]
-            ),
-            targets=[targets.LambdaFunction(triggers, retry_attempts=8)],
+            pattern=d.INSTANCE_ENDED_PATTERN,
+            function=triggers,
         )
 
         for key, decl in d.FUNCTIONS.items():

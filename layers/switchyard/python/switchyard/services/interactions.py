@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -253,9 +253,6 @@ class InteractionService:
     def _arm(self, stored: StoredDesign, workflow: InteractionWorkflow) -> str | None:
         """Create the workflow's schedule; a one-time time already past is returned to fire now."""
         trigger = workflow.trigger
-        settings = self.deps.settings
-        if not settings.triggers_function_arn or not settings.scheduler_role_arn:
-            raise RuntimeError("the triggers function and the Scheduler's role are not configured")
         tz = expressions.zone(trigger.time_zone)
         end_by = None
         if trigger.kind == "scheduled":
@@ -269,28 +266,50 @@ class InteractionService:
             expression = str(trigger.expression)
             if trigger.end_by is not None:
                 end_by = trigger.end_by if trigger.end_by.tzinfo else trigger.end_by.replace(tzinfo=tz)
-        spec = ScheduleSpec(
-            group=d.interaction_schedule_group(stored.tenant),
-            name=trigger_schedule_name(stored.id, workflow.key),
-            expression=expression,
-            timezone=trigger.time_zone,
-            enabled=True,
-            target_arn=settings.triggers_function_arn,
-            role_arn=settings.scheduler_role_arn,
-            input={
-                "kind": "interaction",
-                "tenant": stored.tenant,
-                "design_id": stored.id,
-                "workflow_key": workflow.key,
-                "scheduled_time": SCHEDULED_TIME,
-            },
-            description=f"Switchyard: fire {stored.design.name[:60]} / {workflow.name[:60]}",
+        spec = self._spec(
+            stored,
+            workflow,
+            trigger_schedule_name(stored.id, workflow.key),
+            expression,
+            trigger.time_zone,
+            {"kind": "interaction", "scheduled_time": SCHEDULED_TIME},
+            f"Switchyard: fire {stored.design.name[:60]} / {workflow.name[:60]}",
             action_after_completion="DELETE" if trigger.kind == "scheduled" else "",
             end_date=end_by,
         )
         self._disarm(stored.tenant, stored.id, workflow.key)
         self.deps.scheduler.create(spec)
         return None
+
+    def _spec(
+        self,
+        stored: StoredDesign,
+        workflow: InteractionWorkflow,
+        name: str,
+        expression: str,
+        timezone: str,
+        payload: dict[str, Any],
+        description: str,
+        action_after_completion: str = "",
+        end_date: datetime | None = None,
+    ) -> ScheduleSpec:
+        """A schedule in the tenant's interaction group that calls the triggers function."""
+        settings = self.deps.settings
+        if not settings.triggers_function_arn or not settings.scheduler_role_arn:
+            raise RuntimeError("the triggers function and the Scheduler's role are not configured")
+        return ScheduleSpec(
+            group=d.interaction_schedule_group(stored.tenant),
+            name=name,
+            expression=expression,
+            timezone=timezone,
+            enabled=True,
+            target_arn=settings.triggers_function_arn,
+            role_arn=settings.scheduler_role_arn,
+            input={**payload, "tenant": stored.tenant, "design_id": stored.id, "workflow_key": workflow.key},
+            description=description,
+            action_after_completion=action_after_completion,
+            end_date=end_date,
+        )
 
     def _disarm(self, tenant: str, design_id: str, key: str) -> None:
         try:
@@ -452,22 +471,14 @@ class InteractionService:
             update={"waiting_since": now, "waiting_until": until, "unmet": unmet}
         )
         self.designs.replace(stored, version)
-        settings = self.deps.settings
-        spec = ScheduleSpec(
-            group=d.interaction_schedule_group(stored.tenant),
-            name=constraint_schedule_name(stored.id, workflow.key),
-            expression="rate(1 minute)",
-            timezone="UTC",
-            enabled=True,
-            target_arn=settings.triggers_function_arn,
-            role_arn=settings.scheduler_role_arn,
-            input={
-                "kind": "interaction_constraints",
-                "tenant": stored.tenant,
-                "design_id": stored.id,
-                "workflow_key": workflow.key,
-            },
-            description=f"Switchyard: check constraints of {stored.design.name[:50]} / {workflow.name[:50]}",
+        spec = self._spec(
+            stored,
+            workflow,
+            constraint_schedule_name(stored.id, workflow.key),
+            "rate(1 minute)",
+            "UTC",
+            {"kind": "interaction_constraints"},
+            f"Switchyard: check constraints of {stored.design.name[:50]} / {workflow.name[:50]}",
             end_date=until,
         )
         try:
