@@ -10,9 +10,6 @@ Settings and per-run subscriptions live in the configuration table: kind ``alert
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
@@ -20,33 +17,26 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from switchyard.data.alert_models import AlertModel, OutboxModel
 from switchyard.data.models import ConfigModel
-from switchyard.domain.errors import BadCursor
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+from switchyard.data.repository import _conditional_failed, _decode_cursor, _encode_cursor
 
 
 def _created_key(created_at: str, item_id: str) -> str:
     return f"{created_at}#{item_id}"
 
 
-def _encode(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+def _outbox_key(key: dict[str, Any]) -> bool:
+    return set(key) == {"outbox_id", "tenant", "created_key"}
 
 
-def _decode(cursor: str, id_attr: str) -> dict[str, Any]:
+def _save_once(item: AlertModel | OutboxModel, condition: Any) -> bool:
+    """Write an item whose id is deterministic; False when it was written before."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    if not isinstance(key, dict) or set(key) != {id_attr, "tenant", "created_key"}:
-        raise BadCursor(
-            "The cursor is not one this API returned; pass next_cursor from the previous page.",
-            {"cursor": cursor},
-        )
-    return key
+        item.save(condition=condition)
+    except PutError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
 
 
 class AlertRepository:
@@ -89,18 +79,10 @@ class AlertRepository:
 
     def record_alert(self, tenant: str, alert: dict[str, Any]) -> bool:
         """Write the incident once; False when it was recorded before."""
-        try:
-            AlertModel(
-                alert["id"],
-                tenant=tenant,
-                created_key=_created_key(alert["created_at"], alert["id"]),
-                body=alert,
-            ).save(condition=AlertModel.alert_id.does_not_exist())
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        item = AlertModel(
+            alert["id"], tenant=tenant, created_key=_created_key(alert["created_at"], alert["id"]), body=alert
+        )
+        return _save_once(item, AlertModel.alert_id.does_not_exist())
 
     def recent(self, tenant: str, limit: int) -> list[dict[str, Any]]:
         items = AlertModel.by_tenant.query(tenant, scan_index_forward=False, limit=limit)
@@ -109,22 +91,17 @@ class AlertRepository:
     # --- outbox ----------------------------------------------------------------------------
 
     def add_outbox(self, tenant: str, record: dict[str, Any]) -> bool:
-        try:
-            OutboxModel(
-                record["id"],
-                tenant=tenant,
-                created_key=_created_key(record["created_at"], record["id"]),
-                channel=record["channel"],
-                status=record["status"],
-                workflow_id=record.get("workflow_id"),
-                attempts=record["attempts"],
-                body=record,
-            ).save(condition=OutboxModel.outbox_id.does_not_exist())
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        item = OutboxModel(
+            record["id"],
+            tenant=tenant,
+            created_key=_created_key(record["created_at"], record["id"]),
+            channel=record["channel"],
+            status=record["status"],
+            workflow_id=record.get("workflow_id"),
+            attempts=record["attempts"],
+            body=record,
+        )
+        return _save_once(item, OutboxModel.outbox_id.does_not_exist())
 
     def outbox_record(self, outbox_id: str) -> dict[str, Any] | None:
         try:
@@ -171,7 +148,7 @@ class AlertRepository:
         ):
             if value:
                 condition = (attribute == value) if condition is None else condition & (attribute == value)
-        start = _decode(cursor, "outbox_id") if cursor else None
+        start = _decode_cursor(cursor, _outbox_key) if cursor else None
         results = OutboxModel.by_tenant.query(
             tenant,
             filter_condition=condition,
@@ -188,7 +165,7 @@ class AlertRepository:
         if len(items) > limit:
             items = items[:limit]
             last = items[-1]
-            next_cursor = _encode(
+            next_cursor = _encode_cursor(
                 {"outbox_id": last.outbox_id, "tenant": last.tenant, "created_key": last.created_key}
             )
         return [{**i.body, "status": i.status, "attempts": int(i.attempts)} for i in items], next_cursor

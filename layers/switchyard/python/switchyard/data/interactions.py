@@ -26,6 +26,7 @@ from switchyard.data.interaction_models import (
     OfferHistoryMetaModel,
     OfferHistoryModel,
 )
+from switchyard.data.repository import _conditional_failed
 from switchyard.domain.errors import Conflict, NotFound
 from switchyard.domain.interactions import Instance, InteractionDesign, Space, StoredDesign, WorkflowState
 
@@ -36,10 +37,6 @@ WRITERS = 8
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 class DesignRepository:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -629,24 +629,23 @@ def _encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
+def _decode_cursor(cursor: str, looks_right: Callable[[Any], bool] | None = None) -> dict[str, Any]:
+    """A cursor this API returned, or a 400; ``looks_right`` checks the key's shape (default:
+    the workflows index's DynamoDB key)."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadCursor(
-            "The cursor is not one this API returned; pass next_cursor from the previous page.",
-            {"cursor": cursor},
-        ) from None
-    if (
-        not isinstance(key, dict)
-        or "workflow_id" not in key
-        or not all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
-    ):
+        key = None
+    if not isinstance(key, dict) or not (looks_right or _workflows_key)(key):
         raise BadCursor(
             "The cursor is not one this API returned; pass next_cursor from the previous page.",
             {"cursor": cursor},
         )
     return key
+
+
+def _workflows_key(key: dict[str, Any]) -> bool:
+    return "workflow_id" in key and all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
 
 
 def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

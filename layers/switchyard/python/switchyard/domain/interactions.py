@@ -172,6 +172,16 @@ class Constraint(_Strict):
     operator: Literal["=", "!=", ">", ">=", "<", "<="] = ">="
     value: int = Field(default=1, ge=0)
 
+    def audience(self, name: str = "Constraint") -> BatchAudience:
+        """What a database count counts: the records a batch audience with these rules selects."""
+        return BatchAudience(
+            type="batch_audience",
+            name=name,
+            resolution_level=self.resolution_level,
+            rules=self.rules,
+            match=self.match,
+        )
+
     def label(self) -> str:
         if self.name:
             return self.name

@@ -365,15 +365,15 @@ class AlertService:
     def _send(self, record: dict[str, Any]) -> Delivery:
         settings = self.deps.settings
         if record["channel"] == "email":
-            tenant = self._tenant_of(record)
+            profile = self.profile(self._tenant_of(record))
             domain = record["recipient"].rsplit("@", 1)[-1].lower()
-            if domain not in self.profile(tenant)["allowed_domains"]:
+            if domain not in profile["allowed_domains"]:
                 return Delivery(False, error=f"{domain} is no longer an allowed domain; not sent")
             if not settings.alerts_sender:
                 return Delivery(False, error=f"no sender address configured ({d.ENV_ALERTS_SENDER})")
             message = {"subject": record["subject"], "text": record["text"], "html": record["html"]}
-            support = self.profile(tenant)["support_email"]
-            return self.mailer.send(settings.alerts_sender, support, record["recipient"], message)
+            reply_to = profile["support_email"]
+            return self.mailer.send(settings.alerts_sender, reply_to, record["recipient"], message)
         url = self._slack_url(record["recipient"])
         if not url:
             if settings.local_runtime:

@@ -150,13 +150,7 @@ def validate_design(
         problems += _check_trigger(workflow.trigger, f"{wpath}.trigger")
         for ci, constraint in enumerate(workflow.trigger.constraints):
             if constraint.kind == "database_count":
-                counted = BatchAudience(
-                    type="batch_audience",
-                    name=f"Constraint {ci + 1}",
-                    resolution_level=constraint.resolution_level,
-                    rules=constraint.rules,
-                    match=constraint.match,
-                )
+                counted = constraint.audience(f"Constraint {ci + 1}")
                 _check_audience(counted, f"{wpath}.trigger.constraints.{ci}", principal, catalog, problems)
         for bi, branch in enumerate(workflow.branches):
             columns: dict[str, str] = {}  # the columns the previous activity outputs

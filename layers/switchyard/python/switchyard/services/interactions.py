@@ -312,20 +312,8 @@ class InteractionService:
         )
 
     def _disarm(self, tenant: str, design_id: str, key: str) -> None:
-        try:
-            self.deps.scheduler.delete(
-                d.interaction_schedule_group(tenant), trigger_schedule_name(design_id, key)
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-
-    def trigger_schedule(self, principal: Principal, design_id: str, key: str) -> dict[str, Any] | None:
-        """The workflow's schedule as EventBridge Scheduler holds it, if it has one."""
-        stored = self.get(principal, design_id)
-        self._workflow(stored, key)
-        return self.deps.scheduler.get(
-            d.interaction_schedule_group(stored.tenant), trigger_schedule_name(design_id, key)
+        self.deps.scheduler.delete(
+            d.interaction_schedule_group(tenant), trigger_schedule_name(design_id, key)
         )
 
     def on_instance_ended(self, workflow_id: str) -> dict[str, Any]:
@@ -399,18 +387,20 @@ class InteractionService:
     # --- trigger constraints ------------------------------------------------------------------
 
     def _fired(
-        self, principal: Principal, design_id: str, workflow: InteractionWorkflow, mode: Mode
+        self,
+        principal: Principal,
+        design_id: str,
+        workflow: InteractionWorkflow,
+        mode: Mode,
+        check_constraints: bool = True,
     ) -> dict[str, Any]:
         """A trigger fired: start an instance, or wait until the trigger's constraints hold."""
-        if workflow.trigger.constraints:
-            stored = self.get(principal, design_id)
-            unmet = self._unmet(stored, workflow)
-            if unmet:
-                return self._wait_for_constraints(stored, workflow, unmet)
+        stored = self.get(principal, design_id)
+        waiting = self._wait_if_unmet(stored, workflow) if check_constraints else None
+        if waiting is not None:
+            return waiting
         try:
-            started = self._start_instance(
-                principal, self.get(principal, design_id), workflow, mode, exclude=[]
-            )
+            started = self._start_instance(principal, stored, workflow, mode, exclude=[])
         except Conflict as exc:
             # The previous instance still runs: this fire is skipped; the trigger goes on.
             logger.warning(
@@ -424,9 +414,15 @@ class InteractionService:
             "workflow_id": started.get("workflow_id"),
         }
 
+    def _wait_if_unmet(self, stored: StoredDesign, workflow: InteractionWorkflow) -> dict[str, Any] | None:
+        """None when every constraint holds (or there are none); else the fire waits."""
+        if not workflow.trigger.constraints:
+            return None
+        unmet = self._unmet(stored, workflow)
+        return self._wait_for_constraints(stored, workflow, unmet) if unmet else None
+
     def _unmet(self, stored: StoredDesign, workflow: InteractionWorkflow) -> list[str]:
         """The labels of the constraints that do not hold now."""
-        from switchyard.domain.interactions import BatchAudience
         from switchyard.tasks.interaction import count_records
 
         state = stored.workflow_state(workflow.key)
@@ -438,15 +434,10 @@ class InteractionService:
                 if state.external_called_at is None or state.external_called_at < since:
                     unmet.append(constraint.label())
                 continue
-            audience = BatchAudience(
-                type="batch_audience",
-                name="Constraint",
-                resolution_level=constraint.resolution_level,
-                rules=constraint.rules,
-                match=constraint.match,
-            )
             try:
-                n = count_records(self.deps.blobs, self.deps.settings.data_bucket, catalog, audience)
+                n = count_records(
+                    self.deps.blobs, self.deps.settings.data_bucket, catalog, constraint.audience()
+                )
             except SwitchyardError as exc:
                 unmet.append(f"{constraint.label()} ({exc.message})")
                 continue
@@ -516,12 +507,7 @@ class InteractionService:
             self.designs.replace(stored, version)
             return {"started": False, "waiting_for_constraints": True, "unmet": unmet}
         self._drop_check(stored, key, "constraints hold")
-        return self._fired(
-            system,
-            design_id,
-            workflow.model_copy(update={"trigger": workflow.trigger.model_copy(update={"constraints": []})}),
-            Mode(state.mode),
-        )
+        return self._fired(system, design_id, workflow, Mode(state.mode), check_constraints=False)
 
     def _drop_check(self, stored: StoredDesign, key: str, why: str) -> None:
         state = stored.workflow_state(key)
@@ -531,13 +517,9 @@ class InteractionService:
                 update={"waiting_since": None, "waiting_until": None, "unmet": []}
             )
             self.designs.replace(stored, version)
-        try:
-            self.deps.scheduler.delete(
-                d.interaction_schedule_group(stored.tenant), constraint_schedule_name(stored.id, key)
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
+        self.deps.scheduler.delete(
+            d.interaction_schedule_group(stored.tenant), constraint_schedule_name(stored.id, key)
+        )
         logger.info("constraint checks end", extra={"design_id": stored.id, "workflow": key, "why": why})
 
     def external_call(self, principal: Principal, guid: str) -> dict[str, Any]:
@@ -565,10 +547,9 @@ class InteractionService:
             raise Conflict(f"Activate workflow {key!r} before firing it.", {"workflow": key})
         if workflow.trigger.kind != "manual":
             raise Conflict(f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one.")
-        if workflow.trigger.constraints:
-            unmet = self._unmet(stored, workflow)
-            if unmet:
-                return self._wait_for_constraints(stored, workflow, unmet)
+        waiting = self._wait_if_unmet(stored, workflow)
+        if waiting is not None:
+            return waiting
         return self._start_instance(principal, stored, workflow, Mode(state.mode), exclude=[])
 
     def _start_instance(
