@@ -261,6 +261,18 @@ class Engine(Construct):
             self.data.bucket.grant_read_write(function)
         elif decl.bucket:
             raise ValueError(f"function {decl.key}: bucket access is '', 'read' or 'read_write'")
+        if decl.config_kinds_w:
+            # Only items whose partition key (the kind) is listed: the API may replace the warehouse
+            # catalog, never a courier's configuration.
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    resources=[self.data.tables["config"].table_arn],
+                    conditions={
+                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(decl.config_kinds_w)}
+                    },
+                )
+            )
         if decl.put_events:
             self.events.bus.grant_put_events_to(function)
         if decl.secrets:

@@ -59,6 +59,11 @@ def _statements(template: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return role_statements(template, functions(template)[key][1]["Properties"]["Role"])
 
 
+def _config_writes(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """DynamoDB statements with a condition: writes limited to some configuration kinds."""
+    return [s for s in statements if "Condition" in s and grants([s], "dynamodb")]
+
+
 def test_one_function_per_declaration(template: dict[str, Any]) -> None:
     found = functions(template)
     assert set(found) == set(d.FUNCTIONS)
@@ -116,7 +121,9 @@ def test_the_state_machine_arns_in_the_environment_name_the_real_machines(templa
 @pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
 def test_a_function_reaches_only_the_tables_it_declares(template: dict[str, Any], key: str) -> None:
     decl = d.FUNCTIONS[key]
-    dynamodb = grants(_statements(template, key), "dynamodb")
+    statements = _statements(template, key)
+    # (the configuration kinds a function writes are tested below)
+    dynamodb = grants([s for s in statements if s not in _config_writes(statements)], "dynamodb")
     granted = {resource for _, resource in dynamodb}
     # Then only the declared tables appear, never "*"
     assert granted == _table_arns(template, set(decl.tables_rw) | set(decl.tables_r))
@@ -127,6 +134,24 @@ def test_a_function_reaches_only_the_tables_it_declares(template: dict[str, Any]
             assert resource in writable, (key, action, resource)
     if decl.tables_rw:
         assert any(a == "dynamodb:PutItem" for a, _ in dynamodb)
+
+
+@pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
+def test_a_function_writes_only_the_configuration_kinds_it_declares(
+    template: dict[str, Any], key: str
+) -> None:
+    decl = d.FUNCTIONS[key]
+    conditioned = _config_writes(_statements(template, key))
+    if not decl.config_kinds_w:
+        assert conditioned == []
+        return
+    (statement,) = conditioned
+    # Then writes reach the configuration table only, for items whose partition key is a declared kind
+    assert {r for _, r in grants([statement], "dynamodb")} == _table_arns(template, {"config"})
+    assert set(statement["Action"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(decl.config_kinds_w)}
+    }
 
 
 @pytest.mark.parametrize("key", sorted(d.FUNCTIONS))

@@ -99,6 +99,8 @@ class FunctionDecl:
     remove_schedules: bool = False
     # Sends email through SES from the configured sender identity.
     send_email: bool = False
+    # Writes configuration items of these kinds only (an IAM condition on the partition key).
+    config_kinds_w: tuple[str, ...] = ()
     # Environment variables beyond the shared ones.
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -226,6 +228,7 @@ API_FUNCTION = FunctionDecl(
         "offer_history_details",
     ),
     tables_r=("config", "tokens", "alerts", "outbox"),
+    config_kinds_w=("warehouse",),  # the warehouse catalog (PUT /api/warehouse/catalog)
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from switchyard.api.auth import Permission, authenticate, require
-from switchyard.api.routes import alerts, console, schedules
+from switchyard.api.routes import alerts, catalog, console, schedules
 from switchyard.api.routes.interactions import router as interactions_router
 from switchyard.api.schemas import (
     ErrorResponse,
@@ -180,6 +180,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(console.router)
     app.include_router(alerts.router)
     app.include_router(interactions_router)
+    app.include_router(catalog.router)
     return app
 
 

@@ -26,11 +26,13 @@ class Permission(StrEnum):
     MANAGE_INTERACTIONS = "manage_interactions"
     # remove a production instance's offer history and exported files
     ROLLBACK_INTERACTIONS = "rollback_interactions"
+    # replace the warehouse catalog (resolution levels, channels, restrictions)
+    MANAGE_CATALOG = "manage_catalog"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.OPERATOR: frozenset(Permission) - {Permission.ROLLBACK_INTERACTIONS},
+    Role.OPERATOR: frozenset(Permission) - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG},
     Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
     Role.AUDIENCE_ONLY: frozenset(),
 }

@@ -32,6 +32,12 @@ class UnknownWorkflowType(ValidationFailed):
     code = "unknown_workflow_type"
 
 
+class CatalogInvalid(ValidationFailed):
+    """A warehouse catalog that fails validation; ``details.problems`` lists every finding."""
+
+    code = "invalid_catalog"
+
+
 class BadCursor(ValidationFailed):
     code = "bad_cursor"
 

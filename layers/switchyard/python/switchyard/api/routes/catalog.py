@@ -1,0 +1,42 @@
+"""``/api/warehouse/catalog``: what the warehouse's tables mean for interactions.
+
+Readers of workflows see the catalog and the warehouse's tables (designers need both);
+administrators replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from switchyard.api.auth import Permission, require
+from switchyard.domain.models import Principal
+from switchyard.services.catalog import CatalogService
+from switchyard.services.deps import get_deps
+
+router = APIGatewayRouter()
+TAGS = ["interactions"]
+
+
+def _who() -> Principal:
+    return router.context["principal"]  # type: ignore[no-any-return]
+
+
+def _json(status: int, payload: Any) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload))
+
+
+@router.get("/api/warehouse/catalog", tags=TAGS)
+def get_catalog() -> Response[str]:
+    require(_who(), Permission.READ_WORKFLOWS)
+    return _json(200, CatalogService(get_deps()).view())
+
+
+@router.put("/api/warehouse/catalog", tags=TAGS)
+def put_catalog(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+    require(_who(), Permission.MANAGE_CATALOG)
+    return _json(200, CatalogService(get_deps()).replace(body))

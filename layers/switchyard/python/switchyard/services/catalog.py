@@ -1,0 +1,189 @@
+"""The warehouse catalog: what the warehouse's tables mean for interactions (docs/interactions.md).
+
+Administrators read and replace it through ``/api/warehouse/catalog``. A catalog is checked on
+save: its shape by :class:`CatalogSettings`, and every table and column it names against the
+warehouse. A name the warehouse lacks *today* is a warning, not an error (a table such as
+``customers`` appears after its first build); a key column missing from a table that exists is an
+error, since every audience at that level would fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from switchyard.domain.errors import CatalogInvalid
+from switchyard.domain.interactions import COLUMN, KEY, Problem
+from switchyard.services.deps import Deps
+from switchyard.services.interaction_validation import (
+    CATALOG_KIND,
+    CATALOG_NAME,
+    warehouse_tables,
+)
+
+Name = Annotated[str, Field(pattern=KEY)]
+Column = Annotated[str, Field(pattern=COLUMN)]
+WhoList = list[Annotated[str, Field(min_length=1, max_length=128)]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResolutionLevel(_Strict):
+    table: Name
+    key: Column
+
+
+class CatalogJoin(_Strict):
+    from_: Name = Field(alias="from")
+    left: Column
+    to: Name
+    right: Column
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ExportTemplate(_Strict):
+    columns: list[Column] = Field(min_length=1)
+
+
+class Restricted(_Strict):
+    """Who may use a name (roles and user names); a name not listed is open to everyone."""
+
+    audiences: dict[str, WhoList] = Field(default_factory=dict)
+    resolution_levels: dict[str, WhoList] = Field(default_factory=dict)
+    channels: dict[str, WhoList] = Field(default_factory=dict)
+    export_templates: dict[str, WhoList] = Field(default_factory=dict)
+
+
+class CatalogSettings(_Strict):
+    resolution_levels: dict[Name, ResolutionLevel] = Field(default_factory=dict)
+    primary_keys: dict[Name, list[Column]] = Field(default_factory=dict)
+    joins: list[CatalogJoin] = Field(default_factory=list)
+    offer_history_meta: dict[Name, Literal["string", "number", "integer", "boolean", "date"]] = Field(
+        default_factory=dict
+    )
+    channels: list[Name] = Field(default_factory=list)
+    export_templates: dict[Name, ExportTemplate] = Field(default_factory=dict)
+    restricted: Restricted = Field(default_factory=Restricted)
+
+    @field_validator("primary_keys", mode="before")
+    @classmethod
+    def _one_key_is_a_list(cls, value: Any) -> Any:
+        # the stored form accepts "customer_id" for ["customer_id"]
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def stored(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _problem(path: str, code: str, message: str, severity: Literal["error", "warning"]) -> Problem:
+    return Problem(severity=severity, code=code, path=path, message=message)
+
+
+def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[str, str]]) -> list[Problem]:
+    """Every table and column the catalog names, against what the warehouse holds now."""
+    problems: list[Problem] = []
+
+    def column(path: str, table: str, name: str) -> None:
+        if table not in tables:
+            problems.append(
+                _problem(
+                    path,
+                    "missing_table",
+                    f"Table {table!r} is not in the warehouse yet; audiences that use it fail until it is.",
+                    "warning",
+                )
+            )
+        elif name not in tables[table]:
+            have = ", ".join(sorted(tables[table])) or "no columns"
+            problems.append(
+                _problem(
+                    path,
+                    "missing_column",
+                    f"Table {table!r} has no column {name!r} (it has: {have}).",
+                    "error",
+                )
+            )
+
+    for level, spec in settings.resolution_levels.items():
+        column(f"resolution_levels.{level}.key", spec.table, spec.key)
+    for table, keys in settings.primary_keys.items():
+        for i, key in enumerate(keys):
+            column(f"primary_keys.{table}.{i}", table, key)
+    for i, j in enumerate(settings.joins):
+        column(f"joins.{i}.left", j.from_, j.left)
+        column(f"joins.{i}.right", j.to, j.right)
+    for name, template in settings.export_templates.items():
+        if len(set(template.columns)) != len(template.columns):
+            problems.append(
+                _problem(f"export_templates.{name}.columns", "invalid_definition", "Columns repeat.", "error")
+            )
+    # a level's table without a primary key: audiences de-duplicate on the key column only
+    for level, spec in settings.resolution_levels.items():
+        if spec.table not in settings.primary_keys:
+            problems.append(
+                _problem(
+                    f"resolution_levels.{level}",
+                    "missing_primary_key",
+                    f"Table {spec.table!r} has no primary key in the catalog: records are de-duplicated "
+                    "on the level's key column only.",
+                    "warning",
+                )
+            )
+    return problems
+
+
+class CatalogService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def tables(self) -> dict[str, dict[str, str]]:
+        return warehouse_tables(self.deps.blobs, self.deps.settings.data_bucket)
+
+    def view(self) -> dict[str, Any]:
+        """The catalog as stored and the warehouse's tables with their columns."""
+        stored = self.deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
+        tables = self.tables()
+        warnings: list[Problem] = []
+        # a catalog written by hand outside the API may not parse; the next PUT shows its problems
+        with contextlib.suppress(ValidationError):
+            warnings = check_against_warehouse(CatalogSettings.model_validate(stored), tables)
+        return {
+            "catalog": stored,
+            "tables": [
+                {"name": t, "columns": [{"name": c, "type": ty} for c, ty in cols.items()]}
+                for t, cols in sorted(tables.items())
+            ],
+            "problems": [p.model_dump() for p in warnings],
+        }
+
+    def replace(self, body: Any) -> dict[str, Any]:
+        """Validate and store a whole catalog; nothing is stored when it has an error."""
+        problems: list[Problem] = []
+        settings: CatalogSettings | None = None
+        try:
+            settings = CatalogSettings.model_validate(body)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = ".".join(str(p) for p in err.get("loc", ())) or "body"
+                message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                problems.append(_problem(path, "invalid_definition", message, "error"))
+        if settings is not None:
+            problems = check_against_warehouse(settings, self.tables())
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise CatalogInvalid(
+                f"The catalog has {len(errors)} error(s): {summary}{more}",
+                {"problems": [p.model_dump() for p in problems]},
+            )
+        assert settings is not None
+        self.deps.config.put(CATALOG_KIND, CATALOG_NAME, settings.stored())
+        return self.view()
