@@ -90,7 +90,7 @@ def test_resolution_parameters_are_checked() -> None:
     [
         ("administrator", set(Permission)),
         # rolling back an interaction's production instance is the administrator's alone
-        ("operator", set(Permission) - {Permission.ROLLBACK_INTERACTIONS}),
+        ("operator", set(Permission) - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG}),
         ("user", {Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
         ("audience_only", set()),
     ],
