@@ -353,18 +353,20 @@ def test_a_slack_endpoint_answering_500_then_200_gets_the_message_once(
     slack.script = [500]
     tick, start = clock()
     run = failed_daily(api, bus)
+    failed_by = datetime.now(UTC)
 
     got = by_recipient(outbox(api, run["id"]))
     pending = got["failure", "#ops-alerts"]
     assert (pending["status"], pending["attempts"]) == ("retrying", 1)
     assert pending["last_error"] == "Slack answered HTTP 500: {}"
+    # the retry is due 30 s after the failed try, which came between the start and now
     retry_at = datetime.fromisoformat(pending["next_attempt_at"])
-    assert timedelta(seconds=29) < retry_at - start < timedelta(seconds=35)
+    assert start + timedelta(seconds=29) < retry_at < failed_by + timedelta(seconds=31)
     assert got["failure", "ops@example.com"]["status"] == "sent"  # email is not held up by Slack
     assert slack.received == []
 
     # When the retry's schedule fires
-    assert len(fire(tick, start + timedelta(seconds=40), f"retry-{pending['id']}")) == 1
+    assert len(fire(tick, retry_at + timedelta(seconds=1), f"retry-{pending['id']}")) == 1
     done = by_recipient(outbox(api, run["id"]))["failure", "#ops-alerts"]
     assert (done["status"], done["attempts"]) == ("sent", 2)
     # Slack received exactly one message: the alert, for the channel, with the link
@@ -386,10 +388,15 @@ def test_a_slack_endpoint_that_keeps_failing_ends_in_a_dead_letter(
     slack.script = [503] * 5
     tick, start = clock()
     run = failed_daily(api, bus)
+    tried_from, tried_by = start, datetime.now(UTC)
     [record] = outbox(api, run["id"])
     # retries 30 s, 2 min, 10 min and 30 min after each failed try
-    for attempt, at in enumerate((40, 200, 900, 3000), start=2):
-        assert len(fire(tick, start + timedelta(seconds=at), f"retry-{record['id']}")) == 1
+    for attempt, wait in enumerate((30, 120, 600, 1800), start=2):
+        due = datetime.fromisoformat(record["next_attempt_at"])
+        assert tried_from + timedelta(seconds=wait - 1) < due < tried_by + timedelta(seconds=wait + 1)
+        tried_from = datetime.now(UTC)
+        assert len(fire(tick, due + timedelta(seconds=1), f"retry-{record['id']}")) == 1
+        tried_by = datetime.now(UTC)
         [record] = outbox(api, run["id"])
         assert record["attempts"] == attempt
     assert record["status"] == "dead"
