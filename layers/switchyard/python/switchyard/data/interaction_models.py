@@ -83,6 +83,8 @@ class InteractionInstanceModel(Model):
     rollback_detail = JSONAttribute(null=True)
     # what the instance wrote that a rollback removes: exported S3 keys
     exported = JSONAttribute(null=True)
+    # task id -> a wait for event's state: waiting_since, then at, how (manual, scheduled), by
+    events = JSONAttribute(null=True)
 
     by_workflow = InstancesByWorkflow()
 

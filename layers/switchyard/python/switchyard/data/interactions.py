@@ -148,6 +148,14 @@ class InstanceRepository:
         InteractionInstanceModel(instance_id).update(actions=[InteractionInstanceModel.delays.set(delays)])
         return delays[task_id]
 
+    def set_event(self, instance_id: int, task_id: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``state`` into a wait for event's state; returns the whole state."""
+        instance = self.get(instance_id)
+        merged = {**instance.events.get(task_id, {}), **state}
+        events = {**instance.events, task_id: merged}
+        InteractionInstanceModel(instance_id).update(actions=[InteractionInstanceModel.events.set(events)])
+        return merged
+
     def add_exported(self, instance_id: int, keys: list[str]) -> None:
         instance = self.get(instance_id)
         InteractionInstanceModel(instance_id).update(
@@ -407,4 +415,5 @@ def _to_instance(i: InteractionInstanceModel) -> Instance:
         rollback_status=i.rollback_status,
         rollback_detail=i.rollback_detail,
         exported=list(i.exported or []),
+        events=dict(i.events or {}),
     )

@@ -140,8 +140,135 @@ class Delay(_Strict):
     seconds: int = Field(ge=0, le=365 * 24 * 3600)
 
 
-Activity = Annotated[BatchAudience | Offer | Control | Export | Delay, Field(discriminator="type")]
-FULFILMENT = ("offer", "control", "export")
+class DefaultArm(_Strict):
+    """What a decision offer gives records that no arm's rules select."""
+
+    name: str = Field(pattern=NAME)
+    offer_code: str = Field(min_length=1, max_length=64)
+    channel: str = Field(pattern=KEY)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionArm(DefaultArm):
+    """One arm of a decision offer: the records its rules select (no rules: every record)."""
+
+    rules: list[Rule] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
+
+
+class DecisionOffer(_Strict):
+    """Each record gets the offer of the FIRST arm whose rules hold (else the default, if any).
+
+    Rules name columns of the incoming audience, or ``table.column`` of a warehouse table joined
+    to it (``joins``: ``left`` is an audience column)."""
+
+    type: Literal["decision_offer"]
+    name: str = Field(pattern=NAME)
+    arms: list[DecisionArm] = Field(min_length=1, max_length=20)
+    default: DefaultArm | None = None
+    joins: list[Join] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_arms(self) -> DecisionOffer:
+        names = [a.name for a in self.all_arms()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"arm names must be unique in a decision offer; repeated: {', '.join(dupes)}")
+        return self
+
+    def all_arms(self) -> list[DefaultArm]:
+        return [*self.arms, *([self.default] if self.default else [])]
+
+
+class WaitForEvent(_Strict):
+    """Holds its branch until its event: a manual call (``trigger: manual``) or a time
+    (``scheduled``: ``at`` as a wall time in ``time_zone``), then until its database-count
+    ``constraints`` all hold."""
+
+    type: Literal["wait_for_event"]
+    name: str = Field(pattern=NAME)
+    trigger: Literal["manual", "scheduled"] = "manual"
+    at: datetime | None = None
+    time_zone: str = Field(default="UTC", max_length=64)
+    constraints: list[Constraint] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _fields(self) -> WaitForEvent:
+        if self.trigger == "scheduled" and self.at is None:
+            raise ValueError("a scheduled wait_for_event needs 'at', the date and time of its event")
+        if self.trigger == "manual" and self.at is not None:
+            raise ValueError("'at' belongs to a scheduled wait_for_event")
+        if any(c.kind != "database_count" for c in self.constraints):
+            raise ValueError("a wait_for_event's constraints are database counts (kind 'database_count')")
+        return self
+
+
+class DataProcess(_Strict):
+    """Transforms the audience into a new one (no offer history): warehouse columns joined in
+    (``join_columns``: ``table.column``, through ``joins``), computed columns (``add_columns``:
+    name -> expression, see :mod:`switchyard.domain.audience_expressions`), then the rows where
+    ``rules`` hold (over the resulting columns)."""
+
+    type: Literal["data_process"]
+    name: str = Field(pattern=NAME)
+    joins: list[Join] = Field(default_factory=list)
+    join_columns: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}\.[a-z][a-z0-9_]{0,62}$")]] = (
+        Field(default_factory=list)
+    )
+    add_columns: dict[Annotated[str, Field(pattern=COLUMN)], Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=dict, max_length=50
+    )
+    rules: list[Rule] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
+
+    @model_validator(mode="after")
+    def _plain_rules(self) -> DataProcess:
+        if any("." in r.column for r in self.rules):
+            raise ValueError(
+                "a data_process's rules name columns of its result: join a table's column in with "
+                "join_columns, then filter on its name"
+            )
+        return self
+
+
+class DataTransfer(_Strict):
+    """Fulfilment without offer history: the audience written to a warehouse database table
+    (``db/<database>/<table>.parquet``, ``replace`` or ``append``) or to a file in ``folder``."""
+
+    type: Literal["data_transfer"]
+    name: str = Field(pattern=NAME)
+    target: Literal["table", "file"] = "table"
+    database: str | None = Field(default=None, pattern=KEY)
+    table: str | None = Field(default=None, pattern=KEY)
+    write: Literal["replace", "append"] = "replace"
+    folder: str = Field(default="exports/transfers", pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_\-/]{0,200}$")
+    file_format: Literal["csv", "parquet"] = "csv"
+    columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _target(self) -> DataTransfer:
+        if self.target == "table" and not (self.database and self.table):
+            raise ValueError("a data_transfer to a table needs 'database' and 'table'")
+        if self.target == "file" and (self.database or self.table):
+            raise ValueError("'database' and 'table' belong to a data_transfer to a table")
+        return self
+
+
+Activity = Annotated[
+    BatchAudience
+    | Offer
+    | Control
+    | Export
+    | Delay
+    | DecisionOffer
+    | WaitForEvent
+    | DataProcess
+    | DataTransfer,
+    Field(discriminator="type"),
+]
+FULFILMENT = ("offer", "control", "export", "decision_offer", "data_transfer")
+# activities that write offer history (re-contact exclusion reads them back)
+HISTORY_TYPES = ("offer", "control", "decision_offer")
 
 
 # --- triggers and workflows --------------------------------------------------------------------
@@ -188,6 +315,9 @@ class Constraint(_Strict):
         if self.kind == "external":
             return "external call"
         return f"count of {self.resolution_level} {self.operator} {self.value}"
+
+
+WaitForEvent.model_rebuild()  # its constraints are declared above
 
 
 class Trigger(_Strict):
@@ -297,7 +427,17 @@ def structural_problems(body: Any) -> tuple[InteractionDesign | None, list[Probl
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in ("batch_audience", "offer", "control", "export", "delay")
+    return isinstance(part, str) and part in (
+        "batch_audience",
+        "offer",
+        "control",
+        "export",
+        "delay",
+        "decision_offer",
+        "wait_for_event",
+        "data_process",
+        "data_transfer",
+    )
 
 
 # --- run-time shapes -----------------------------------------------------------------------------
@@ -332,6 +472,10 @@ def activity_title(activity: Any) -> str:
         "control": "Control",
         "export": "Export",
         "delay": "Delay",
+        "decision_offer": "Decision offer",
+        "wait_for_event": "Wait for event",
+        "data_process": "Data process",
+        "data_transfer": "Data transfer",
     }[activity.type]
     return f"{kind}: {activity.name}"
 
@@ -364,7 +508,7 @@ def plan_interaction(
         "insert_batch_limit": workflow.database_insert_batch_limit,
         "create_files_in_test_mode": workflow.create_files_in_test_mode,
         "exclude_instances": list(override.get("exclude_instances") or []),
-        "history_activities": [a.name for _, _, a in workflow.activities() if a.type in ("offer", "control")],
+        "history_activities": [a.name for _, _, a in workflow.activities() if a.type in HISTORY_TYPES],
     }
     return [
         PlannedStage(
@@ -444,6 +588,8 @@ class Instance(BaseModel):
     rollback_status: str | None = None
     rollback_detail: dict[str, Any] | None = None
     exported: list[str] = Field(default_factory=list)
+    # wait for event activities: task id -> waiting_since, at, how, by
+    events: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def space(self) -> Space:

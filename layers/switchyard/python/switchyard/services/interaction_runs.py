@@ -21,16 +21,21 @@ from switchyard.domain.interactions import (
     Activity,
     BatchAudience,
     Control,
+    DataProcess,
+    DataTransfer,
+    DecisionOffer,
     Delay,
     Export,
     Instance,
     InteractionStatus,
     Offer,
     PlayControl,
+    WaitForEvent,
     space_for,
 )
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
+from switchyard.services.interaction_events import hold_for_event
 from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interaction import (
     ActivityContext,
@@ -38,6 +43,12 @@ from switchyard.tasks.interaction import (
     run_control,
     run_export,
     run_offer,
+)
+from switchyard.tasks.interaction_activities import (
+    run_data_process,
+    run_data_transfer,
+    run_decision_offer,
+    run_wait_for_event,
 )
 
 ACTIVITY = TypeAdapter(Activity)
@@ -77,11 +88,16 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
             return {"wait_seconds": max(1, math.ceil(remaining))}
         # a delay that has counted down completes, paused or not; the next activity is held
         return {"payload": {"_input": _previous_output(deps, workflow.id, task)}}
+    extra: dict[str, Any] = {}
+    if activity.get("type") == "wait_for_event":  # held until its event (docs/interactions.md)
+        extra = hold_for_event(deps, instance, task, paused, now, poll)
+        if "wait_seconds" in extra:
+            return extra
     if paused:
         return {"wait_seconds": poll}
     if instance.control == PlayControl.RESUME_REQUESTED:
         instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
-    return {"payload": {"_input": _previous_output(deps, workflow.id, task)}}
+    return {"payload": {"_input": _previous_output(deps, workflow.id, task), **extra}}
 
 
 def _after(now: datetime, seconds: int) -> datetime:
@@ -132,13 +148,30 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
         return run_control(activity, ctx, previous)
     if isinstance(activity, Export):
         return run_export(activity, ctx, previous)
+    if isinstance(activity, DecisionOffer):
+        return run_decision_offer(activity, ctx, previous)
+    if isinstance(activity, DataProcess):
+        return run_data_process(activity, ctx, previous)
+    if isinstance(activity, DataTransfer):
+        return run_data_transfer(activity, ctx, previous)
+    if isinstance(activity, WaitForEvent):
+        return run_wait_for_event(activity, previous, raw.get("_event"))
     assert isinstance(activity, Delay)
     return {**previous, "delayed_seconds": activity.seconds}
 
 
 # --- statuses ------------------------------------------------------------------------------------
 
-COUNTED = {"batch_audience": "records", "offer": "offered", "control": "control_group", "export": "exported"}
+COUNTED = {
+    "batch_audience": "records",
+    "offer": "offered",
+    "control": "control_group",
+    "export": "exported",
+    "decision_offer": "offered",
+    "data_process": "records",
+    "data_transfer": "transferred",
+    "wait_for_event": "records",
+}
 
 
 def instance_status(instance: Instance, run: Workflow | None, now: datetime) -> InteractionStatus:

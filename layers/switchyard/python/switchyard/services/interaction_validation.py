@@ -19,12 +19,16 @@ from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions import (
     BatchAudience,
     Control,
+    DataProcess,
+    DataTransfer,
+    DecisionOffer,
     Delay,
     Export,
     InteractionDesign,
     Offer,
     Problem,
     Trigger,
+    WaitForEvent,
 )
 from switchyard.domain.models import Principal
 from switchyard.domain.workflow_types import ConfigSource
@@ -39,11 +43,16 @@ class WarehouseCatalog:
 
     tables: dict[str, dict[str, str]]  # table -> column -> DuckDB type
     settings: dict[str, Any] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)  # table -> its Parquet key
 
     @classmethod
     def load(cls, blobs: BlobStore, bucket: str, config: ConfigSource) -> WarehouseCatalog:
+        from switchyard.tasks.interaction import table_locations
+
         return cls(
-            tables=warehouse_tables(blobs, bucket), settings=config.get(CATALOG_KIND, CATALOG_NAME) or {}
+            tables=warehouse_tables(blobs, bucket),
+            settings=config.get(CATALOG_KIND, CATALOG_NAME) or {},
+            locations=table_locations(blobs, bucket),
         )
 
     def resolution(self, level: str) -> dict[str, Any] | None:
@@ -154,10 +163,14 @@ def validate_design(
                 _check_audience(counted, f"{wpath}.trigger.constraints.{ci}", principal, catalog, problems)
         for bi, branch in enumerate(workflow.branches):
             columns: dict[str, str] = {}  # the columns the previous activity outputs
+            table = ""  # the table of the branch's audience (its resolution level's)
             for ai, activity in enumerate(branch):
                 path = f"{wpath}.branches.{bi}.{ai}"
                 if isinstance(activity, BatchAudience):
                     columns = _check_audience(activity, path, principal, catalog, problems)
+                    table = str((catalog.resolution(activity.resolution_level) or {}).get("table", ""))
+                elif isinstance(activity, (DecisionOffer, WaitForEvent, DataProcess, DataTransfer)):
+                    columns = check_more(activity, path, columns, table, principal, catalog, problems)
                 elif isinstance(activity, Offer):
                     _check_offer(activity, path, columns, principal, catalog, problems)
                 elif isinstance(activity, Export):
@@ -337,5 +350,197 @@ def _check_export(
                     f"{path}.columns",
                     "missing_column",
                     f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
+                )
+            )
+
+
+# --- decision offer, wait for event, data process, data transfer -------------------------------------
+
+
+def check_more(
+    activity: DecisionOffer | WaitForEvent | DataProcess | DataTransfer,
+    path: str,
+    columns: dict[str, str],
+    table: str,
+    principal: Principal,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> dict[str, str]:
+    """Check one of these activities against the audience it receives (``columns``, selected
+    from ``table``); returns the columns it passes on."""
+    if isinstance(activity, WaitForEvent):
+        for ci, constraint in enumerate(activity.constraints):
+            counted = constraint.audience(f"{activity.name} {ci + 1}")
+            _check_audience(counted, f"{path}.constraints.{ci}", principal, catalog, problems)
+        try:
+            expressions.zone(activity.time_zone)
+        except ValidationFailed as exc:
+            problems.append(_problem(f"{path}.time_zone", "invalid_time_zone", exc.message))
+        return columns
+    if isinstance(activity, DecisionOffer):
+        visible = _check_joins(activity.joins, path, columns, table, catalog, problems)
+        for i, arm in enumerate(activity.all_arms()):
+            arm_path = f"{path}.arms.{i}" if i < len(activity.arms) else f"{path}.default"
+            as_offer = Offer(
+                type="offer",
+                name=activity.name,
+                offer_code=arm.offer_code,
+                channel=arm.channel,
+                metadata=arm.metadata,
+            )
+            _check_offer(as_offer, arm_path, columns, principal, catalog, problems)
+            for ri, rule in enumerate(getattr(arm, "rules", [])):
+                _check_column(rule.column, f"{arm_path}.rules.{ri}.column", visible, problems)
+        kept = {c: t for c, t in columns.items() if c not in ("arm", "offer_code", "channel")}
+        return {**kept, "arm": "VARCHAR", "offer_code": "VARCHAR", "channel": "VARCHAR"}
+    if isinstance(activity, DataProcess):
+        return _check_process(activity, path, columns, table, catalog, problems)
+    _check_transfer(activity, path, columns, principal, catalog, problems)
+    return columns
+
+
+def _check_column(column: str, path: str, visible: dict[str, str], problems: list[Problem]) -> None:
+    if column not in visible:
+        shown = ", ".join(c for c in visible if "." not in c) or "no columns"
+        problems.append(
+            _problem(
+                path,
+                "missing_column",
+                f"Column {column!r} is not in the audience ({shown}) or the joined tables.",
+            )
+        )
+
+
+def _check_joins(
+    joins: list[Any],
+    path: str,
+    columns: dict[str, str],
+    table: str,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> dict[str, str]:
+    """Joins from the audience to warehouse tables; returns the columns rules may name."""
+    visible = dict(columns)
+    for ji, j in enumerate(joins):
+        if j.table not in catalog.tables:
+            problems.append(
+                _problem(f"{path}.joins.{ji}.table", "missing_table", f"Table {j.table!r} does not exist.")
+            )
+            continue
+        if j.left not in columns or j.right not in catalog.tables[j.table]:
+            missing = j.left if j.left not in columns else f"{j.table}.{j.right}"
+            problems.append(
+                _problem(f"{path}.joins.{ji}", "missing_column", f"Join column {missing!r} does not exist.")
+            )
+        elif not catalog.join_declared(table, j):
+            problems.append(
+                _problem(
+                    f"{path}.joins.{ji}",
+                    "missing_join",
+                    f"The catalog declares no join {table}.{j.left} = {j.table}.{j.right}.",
+                )
+            )
+        visible.update({f"{j.table}.{c}": t for c, t in catalog.tables[j.table].items()})
+    return visible
+
+
+def _check_process(
+    p: DataProcess,
+    path: str,
+    columns: dict[str, str],
+    table: str,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> dict[str, str]:
+    from switchyard.domain import audience_expressions
+
+    visible = _check_joins(p.joins, path, columns, table, catalog, problems)
+    out = dict(columns)
+    joined_tables = {j.table for j in p.joins}
+    for ci, ref in enumerate(p.join_columns):
+        joined_table, column = ref.split(".", 1)
+        if joined_table not in joined_tables:
+            problems.append(
+                _problem(
+                    f"{path}.join_columns.{ci}",
+                    "missing_join",
+                    f"Table {joined_table!r} is not joined: add it to 'joins'.",
+                )
+            )
+        elif ref in visible and column in out:
+            problems.append(
+                _problem(
+                    f"{path}.join_columns.{ci}",
+                    "invalid_definition",
+                    f"The audience has a column {column!r} already.",
+                )
+            )
+        elif ref in visible:
+            out[column] = visible[ref]
+        else:
+            _check_column(ref, f"{path}.join_columns.{ci}", visible, problems)
+    key = next(iter(columns), None)
+    for name, text in p.add_columns.items():
+        cpath = f"{path}.add_columns.{name}"
+        if name == key:
+            problems.append(
+                _problem(
+                    cpath, "invalid_definition", f"{name!r} is the audience's key: it cannot be computed."
+                )
+            )
+            continue
+        try:
+            parsed = audience_expressions.parse(text)
+        except ValidationFailed as exc:
+            problems.append(_problem(cpath, "invalid_expression", exc.message))
+            continue
+        for column in sorted(parsed.columns):
+            _check_column(column, cpath, visible, problems)
+        out[name] = ""
+    for ri, rule in enumerate(p.rules):
+        _check_column(rule.column, f"{path}.rules.{ri}.column", out, problems)
+    return out
+
+
+def _check_transfer(
+    t: DataTransfer,
+    path: str,
+    columns: dict[str, str],
+    principal: Principal,
+    catalog: WarehouseCatalog,
+    problems: list[Problem],
+) -> None:
+    for ci, column in enumerate(t.columns):
+        if column not in columns:
+            problems.append(
+                _problem(
+                    f"{path}.columns.{ci}",
+                    "missing_column",
+                    f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
+                )
+            )
+    if t.target != "table" or not t.database or not t.table:
+        return
+    if not catalog.allowed("databases", t.database, principal):
+        problems.append(_denied(f"{path}.database", "database", t.database))
+    existing = catalog.tables.get(t.table)
+    if existing is not None and catalog.locations.get(t.table) != f"db/{t.database}/{t.table}.parquet":
+        problems.append(
+            _problem(
+                f"{path}.table",
+                "invalid_definition",
+                f"The warehouse has a table {t.table!r} already ({catalog.locations.get(t.table)}): "
+                "choose another name.",
+            )
+        )
+    elif existing is not None and t.write == "append":
+        extra = [c for c in (t.columns or list(columns)) if c not in existing]
+        if extra:
+            problems.append(
+                _problem(
+                    f"{path}.columns",
+                    "missing_column",
+                    f"Table {t.table!r} has no column(s) {', '.join(extra)}: appending needs the "
+                    "same columns.",
                 )
             )

@@ -47,6 +47,7 @@ from switchyard.services.interaction_validation import (
     validate_design,
 )
 from switchyard.services.workflows import WorkflowService
+from switchyard.tasks.interaction_activities import undo_write
 
 S = InteractionStatus
 AUTOMATED = "automated"
@@ -717,7 +718,10 @@ class InteractionService:
         try:
             removed = self.history.delete_instance(instance.space, instance_id, activities)
             for file_key in self.instances.get(instance_id).exported:
-                self.deps.blobs.delete(self.deps.settings.data_bucket, file_key)
+                # a data transfer's table gets its earlier content back; any other file goes
+                undo_write(
+                    self.deps.blobs, self.deps.settings.data_bucket, instance.space, instance_id, file_key
+                )
                 removed_files.append(file_key)
         except Exception as exc:
             logger.exception("rollback failed", extra={"instance_id": instance_id})

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
-from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Space
+from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Rule, Space
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
 from switchyard.tasks.tables import download, identifier, workspace
 
@@ -124,11 +124,11 @@ def _column_sql(column: str) -> str:
     return f"a.{identifier(column, 'column')}"
 
 
-def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple[str, list[Any]]:
-    """The audience's SELECT over the warehouse (tables visible as views), with bound values."""
+def rule_conditions(rules: list[Rule], match: str) -> tuple[str, list[Any]]:
+    """Rules as one SQL condition over ``a`` (and joined tables), with bound values."""
     params: list[Any] = []
     conditions = []
-    for rule in a.rules:
+    for rule in rules:
         col = _column_sql(rule.column)
         if rule.operator == "is_null":
             conditions.append(f"{col} IS NULL")
@@ -144,8 +144,13 @@ def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple
         else:
             conditions.append(f"{col} {_SQL_OPS[rule.operator]} ?")
             params.append(rule.value)
-    joiner = " AND " if a.match == "all" else " OR "
-    where = f"({joiner.join(conditions)})" if conditions else "TRUE"
+    joiner = " AND " if match == "all" else " OR "
+    return (f"({joiner.join(conditions)})" if conditions else "TRUE"), params
+
+
+def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple[str, list[Any]]:
+    """The audience's SELECT over the warehouse (tables visible as views), with bound values."""
+    where, params = rule_conditions(a.rules, a.match)
     k = identifier(key, "column")
     if exclude:
         where += f" AND CAST(a.{k} AS VARCHAR) NOT IN (SELECT record_id FROM contacted)"

@@ -1,0 +1,116 @@
+"""Wait-for-event activities: the gate's hold, and the manual event route.
+
+The engine's gate (:func:`switchyard.services.interaction_runs.before_activity`) asks
+:func:`hold_for_event` before a ``wait_for_event`` activity starts; the task pattern's Wait loop
+asks again until it goes. The instance keeps, per task, when it began waiting and when and how
+its event came (``Instance.events``).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from switchyard.domain.errors import Conflict, NotFound, SwitchyardError
+from switchyard.domain.interactions import Instance, WaitForEvent
+from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
+from switchyard.services.deps import Deps
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def event_time(w: WaitForEvent) -> datetime:
+    """A scheduled event's time: ``at`` as a wall time in ``time_zone`` (or with its own offset)."""
+    assert w.at is not None
+    return w.at if w.at.tzinfo else w.at.replace(tzinfo=ZoneInfo(w.time_zone))
+
+
+def hold_for_event(
+    deps: Deps, instance: Instance, task: Task, paused: bool, now: datetime, poll: int
+) -> dict[str, Any]:
+    """``{"wait_seconds": n}`` to hold the activity, else ``{"_event": {...}}`` (it goes)."""
+    w = WaitForEvent.model_validate(task.inputs.get("activity") or {})
+    instances = deps.interactions.instances
+    state = instance.events.get(task.id)
+    if state is None:
+        state = instances.set_event(instance.instance_id, task.id, {"waiting_since": _iso(now)})
+    if paused:  # no event fires while the workflow is paused
+        return {"wait_seconds": poll}
+    if not state.get("at"):
+        if w.trigger == "manual":
+            return {"wait_seconds": poll}
+        due = event_time(w)
+        if now < due:
+            return {"wait_seconds": max(1, math.ceil((due - now).total_seconds()))}
+        state = instances.set_event(
+            instance.instance_id, task.id, {"at": _iso(now), "how": "scheduled", "scheduled_for": _iso(due)}
+        )
+    if w.constraints and unmet_constraints(deps, w):
+        return {"wait_seconds": poll}  # checked again at each poll
+    return {"_event": {k: v for k, v in state.items() if k in ("at", "how", "by", "scheduled_for")}}
+
+
+def unmet_constraints(deps: Deps, w: WaitForEvent) -> list[str]:
+    """The labels of the database counts that do not hold now."""
+    from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
+    from switchyard.services.interactions import COMPARE
+    from switchyard.tasks.interaction import count_records
+
+    catalog = deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
+    unmet = []
+    for i, constraint in enumerate(w.constraints):
+        try:
+            n = count_records(
+                deps.blobs, deps.settings.data_bucket, catalog, constraint.audience(f"{w.name} {i + 1}")
+            )
+        except SwitchyardError as exc:
+            unmet.append(f"{constraint.label()} ({exc.message})")
+            continue
+        if not COMPARE[constraint.operator](n, constraint.value):
+            unmet.append(f"{constraint.label()} (the count is {n})")
+    return unmet
+
+
+def signal_event(
+    deps: Deps, principal: Principal, design_id: str, key: str, instance_id: int, activity: str
+) -> Instance:
+    """``POST .../instances/{n}/activities/{activity}/event``: a manual wait for event's event."""
+    stored = deps.interactions.designs.get(principal.tenant, design_id)
+    workflow = stored.design.workflow(key)
+    if workflow is None:
+        raise NotFound(f"Interaction {stored.design.name!r} has no workflow {key!r}.", {"workflow": key})
+    instance = deps.interactions.instances.get(instance_id)
+    if instance.design_id != design_id or instance.workflow_key != key or not instance.workflow_id:
+        raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+    run = deps.workflows.get(instance.workflow_id)
+    task = next(
+        (t for t in run.all_tasks() if (t.inputs.get("activity") or {}).get("name") == activity),
+        None,
+    )
+    if task is None or (task.inputs.get("activity") or {}).get("type") != "wait_for_event":
+        raise NotFound(
+            f"Workflow {key!r} has no wait_for_event activity {activity!r}.", {"activity": activity}
+        )
+    w = WaitForEvent.model_validate(task.inputs["activity"])
+    if w.trigger != "manual":
+        raise Conflict(f"Activity {activity!r} waits for a scheduled event, not a manual one.")
+    state = instance.events.get(task.id) or {}
+    waiting = (
+        run.status == WorkflowStatus.RUNNING
+        and task.status == TaskStatus.PENDING
+        and "waiting_since" in state
+        and not state.get("at")
+    )
+    if not waiting:
+        raise Conflict(
+            f"Activity {activity!r} of instance {instance_id} is not waiting for its event.",
+            {"activity": activity, "task_status": str(task.status), "run_status": str(run.status)},
+        )
+    deps.interactions.instances.set_event(
+        instance_id, task.id, {"at": _iso(deps.clock()), "how": "manual", "by": principal.user}
+    )
+    return deps.interactions.instances.get(instance_id)
