@@ -208,6 +208,7 @@ ENGINE_FUNCTION = FunctionDecl(
     timeout_s=60,
     tables_rw=("workflows", "tasks", "interaction_instances"),
     tables_r=("config",),
+    bucket="read",  # a wait for event's database counts read the warehouse
     put_events=True,
 )
 

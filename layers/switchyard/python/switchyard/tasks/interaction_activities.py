@@ -100,7 +100,7 @@ def run_decision_offer(d: DecisionOffer, ctx: ActivityContext, previous: dict[st
         if d.default is not None:
             con.execute(
                 f"INSERT INTO chosen SELECT a.{key}, {len(d.arms)} FROM aud AS a "
-                "WHERE a.{key} NOT IN (SELECT k FROM chosen)".replace("{key}", key)
+                f"WHERE a.{key} NOT IN (SELECT k FROM chosen)"
             )
         for i, arm in enumerate(arms):
             cur = con.execute(f"SELECT CAST(k AS VARCHAR) FROM chosen WHERE arm = {i} ORDER BY k")
