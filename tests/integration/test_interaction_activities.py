@@ -275,6 +275,30 @@ def test_a_data_transfer_writes_nothing_in_test_mode_unless_files_are_created_in
     assert rows == [("c0000", "p0@example.com", "west")]
 
 
+def test_an_export_can_extract_into_a_database_table_rolled_back_with_its_files(
+    api: Api, deps: Deps, tokens: dict[str, str]
+) -> None:
+    table = f"ix_extract_{time.monotonic_ns()}"
+    export = {"type": "export", "name": "Extract", "template": "mailing", "database": "ixout", "table": table}
+    d = create(api, design([audience(), offer(), export]))
+    activate(api, d["id"], "production")
+    iid = fire(api, d["id"])["instance_id"]
+    done = wait_for(api, d["id"], iid, "Completed", "Failed")
+    assert done["status"] == "Completed", done
+    key = f"db/ixout/{table}.parquet"
+    assert done["exported_files"][-1] == key and len(done["exported_files"]) == 4
+    assert read(deps, key, "SELECT count(*), min(email), min(region) FROM t") == [
+        (60, "p0@example.com", "west")
+    ]
+    rolled = api.as_(tokens["administrator"]).post(wf(d["id"], f"instances/{iid}/rollback"))
+    assert rolled.status == 202 and rolled.body["status"] == "Rolled Back"
+    assert all(deps.blobs.get(deps.settings.data_bucket, k) is None for k in done["exported_files"])
+    clash = {**export, "table": "ix_orders"}
+    refused = api.post("/api/interactions", design([audience(), clash]))
+    assert refused.status == 422
+    assert refused.body["error"]["details"]["problems"][0]["path"] == "workflows.0.branches.0.1.table"
+
+
 # --- wait for event ----------------------------------------------------------------------------------
 
 

@@ -132,6 +132,15 @@ class Export(_Strict):
     folder: str = Field(default="exports/interactions", pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_\-/]{0,200}$")
     columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
     sample_size: int = Field(default=10, ge=0, le=1000)
+    # a database-table extract: the exported columns also replace db/<database>/<table>.parquet
+    database: str | None = Field(default=None, pattern=KEY)
+    table: str | None = Field(default=None, pattern=KEY)
+
+    @model_validator(mode="after")
+    def _extract(self) -> Export:
+        if (self.database is None) != (self.table is None):
+            raise ValueError("a database-table extract needs both 'database' and 'table'")
+        return self
 
 
 class Delay(_Strict):

@@ -343,6 +343,9 @@ def _check_export(
             wanted = list(template.get("columns") or [])
     if e.channel is not None and not catalog.allowed("channels", e.channel, principal):
         problems.append(_denied(f"{path}.channel", "channel", e.channel))
+    if e.database and e.table:  # a database-table extract: checked like a data transfer's table
+        as_transfer = DataTransfer(type="data_transfer", name=e.name, database=e.database, table=e.table)
+        _check_transfer(as_transfer, path, columns, principal, catalog, problems)
     for column in wanted:
         if column not in columns:
             problems.append(

@@ -364,6 +364,12 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
             ctx.blobs.put(ctx.bucket, data_key, fh.read())
         with open(sample, "rb") as fh:
             ctx.blobs.put(ctx.bucket, sample_key, fh.read())
+        extract = []
+        if e.database and e.table:  # a database-table extract
+            from switchyard.tasks.interaction_activities import write_table
+
+            query = f"SELECT {select} FROM read_parquet('{path}')"
+            extract = [write_table(ctx, con, folder, query, e.database, e.table)]
     summary = summary_xml(
         design=ctx.design_id,
         workflow=ctx.workflow_key,
@@ -375,7 +381,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
         at=ctx.now,
     )
     ctx.blobs.put(ctx.bucket, summary_key, summary.encode())
-    keys = [data_key, summary_key, sample_key]
+    keys = [data_key, summary_key, sample_key, *extract]
     ctx.instances.add_exported(ctx.instance_id, keys)
     ctx.history.put_meta(
         ctx.space,

@@ -265,6 +265,33 @@ def _unique_file(blobs: BlobStore, bucket: str, folder: str, stem: str, ext: str
         n += 1
 
 
+def write_table(
+    ctx: ActivityContext,
+    con: duckdb.DuckDBPyConnection,
+    folder: str,
+    query: str,
+    database: str,
+    table: str,
+    write: str = "replace",
+) -> str:
+    """Write ``query``'s rows into the warehouse table ``db/<database>/<table>.parquet``
+    (``replace`` or ``append``), keeping what it held before for a rollback; returns its key."""
+    key = table_key(database, table)
+    existing = ctx.blobs.get(ctx.bucket, key)
+    backup = backup_key(ctx.space, ctx.instance_id, key)
+    if ctx.blobs.get(ctx.bucket, backup) is None:  # the instance's first write keeps the original
+        ctx.blobs.put(ctx.bucket, backup, existing or b"")
+    if write == "append" and existing is not None:
+        before = os.path.join(folder, "before.parquet")
+        with open(before, "wb") as fh:
+            fh.write(existing)
+        query = f"SELECT * FROM read_parquet('{before}') UNION ALL BY NAME {query}"
+    local = os.path.join(folder, "table.parquet")
+    con.execute(f"COPY ({query}) TO '{local}' (FORMAT parquet, COMPRESSION zstd)")
+    _put_file(ctx, key, local)
+    return key
+
+
 def run_data_transfer(t: DataTransfer, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
     if ctx.mode == "test" and not ctx.create_files_in_test_mode:
         return {**previous, "transferred": 0, "warnings": [TEST_MODE_NO_TRANSFER]}
@@ -273,28 +300,16 @@ def run_data_transfer(t: DataTransfer, ctx: ActivityContext, previous: dict[str,
     with workspace() as (con, folder):
         path = _audience_path(ctx, previous, folder)
         n = _count(con, path)
-        local = os.path.join(folder, "transfer")
+        query = f"SELECT {select} FROM read_parquet('{path}')"
         if t.target == "file":
             key = _unique_file(ctx.blobs, ctx.bucket, t.folder.strip("/"), slug(t.name), t.file_format)
             options = "(FORMAT parquet)" if t.file_format == "parquet" else "(HEADER, DELIMITER ',')"
-            con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}')) TO '{local}' {options}")
+            local = os.path.join(folder, "transfer")
+            con.execute(f"COPY ({query}) TO '{local}' {options}")
+            _put_file(ctx, key, local)
         else:
             assert t.database and t.table
-            key = table_key(t.database, t.table)
-            existing = ctx.blobs.get(ctx.bucket, key)
-            backup = backup_key(ctx.space, ctx.instance_id, key)
-            if (
-                ctx.blobs.get(ctx.bucket, backup) is None
-            ):  # the first write of this instance keeps the original
-                ctx.blobs.put(ctx.bucket, backup, existing or b"")
-            query = f"SELECT {select} FROM read_parquet('{path}')"
-            if t.write == "append" and existing is not None:
-                before = os.path.join(folder, "before.parquet")
-                with open(before, "wb") as fh:
-                    fh.write(existing)
-                query = f"SELECT * FROM read_parquet('{before}') UNION ALL BY NAME {query}"
-            con.execute(f"COPY ({query}) TO '{local}' (FORMAT parquet, COMPRESSION zstd)")
-        _put_file(ctx, key, local)
+            key = write_table(ctx, con, folder, query, t.database, t.table, t.write)
     ctx.instances.add_exported(ctx.instance_id, [key])
     out: dict[str, Any] = {**previous, "transferred": n, "files": [key]}
     if t.target == "table":
