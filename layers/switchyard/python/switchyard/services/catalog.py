@@ -57,6 +57,7 @@ class Restricted(_Strict):
     resolution_levels: dict[str, WhoList] = Field(default_factory=dict)
     channels: dict[str, WhoList] = Field(default_factory=dict)
     export_templates: dict[str, WhoList] = Field(default_factory=dict)
+    databases: dict[str, WhoList] = Field(default_factory=dict)  # a data transfer's target database
 
 
 class CatalogSettings(_Strict):

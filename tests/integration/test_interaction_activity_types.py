@@ -336,7 +336,8 @@ def test_a_scheduled_wait_for_event_does_not_fire_while_paused_and_checks_its_co
     api: Api, deps: Deps
 ) -> None:
     zone = "America/New_York"
-    at = (datetime.now(UTC) + timedelta(seconds=2)).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    due = datetime.now(UTC) + timedelta(seconds=10)
+    at = due.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     wait = {
         "type": "wait_for_event",
         "name": "At launch",
@@ -352,8 +353,10 @@ def test_a_scheduled_wait_for_event_does_not_fire_while_paused_and_checks_its_co
     activate(api, d["id"], "test")
     iid = fire(api, d["id"])["instance_id"]
     wait_until(lambda: waiting(deps, iid))
+    assert datetime.now(UTC) < due, "the instance took too long to reach its wait for event"
     assert api.post(wf(d["id"], "pause")).status == 202
-    time.sleep(3.5)  # the event's time passes while paused: it does not fire
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 1.5)
+    # the event's time has passed while paused: it did not fire
     held = instance(api, d["id"], iid)
     assert held["status"] == "Paused"
     assert not any(e.get("at") for e in deps.interactions.instances.get(iid).events.values())
