@@ -397,6 +397,33 @@ def test_a_stopped_instance_waiting_for_its_event_ends_at_once(api: Api, deps: D
     assert refused.status == 409
 
 
+def test_reactivating_leaves_out_everyone_a_decision_offer_recorded(api: Api, deps: Deps) -> None:
+    body = design(
+        [
+            audience(columns=["score"]),
+            decision(),
+            {"type": "wait_for_event", "name": "Go signal"},
+            offer("Reminder"),
+        ]
+    )
+    d = create(api, body)
+    activate(api, d["id"], "production")
+    first = fire(api, d["id"])["instance_id"]
+    wait_until(lambda: waiting(deps, first))
+    assert deps.interactions.history.count("production", first, "Best offer") == 25
+    assert api.post(wf(d["id"], "stop")).status == 202
+    assert wait_for(api, d["id"], first, "Stopped", timeout=5)["status"] == "Stopped"
+    second = api.post(wf(d["id"], "reactivate"))
+    assert second.status == 202, second.body
+    sid = second.body["instance_id"]
+    wait_until(lambda: waiting(deps, sid))
+    # the 25 offered by the decision are left out; the 35 no arm matched may be selected again
+    shown = activities(instance(api, d["id"], sid))
+    assert shown["West"]["count"] == 35 and shown["Best offer"]["count"] == 0
+    assert api.post(wf(d["id"], "stop")).status == 202
+    wait_for(api, d["id"], sid, "Stopped", timeout=5)
+
+
 # --- validation ------------------------------------------------------------------------------------------
 
 
