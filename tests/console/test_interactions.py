@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any
 
 from playwright.sync_api import expect
@@ -302,3 +303,79 @@ def test_the_list_filters_searches_and_deep_links(page: Any, console: Console, l
     # an instance that does not exist says so
     page.goto(console.url + f"interactions/{active_id}/workflows/main/instances/999999")
     expect(page.get_by_role("alert")).to_contain_text("No instance 999999.")
+
+
+def test_triggers_constraints_and_a_wait_for_them_are_shown(page: Any, console: Console) -> None:
+    console.local.wait(console.local.demo["succeeded"], "succeeded")
+    body = design(unique("Console triggers"))
+    waiting = body["workflows"][0]
+    waiting["trigger"] = {
+        "kind": "manual",
+        "constraints": [{"kind": "external", "name": "CRM load finished"}],
+    }
+    recurring = {
+        **json.loads(json.dumps(waiting)),
+        "key": "weekly",
+        "name": "Weekly",
+        "trigger": {
+            "kind": "recurring",
+            "expression": "cron(0 9 ? * MON *)",
+            "time_zone": "Europe/London",
+            "end_after": 12,
+        },
+    }
+    body["workflows"].append(recurring)
+    design_id = saved(console, body)
+    base = f"/api/interactions/{design_id}/workflows"
+    for key in ("main", "weekly"):
+        assert console.local.request("POST", f"{base}/{key}/activate", {"mode": "test"}).status_code == 200
+    sign_in(page, console, path=f"interactions/{design_id}")
+    weekly = page.locator("section.ix-workflow[data-workflow=weekly]")
+    expect(weekly).to_contain_text("Recurring")
+    expect(weekly).to_contain_text("cron(0 9 ? * MON *) (Europe/London), ends after 12 fires")
+    expect(weekly.get_by_role("button", name="Fire")).to_have_count(0)  # not a manual trigger
+    main = page.locator("section.ix-workflow[data-workflow=main]")
+    expect(main).to_contain_text("CRM load finished: an external call")
+
+    # Fired while its constraint does not hold: it waits, and says for what
+    confirm(page, "Fire", "Fire Main?")
+    expect(page.locator("#toasts")).to_contain_text("waiting for its constraints")
+    expect(main.locator("[data-state=waiting]")).to_contain_text("CRM load finished")
+    guid = console.local.request("GET", f"/api/interactions/{design_id}").json()["workflows"][0][
+        "trigger_guid"
+    ]
+    expect(main).to_contain_text(guid)
+    shot(page, "interaction-waiting")
+    # the external call arrives: the instance starts, and shows up live
+    assert console.local.request("POST", f"/api/triggers/{guid}").status_code == 202
+    expect(main.locator("[data-state=waiting]")).to_have_count(0)
+    expect(main.locator("table.instances tbody tr")).to_have_count(1)
+    expect(main.locator("table.instances tbody tr .status")).to_have_attribute(
+        "data-status", "Test Completed", timeout=60_000
+    )
+
+
+def test_reactivate_a_stopped_production_workflow(page: Any, console: Console) -> None:
+    console.local.wait(console.local.demo["succeeded"], "succeeded")
+    design_id = saved(console, design(unique("Console reactivate"), delay=300))
+    base = f"/api/interactions/{design_id}/workflows/main"
+    assert console.local.request("POST", f"{base}/activate", {"mode": "production"}).status_code == 200
+    first = console.local.request("POST", f"{base}/fire").json()["instance_id"]
+    deadline = time.monotonic() + 60
+    while api_instance(console, design_id, first)["status"] != "Counting Down Delay":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert console.local.request("POST", f"{base}/stop").status_code == 202
+    sign_in(page, console, path=f"interactions/{design_id}")
+    row = page.locator(f"table.instances tr[data-instance='{first}']")
+    expect(row).to_contain_text("Stopped", timeout=30_000)
+    # a stopped production instance can be rolled back, and its workflow reactivated
+    confirm(page, "Reactivate", "Reactivate Main?")
+    second = instance_id_from(page)
+    assert second > first
+    expect(heading_status(page)).to_have_attribute("data-status", "Counting Down Delay", timeout=30_000)
+    expect(page.locator(f".instance-list li[data-instance='{first}']")).to_contain_text("Stopped")
+    assert api_instance(console, design_id, second)["mode"] == "production"
+    confirm(page, "Stop", re.compile(r"Stop Main #\d+\?"))
+    expect(heading_status(page)).to_have_attribute("data-status", "Stopped", timeout=30_000)
+    expect(page.get_by_role("button", name="Rollback")).to_be_visible()

@@ -244,7 +244,7 @@ export async function render(main, { id }) {
         ),
       ),
       h("h3", {}, "Instances"),
-      list.length ? instanceTable(w, list) : h("p", { class: "muted" }, w.active ? "None yet: fire it." : "None yet."),
+      list.length ? instanceTable(w, list) : h("p", { class: "muted" }, w.active && (t.kind || "manual") === "manual" ? "None yet: fire it." : "None yet."),
     );
   }
 
