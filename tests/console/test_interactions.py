@@ -140,9 +140,12 @@ def test_design_in_the_console_activate_in_test_fire_pause_play_and_stop(page: A
 
     # The engine run behind it, in the run details page
     run_id = api_instance(console, design_id, first)["workflow_id"]
-    expect(page.get_by_role("link", name="View run")).to_have_attribute(
-        "href", f"/console/workflows/{run_id}"
-    )
+    page.get_by_role("link", name="View run").click()
+    expect(page).to_have_url(re.compile(rf"/console/workflows/{run_id}$"))
+    expect(page.locator("[data-stage='Branch 1']")).to_be_visible()
+    # and back: the run of an instance (where its alerts link) leads to the instance
+    page.get_by_role("link", name="View interaction instance").click()
+    assert instance_id_from(page) == first
 
     # Test mode runs again: fire a second instance and stop it while it counts down
     page.get_by_role("link", name=name).click()
@@ -299,6 +302,12 @@ def test_the_list_filters_searches_and_deep_links(page: Any, console: Console, l
         " return [m.formatCount(1203492), m.formatCount(75854), m.formatCount(999)]; }"
     )
     assert shown == ["1.2M", "75.9K", "999"]
+    # a status the console does not know yet is shown as it is, neutral
+    badge = page.evaluate(
+        "async () => { const m = await import('/console/assets/js/ixui.js');"
+        " const b = m.ixBadge('Waiting For Event'); return [b.className, b.textContent]; }"
+    )
+    assert badge == ["status status-neutral", "Waiting For Event"]
 
     # an instance that does not exist says so
     page.goto(console.url + f"interactions/{active_id}/workflows/main/instances/999999")
