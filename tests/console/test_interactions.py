@@ -388,3 +388,34 @@ def test_reactivate_a_stopped_production_workflow(page: Any, console: Console) -
     confirm(page, "Stop", re.compile(r"Stop Main #\d+\?"))
     expect(heading_status(page)).to_have_attribute("data-status", "Stopped", timeout=30_000)
     expect(page.get_by_role("button", name="Rollback")).to_be_visible()
+
+
+def test_an_activation_refused_by_validation_lists_the_problems(
+    page: Any, console: Console, log: BrowserLog
+) -> None:
+    log.allow(r"status of 403")  # the restricted audience, refused on purpose
+    console.local.wait(console.local.demo["succeeded"], "succeeded")
+    body = design(unique("Console restricted"))
+    audience = f"VIP {os.urandom(3).hex()}"
+    body["workflows"][0]["branches"][0][0]["name"] = audience
+    design_id = saved(console, body)
+    # the catalog changes after the design was saved: that audience is now restricted
+    catalog = console.local.request("GET", "/api/warehouse/catalog").json()["catalog"]
+    restricted = json.loads(json.dumps(catalog))
+    restricted.setdefault("restricted", {}).setdefault("audiences", {})[audience] = ["nobody"]
+    reply = console.local.request("PUT", "/api/warehouse/catalog", restricted)
+    assert reply.status_code == 200, reply.text
+    try:
+        sign_in(page, console, path=f"interactions/{design_id}")
+        page.get_by_role("button", name="Activate test").click()
+        dialog = page.get_by_role("dialog", name=re.compile("Activate Main in test mode"))
+        dialog.get_by_role("button", name="Activate test").click()
+        alert = dialog.get_by_role("alert")
+        expect(alert.locator("p").first).to_have_text("Permission Denied.")
+        expect(alert).to_contain_text("Error code: permission_denied")
+        expect(alert.locator("li[data-path='workflows.0.branches.0.0.name']")).to_contain_text(audience)
+        shot(page, "interaction-activation-refused")
+        page.keyboard.press("Escape")
+        expect(page.locator("section.ix-workflow[data-workflow=main]")).to_contain_text("Not active")
+    finally:
+        assert console.local.request("PUT", "/api/warehouse/catalog", catalog).status_code == 200

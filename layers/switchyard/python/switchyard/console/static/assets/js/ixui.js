@@ -58,7 +58,7 @@ const ICONS = {
 
 // A status as icon and text; `status-<tone>` gives the colours, data-status the status itself.
 export function ixBadge(status) {
-  if (!status) return h("span", { class: "status status-neutral", "data-status": "" }, "—");
+  if (!status) return h("span", { class: "status status-neutral", "data-status": "" }, "Not run yet");
   const t = tone(status);
   const icon = s(
     "svg",
@@ -151,10 +151,10 @@ export function constraintSummary(c) {
 export function problemsBanner(error) {
   const problems = (error && error.details && error.details.problems) || [];
   if (!problems.length) return errorBanner(error);
-  return errorBanner(
-    { message: problems.some((p) => p.severity === "error") ? `${error.message.split(":")[0]}.` : error.message, code: error.code },
-    problemList(problems),
-  );
+  // The message lists the problems again: its headline is what comes before the first of them.
+  const at = problems[0].path ? error.message.indexOf(problems[0].path) : -1;
+  const head = at > 0 ? error.message.slice(0, at).trim().replace(/[:;,]$/, "") : error.message;
+  return errorBanner({ message: /[.!?]$/.test(head) ? head : `${head}.`, code: error.code }, problemList(problems));
 }
 
 export function problemList(problems) {
