@@ -158,7 +158,7 @@ export async function render(main) {
       h("td", {}, h("a", { href: designLink }, design.name)),
       h("td", {}, w.name, " ", h("span", { class: "muted small" }, `(${w.key})`)),
       h("td", {}, triggerKind(w.trigger)),
-      h("td", {}, state_, w.active && w.mode === "test" ? h("span", { class: "tag" }, "test") : null),
+      h("td", {}, state_),
       h("td", {}, ixBadge(w.status)),
       h(
         "td",

@@ -181,7 +181,14 @@ export function confirmAction({ title, text, button, danger = false, action, don
   const go = h("button", { type: "button", class: danger ? "danger" : "primary" }, button);
   const status = h("div", { class: "dialog-status" });
   const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
-  const d = openDialog({ title, body: [typeof text === "string" ? h("p", {}, text) : text, status], actions: [cancel, go] });
+  // The page may have been drawn again meanwhile: focus returns to the control with the same id.
+  const openerId = document.activeElement && document.activeElement.id;
+  const onClose = () =>
+    setTimeout(() => {
+      const again = openerId && document.getElementById(openerId);
+      if (again && (document.activeElement === document.body || !document.activeElement)) again.focus();
+    });
+  const d = openDialog({ title, body: [typeof text === "string" ? h("p", {}, text) : text, status], actions: [cancel, go], onClose });
   cancel.addEventListener("click", () => d.close());
   go.addEventListener("click", async () => {
     go.disabled = true;
