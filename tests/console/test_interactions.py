@@ -15,7 +15,7 @@ from tests.console.conftest import BrowserLog, Console, shot, sign_in
 from tests.console.test_console import no_horizontal_scroll
 
 
-def design(name: str, delay: int | None = None) -> dict[str, Any]:
+def design(name: str, delay: int | None = None, holdout: bool = False) -> dict[str, Any]:
     branch: list[dict[str, Any]] = [
         {
             "type": "batch_audience",
@@ -28,7 +28,15 @@ def design(name: str, delay: int | None = None) -> dict[str, Any]:
     if delay:
         branch.append({"type": "delay", "name": "Cool off", "seconds": delay})
     branch.append({"type": "offer", "name": "Welcome offer", "offer_code": "WELCOME", "channel": "email"})
-    return {"name": name, "workflows": [{"key": "main", "name": "Main", "branches": [branch]}]}
+    branches = [branch]
+    if holdout:
+        audience = {
+            **branch[0],
+            "name": "Holdout audience",
+            "rules": [{"column": "email", "operator": "contains", "value": "a"}],
+        }
+        branches.append([audience, {"type": "control", "name": "Holdout"}])
+    return {"name": name, "workflows": [{"key": "main", "name": "Main", "branches": branches}]}
 
 
 def unique(prefix: str) -> str:
@@ -173,7 +181,7 @@ def test_production_fire_and_rollback_with_the_api_refusals_shown(
     log.allow(r"status of 409")  # activating production twice, refused on purpose
     console.local.wait(console.local.demo["succeeded"], "succeeded")
     name = unique("Console production")
-    design_id = saved(console, design(name))
+    design_id = saved(console, design(name, holdout=True))
     sign_in(page, console, path=f"interactions/{design_id}")
     card = page.locator("section.ix-workflow[data-workflow=main]")
     confirm(page, "Activate production", re.compile("Activate Main in production"))
@@ -187,13 +195,22 @@ def test_production_fire_and_rollback_with_the_api_refusals_shown(
     expect(activity(page, "Welcome offer").locator(".bubble")).to_have_text(
         re.compile(rf"^{re.escape(offered['bubble'])}")
     )
+    # two branches, side by side; the control group has its bubble too
+    left, right = (page.locator(f".branch[data-branch='{b}']").bounding_box() for b in (1, 2))
+    assert left["y"] == right["y"] and left["x"] + left["width"] <= right["x"]
+    holdout = {a["name"]: a for a in done["activities"]}["Holdout"]
+    assert holdout["status"] == "Completed" and holdout["count"] > 0
+    expect(activity(page, "Holdout").locator(".bubble")).to_have_attribute(
+        "data-count", str(holdout["count"])
+    )
     # Rollback, confirmed: its offer history is removed
     page.get_by_role("button", name="Rollback").click()
     dialog = page.get_by_role("dialog", name=re.compile(r"Roll back Main #\d+\?"))
     expect(dialog).to_contain_text("cannot be undone")
     dialog.get_by_role("button", name="Roll back").click()
     expect(heading_status(page)).to_have_attribute("data-status", "Rolled Back", timeout=30_000)
-    expect(page.locator("#toasts")).to_contain_text(f"{offered['count']} offer history records removed")
+    removed = offered["count"] + holdout["count"]
+    expect(page.locator("#toasts")).to_contain_text(f"{removed} offer history records removed")
     expect(page.get_by_role("button", name="Rollback")).to_have_count(0)
     shot(page, "interaction-instance-rolled-back")
 
