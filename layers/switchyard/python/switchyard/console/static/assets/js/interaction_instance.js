@@ -28,7 +28,8 @@ export async function render(main, { id, key, n }) {
   const head = h("div", { class: "page-head" });
   const banner = h("div");
   const boxes = h("dl", { class: "boxes", "aria-label": "Summary" });
-  const columns = h("div", { class: "branches" });
+  // many branches scroll sideways: the region takes the keyboard focus so arrows can scroll it
+  const columns = h("div", { class: "branches", role: "region", "aria-label": "Branches", tabindex: "0" });
   const extra = h("div");
   const othersBox = h("section", { class: "card ix-others", "aria-labelledby": "others-title" });
   clear(main, crumbs, head, loading("Loading the instance…"));
