@@ -81,6 +81,7 @@ export async function getFeatures() {
     recentAlerts: "/api/alerts/recent" in paths,
     subscriptions: "/api/workflows/{workflow_id}/subscriptions" in paths || Object.keys(paths).some((p) => /^\/api\/workflows\/\{[^}]+\}\/subscriptions$/.test(p)),
     outbox: "/api/outbox" in paths,
+    interactions: "/api/interactions" in paths,
   };
   return features;
 }

@@ -8,6 +8,10 @@ import * as workflows from "./workflows.js";
 import * as workflow from "./workflow.js";
 import * as graph from "./graph.js";
 import * as outbox from "./outbox.js";
+import * as interactions from "./interactions.js";
+import * as interactionNew from "./interaction_new.js";
+import * as interaction from "./interaction.js";
+import * as interactionInstance from "./interaction_instance.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -21,6 +25,13 @@ const ROUTES = [
   [/^workflows\/([^/]+)\/graph\/?$/, (m) => ({ page: graph, title: "Workflow graph", params: { id: decodeURIComponent(m[1]) } })],
   [/^workflows\/([^/]+)\/?$/, (m) => ({ page: workflow, title: "Workflow", params: { id: decodeURIComponent(m[1]) } })],
   [/^outbox\/?$/, () => ({ page: outbox, title: "Outbox" })],
+  [/^interactions\/?$/, () => ({ page: interactions, title: "Interactions" })],
+  [/^interactions\/new\/?$/, () => ({ page: interactionNew, title: "New interaction" })],
+  [/^interactions\/([^/]+)\/?$/, (m) => ({ page: interaction, title: "Interaction", params: { id: decodeURIComponent(m[1]) } })],
+  [
+    /^interactions\/([^/]+)\/workflows\/([^/]+)\/instances\/(\d+)\/?$/,
+    (m) => ({ page: interactionInstance, title: "Interaction instance", params: { id: decodeURIComponent(m[1]), key: decodeURIComponent(m[2]), n: m[3] } }),
+  ],
 ];
 
 // Links inside the console change the page without reloading it.
@@ -56,6 +67,7 @@ function renderNav() {
   clear(
     nav,
     can("read_workflows") ? item("workflows", "Workflows") : null,
+    can("read_workflows") && session.features.interactions ? item("interactions", "Interactions") : null,
     session.features.outbox ? item("outbox", "Outbox") : null,
   );
   clear(
@@ -159,6 +171,8 @@ async function route() {
     cleanup = null;
   }
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  // Links written as #/interactions/{id} (bookmarks, other tools) open the page at that path.
+  if (location.hash.startsWith("#/")) return navigate(location.hash.slice(2) + location.search, { replace: true });
   const path = appPath();
   if (!getToken()) {
     session = null;
@@ -180,7 +194,7 @@ async function route() {
     }
   }
   renderNav();
-  if (!can("read_workflows") && (path === "" || path.startsWith("workflows"))) {
+  if (!can("read_workflows") && (path === "" || path.startsWith("workflows") || path.startsWith("interactions"))) {
     renderNoAccess();
     return;
   }

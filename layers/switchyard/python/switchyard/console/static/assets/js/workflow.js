@@ -131,6 +131,12 @@ export async function render(main, { id }, session) {
       );
     }
     actions.append(h("a", { class: "button secondary", href: href(`workflows/${encodeURIComponent(run.id)}/graph`) }, "View workflow graph"));
+    // An interaction instance's run links back to the instance (its tasks carry where they belong).
+    const ix = run.type === "interaction" ? run.stages.flatMap((s) => s.tasks).map((task) => task.inputs || {}).find((i) => i.design_id && i.instance_id) : null;
+    if (ix) {
+      const path = `interactions/${encodeURIComponent(ix.design_id)}/workflows/${encodeURIComponent(ix.workflow_key)}/instances/${ix.instance_id}`;
+      actions.append(h("a", { class: "button secondary", href: href(path) }, "View interaction instance"));
+    }
     if (session.features.subscriptions) {
       actions.append(h("button", { type: "button", class: "secondary", onclick: () => openSubscriptions(run) }, "Subscribe to alerts"));
     }

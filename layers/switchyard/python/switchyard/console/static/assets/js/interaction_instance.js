@@ -1,0 +1,253 @@
+// An instance of an interaction workflow: its branches as columns, each activity with its
+// status, time remaining (a delay counting down) and results bubble; Pause, Play, Stop and
+// Rollback (each confirmed); the other instances, newest first; a link to its engine run.
+// Refreshed every 2 seconds while it runs.
+
+import { api } from "./api.js";
+import { can, href } from "./nav.js";
+import { clear, errorBanner, h, loading, pretty, toast } from "./ui.js";
+import { FINAL, HELD, PLAYING, ROLLBACK_FROM, activityType, bubble, confirmAction, formatRemaining, isLive, ixBadge, keepFocus, when } from "./ixui.js";
+import { instancePath } from "./interaction.js";
+
+const LIVE_MS = 2000;
+const IDLE_MS = 30_000;
+
+export async function render(main, { id, key, n }) {
+  const number = Number.parseInt(n, 10);
+  let design = null;
+  let instance = null;
+  let others = [];
+  let timer = null;
+  let ticker = null;
+  let stopped = false;
+  let lastDrawn = "";
+  let fetchedAt = 0;
+
+  const designLink = h("a", { href: href(`interactions/${encodeURIComponent(id)}`) }, "Interaction");
+  const crumbs = h("p", { class: "breadcrumb" }, h("a", { href: href("interactions") }, "Interactions"), " › ", designLink, " › ", h("span", {}, `Instance ${n}`));
+  const head = h("div", { class: "page-head" });
+  const banner = h("div");
+  const boxes = h("dl", { class: "boxes", "aria-label": "Summary" });
+  // many branches scroll sideways: the region takes the keyboard focus so arrows can scroll it
+  const columns = h("div", { class: "branches", role: "region", "aria-label": "Branches", tabindex: "0" });
+  const extra = h("div");
+  const othersBox = h("section", { class: "card ix-others", "aria-labelledby": "others-title" });
+  clear(main, crumbs, head, loading("Loading the instance…"));
+
+  const base = `api/interactions/${encodeURIComponent(id)}/workflows/${encodeURIComponent(key)}`;
+
+  function schedule() {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(refresh, instance && isLive(instance.status) ? LIVE_MS : IDLE_MS);
+  }
+
+  async function refresh() {
+    try {
+      const [d, i, all] = await Promise.all([
+        api("GET", `api/interactions/${encodeURIComponent(id)}`),
+        api("GET", `${base}/instances/${number}`),
+        api("GET", `${base}/instances`),
+      ]);
+      if (stopped) return;
+      const first = !instance;
+      design = d;
+      instance = i;
+      others = all.items;
+      fetchedAt = Date.now();
+      if (first) clear(main, crumbs, head, banner, boxes, columns, extra, othersBox);
+      draw();
+    } catch (exc) {
+      if (stopped) return;
+      if (!instance) {
+        clear(main, crumbs, h("h1", {}, `Instance ${n}`), errorBanner(exc));
+        if (exc.status === 404 || exc.status === 403 || exc.status === 422) return;
+      } else {
+        clear(banner, errorBanner(exc));
+      }
+    }
+    schedule();
+  }
+
+  function workflow() {
+    return (design && design.workflows.find((w) => w.key === key)) || { key, name: key, branches: [] };
+  }
+
+  function draw() {
+    const w = workflow();
+    const shown = JSON.stringify([design, instance, others]);
+    if (shown === lastDrawn) return;
+    lastDrawn = shown;
+    document.title = `${design.name}: ${w.name} #${instance.instance_id} · Switchyard`;
+    designLink.textContent = design.name;
+    keepFocus(() => {
+      clear(banner);
+      clear(head, h("h1", {}, `${w.name} #${instance.instance_id}`, " ", ixBadge(instance.status), instance.mode === "test" ? h("span", { class: "tag" }, "test") : null), controls(w));
+      drawBoxes(w);
+      drawColumns(w);
+      drawExtra();
+      drawOthers(w);
+    });
+  }
+
+  function controls(w) {
+    const actions = h("div", { class: "actions" });
+    const latest = others.length && others[0].instance_id === instance.instance_id;
+    const status = instance.status;
+    if (can("manage_interactions") && latest) {
+      if (PLAYING.has(status) || status === "Queued") {
+        actions.append(
+          h("button", { type: "button", class: "secondary", id: "pause-instance", onclick: () => act("pause", "Pause", `Pause ${w.name} #${instance.instance_id}?`, "The activity under way finishes and the next does not start. A delay counting down keeps counting.") }, "Pause"),
+        );
+      }
+      if (HELD.has(status)) {
+        actions.append(h("button", { type: "button", class: "primary", id: "play-instance", onclick: () => act("play", "Play", `Play ${w.name} #${instance.instance_id}?`, "The instance continues where it was held.") }, "Play"));
+      }
+      if (!FINAL.has(status) && status !== "Stop Requested" && status !== "Stopping" && !String(status).startsWith("Roll") && status !== "Test Failed" && status !== "Failed") {
+        actions.append(
+          h(
+            "button",
+            { type: "button", class: "danger", id: "stop-instance", onclick: () => act("stop", "Stop", `Stop ${w.name} #${instance.instance_id}?`, "The instance ends: the activity under way finishes, nothing after it runs. What it wrote stays until a rollback.", true) },
+            "Stop",
+          ),
+        );
+      }
+    }
+    if (can("rollback_interactions") && instance.mode === "production" && ROLLBACK_FROM.has(status)) {
+      actions.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            id: "rollback-instance",
+            onclick: () =>
+              confirmAction({
+                title: `Roll back ${w.name} #${instance.instance_id}?`,
+                text: "Its offer history, offer history details and meta rows and its exported files are removed. This cannot be undone.",
+                button: "Roll back",
+                danger: true,
+                action: () => api("POST", `${base}/instances/${instance.instance_id}/rollback`),
+                done: (r) => {
+                  toast(r.status === "Rolled Back" ? `Rolled back: ${r.rollback ? r.rollback.offer_history_removed : 0} offer history records removed.` : `Rollback: ${r.status}.`);
+                  return refresh();
+                },
+              }),
+          },
+          "Rollback",
+        ),
+      );
+    }
+    if (instance.workflow_id) actions.append(h("a", { class: "button secondary", href: href(`workflows/${encodeURIComponent(instance.workflow_id)}`) }, "View run"));
+    return actions;
+  }
+
+  function act(action, label, title, text, danger = false) {
+    confirmAction({
+      title,
+      text,
+      button: label,
+      danger,
+      action: () => api("POST", `${base}/${action}`),
+      done: () => {
+        toast(`${label} requested.`);
+        return refresh();
+      },
+    });
+  }
+
+  function drawBoxes(w) {
+    const box = (label, value) => h("div", { class: "box" }, h("dt", {}, label), h("dd", {}, value));
+    clear(
+      boxes,
+      box("Status", ixBadge(instance.status)),
+      box("Mode", instance.mode === "production" ? "Production" : "Test"),
+      box("Started by", instance.started_by),
+      box("Started", when(instance.created_at)),
+      box("Ended", when(instance.ended_at)),
+    );
+  }
+
+  function drawColumns(w) {
+    const byBranch = new Map();
+    for (const a of instance.activities) {
+      if (!byBranch.has(a.branch)) byBranch.set(a.branch, []);
+      byBranch.get(a.branch).push(a);
+    }
+    // Before its run is recorded, the design's activities, not started yet.
+    if (!byBranch.size) (w.branches || []).forEach((branch, i) => byBranch.set(i + 1, branch.map((a) => ({ name: a.name, type: a.type, status: null, count: null, warnings: [] }))));
+    clear(
+      columns,
+      [...byBranch.entries()].map(([branch, activities]) =>
+        h(
+          "section",
+          { class: "branch card", "aria-labelledby": `branch-${branch}`, "data-branch": String(branch) },
+          h("h2", { id: `branch-${branch}` }, `Branch ${branch}`),
+          h("ol", { class: "activities" }, activities.map(activityCard)),
+        ),
+      ),
+    );
+  }
+
+  function activityCard(a) {
+    const remaining = a.remaining_seconds !== null && a.remaining_seconds !== undefined ? h("p", { class: "remaining", "data-remaining": String(a.remaining_seconds) }, h("span", { class: "muted small" }, "Time remaining "), h("strong", { class: "countdown" }, formatRemaining(a.remaining_seconds))) : null;
+    return h(
+      "li",
+      { class: "activity", "data-activity": a.name, "data-status": a.status || "" },
+      h("div", { class: "activity-head" }, h("span", { class: "activity-name" }, a.name), bubble(a)),
+      h("p", { class: "muted small" }, activityType(a.type)),
+      a.status ? ixBadge(a.status) : h("span", { class: "muted small" }, "Not started"),
+      remaining,
+      (a.warnings || []).length ? h("ul", { class: "task-warnings" }, a.warnings.map((x) => h("li", {}, x))) : null,
+      a.error ? h("p", { class: "activity-error", role: "note" }, `${a.error.code}: ${a.error.message}`) : null,
+    );
+  }
+
+  // The delays count down between refreshes.
+  function tick() {
+    const gone = (Date.now() - fetchedAt) / 1000;
+    for (const el of columns.querySelectorAll(".remaining")) {
+      el.querySelector(".countdown").textContent = formatRemaining(Number(el.dataset.remaining) - gone);
+    }
+  }
+
+  function drawExtra() {
+    const parts = [];
+    if (instance.paused_reason) parts.push(h("div", { class: "banner warning" }, h("p", {}, h("strong", {}, "Paused: "), instance.paused_reason)));
+    if (instance.rollback) parts.push(h("details", { class: "card" }, h("summary", {}, "Rollback"), h("pre", { class: "code", tabindex: "0", "aria-label": "Rollback" }, pretty(instance.rollback))));
+    if ((instance.exported_files || []).length) parts.push(h("details", { class: "card" }, h("summary", {}, `Exported files (${instance.exported_files.length})`), h("ul", {}, instance.exported_files.map((f) => h("li", {}, h("code", {}, typeof f === "string" ? f : JSON.stringify(f)))))));
+    clear(extra, parts);
+  }
+
+  function drawOthers(w) {
+    clear(
+      othersBox,
+      h("h2", { id: "others-title" }, `Instances of ${w.name}`),
+      h(
+        "ol",
+        { class: "instance-list" },
+        others.map((i) =>
+          h(
+            "li",
+            { "data-instance": String(i.instance_id) },
+            i.instance_id === instance.instance_id
+              ? h("strong", { "aria-current": "page" }, `#${i.instance_id}`)
+              : h("a", { href: href(instancePath(id, key, i.instance_id)), "aria-label": `Instance ${i.instance_id}` }, `#${i.instance_id}`),
+            " ",
+            ixBadge(i.status),
+            " ",
+            h("span", { class: "muted small" }, i.mode, ", ", when(i.created_at)),
+          ),
+        ),
+      ),
+    );
+  }
+
+  await refresh();
+  ticker = setInterval(tick, 1000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    clearInterval(ticker);
+  };
+}
