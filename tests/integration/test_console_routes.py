@@ -94,6 +94,7 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
             "administrator",
             [
                 "manage_alerts",
+                "manage_catalog",
                 "manage_interactions",
                 "manage_schedules",
                 "operate_workflows",
