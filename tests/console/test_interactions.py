@@ -436,3 +436,28 @@ def test_an_activation_refused_by_validation_lists_the_problems(
         expect(page.locator("section.ix-workflow[data-workflow=main]")).to_contain_text("Not active")
     finally:
         assert console.local.request("PUT", "/api/warehouse/catalog", catalog).status_code == 200
+
+
+def test_send_the_event_a_wait_for_event_activity_waits_for(page: Any, console: Console) -> None:
+    console.local.wait(console.local.demo["succeeded"], "succeeded")
+    body = design(unique("Console event"))
+    body["workflows"][0]["branches"][0].insert(1, {"type": "wait_for_event", "name": "Go signal"})
+    design_id = saved(console, body)
+    base = f"/api/interactions/{design_id}/workflows/main"
+    assert console.local.request("POST", f"{base}/activate", {"mode": "test"}).status_code == 200
+    iid = console.local.request("POST", f"{base}/fire").json()["instance_id"]
+    sign_in(page, console, path=f"interactions/{design_id}/workflows/main/instances/{iid}")
+    waiting = activity(page, "Go signal")
+    expect(waiting).to_contain_text("Wait for event")
+    # the button shows once the branch has reached the activity
+    expect(waiting.get_by_role("button", name="Send event: Go signal")).to_be_visible(timeout=30_000)
+    expect(activity(page, "Welcome offer")).to_have_attribute("data-status", "Waiting For Trigger")
+    shot(page, "interaction-instance-event")
+    waiting.get_by_role("button", name="Send event: Go signal").click()
+    dialog = page.get_by_role("dialog", name="Send the event of Go signal?")
+    dialog.get_by_role("button", name="Send event").click()
+    expect(page.locator("#toasts")).to_contain_text("Event sent to Go signal.")
+    expect(heading_status(page)).to_have_attribute("data-status", "Test Completed", timeout=60_000)
+    expect(waiting).to_have_attribute("data-status", "Test Completed")
+    expect(waiting.get_by_role("button", name="Send event: Go signal")).to_have_count(0)
+    expect(activity(page, "Welcome offer").locator(".bubble")).to_be_visible()

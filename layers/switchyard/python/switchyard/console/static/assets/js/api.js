@@ -82,6 +82,7 @@ export async function getFeatures() {
     subscriptions: "/api/workflows/{workflow_id}/subscriptions" in paths || Object.keys(paths).some((p) => /^\/api\/workflows\/\{[^}]+\}\/subscriptions$/.test(p)),
     outbox: "/api/outbox" in paths,
     interactions: "/api/interactions" in paths,
+    activityEvents: Object.keys(paths).some((p) => /^\/api\/interactions\/.*\/activities\/\{[^}]+\}\/event$/.test(p)),
   };
   return features;
 }

@@ -12,7 +12,7 @@ import { instancePath } from "./interaction.js";
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
 
-export async function render(main, { id, key, n }) {
+export async function render(main, { id, key, n }, session) {
   const number = Number.parseInt(n, 10);
   let design = null;
   let instance = null;
@@ -189,7 +189,29 @@ export async function render(main, { id, key, n }) {
     );
   }
 
-  function activityCard(a) {
+  // A manual wait for event that its branch has reached: someone may send its event.
+  function awaitsEvent(a, previous) {
+    if (a.type !== "wait_for_event" || a.status !== "Waiting For Trigger" || FINAL.has(instance.status)) return false;
+    if (!session.features.activityEvents || !can("manage_interactions")) return false;
+    const defined = (workflow().branches || []).flat().find((x) => x.name === a.name);
+    if (defined && defined.trigger && defined.trigger !== "manual") return false;
+    return !previous || /Completed$/.test(previous.status || "");
+  }
+
+  function sendEvent(a) {
+    confirmAction({
+      title: `Send the event of ${a.name}?`,
+      text: "The branch goes on from this activity (once its constraints hold), at its next check.",
+      button: "Send event",
+      action: () => api("POST", `${base}/instances/${instance.instance_id}/activities/${encodeURIComponent(a.name)}/event`),
+      done: () => {
+        toast(`Event sent to ${a.name}.`);
+        return refresh();
+      },
+    });
+  }
+
+  function activityCard(a, index, activities) {
     const remaining = a.remaining_seconds !== null && a.remaining_seconds !== undefined ? h("p", { class: "remaining", "data-remaining": String(a.remaining_seconds) }, h("span", { class: "muted small" }, "Time remaining "), h("strong", { class: "countdown" }, formatRemaining(a.remaining_seconds))) : null;
     return h(
       "li",
@@ -200,6 +222,9 @@ export async function render(main, { id, key, n }) {
       remaining,
       (a.warnings || []).length ? h("ul", { class: "task-warnings" }, a.warnings.map((x) => h("li", {}, x))) : null,
       a.error ? h("p", { class: "activity-error", role: "note" }, `${a.error.code}: ${a.error.message}`) : null,
+      awaitsEvent(a, activities[index - 1])
+        ? h("button", { type: "button", class: "secondary", id: `event-${a.branch}-${index}`, "aria-label": `Send event: ${a.name}`, onclick: () => sendEvent(a) }, "Send event")
+        : null,
     );
   }
 

@@ -105,6 +105,10 @@ export const ACTIVITY_TYPES = {
   control: "Control",
   export: "Export",
   delay: "Delay",
+  decision_offer: "Decision offer",
+  wait_for_event: "Wait for event",
+  data_process: "Data process",
+  data_transfer: "Data transfer",
 };
 
 export function activityType(type) {
