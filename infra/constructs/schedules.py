@@ -5,6 +5,9 @@
 * Functions declared with ``manage_schedules`` (the API) may create, change, read and remove
   schedules in Switchyard's schedule groups (``switchyard-<tenant>``) and pass that role to the
   Scheduler; they learn the role's and the triggers function's ARNs from their environment.
+  Functions declared with ``manage_interaction_schedules`` (the triggers function: retries of
+  interaction fires, constraint checks) may do the same in the interaction groups only
+  (``switchyard-<tenant>-interactions``).
 * The default tenant's **schedule group** is created here; a new tenant's group is created by the
   API on its first schedule.
 * The **run-after rule** on the bus sends each courier group run that succeeded to the triggers
@@ -13,8 +16,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Aws, Names, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 from switchyard import declarations as d
@@ -31,6 +35,9 @@ SCHEDULE_ACTIONS = [
     "scheduler:GetSchedule",
 ]
 GROUP_ACTIONS = ["scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup"]
+# The tenants' interaction schedule groups (d.interaction_schedule_group): all the triggers
+# function manages.
+INTERACTION_GROUPS = d.interaction_schedule_group("*")
 
 
 class Schedules(Construct):
@@ -71,48 +78,45 @@ class Schedules(Construct):
         for key, decl in d.FUNCTIONS.items():
             if decl.manage_schedules:
                 self._grant_manage(engine, key, triggers.function_arn)
-            elif decl.remove_schedules:
-                self._grant_remove(engine, key)
+            elif decl.manage_interaction_schedules:
+                self._grant_manage(engine, key, triggers.function_arn, groups=INTERACTION_GROUPS)
 
-    def _grant_remove(self, engine: Engine, key: str) -> None:
+    def _grant_manage(
+        self, engine: Engine, key: str, triggers_arn: str, groups: str = f"{d.SCHEDULE_GROUP_PREFIX}*"
+    ) -> None:
+        """Manage schedules in the groups named like ``groups`` (all Switchyard groups, or the
+        tenants' interaction groups only), and pass the Scheduler's role."""
         function = engine.functions[key]
-        schedules = Stack.of(self).format_arn(
-            service="scheduler",
-            resource="schedule",
-            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["scheduler:DeleteSchedule"], resources=[schedules])
-        )
-        role = function.role
-        assert role is not None
-        nag.acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule/{d.SCHEDULE_GROUP_PREFIX}*/*]",
-            "Removes an interaction trigger's schedule after its last fire; names are made at run time.",
-        )
-
-    def _grant_manage(self, engine: Engine, key: str, triggers_arn: str) -> None:
-        function = engine.functions[key]
+        stack = Stack.of(self)
+        if key == d.RUN_AFTER_TARGET:
+            # The triggers function schedules calls to itself: its own ARN cannot come from a
+            # reference to itself (a circular dependency), so it gets a name made from its path.
+            name = Names.unique_resource_name(function, max_length=64)
+            cfn = function.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.function_name = name
+            triggers_arn = stack.format_arn(
+                service="lambda",
+                resource="function",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
         function.add_environment(d.ENV_SCHEDULER_ROLE_ARN, self.role.role_arn)
         function.add_environment(d.ENV_TRIGGERS_FUNCTION_ARN, triggers_arn)
-        stack = Stack.of(self)
         schedules = stack.format_arn(
             service="scheduler",
             resource="schedule",
-            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*/*",
+            resource_name=f"{groups}/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        groups = stack.format_arn(
+        group_arns = stack.format_arn(
             service="scheduler",
             resource="schedule-group",
-            resource_name=f"{d.SCHEDULE_GROUP_PREFIX}*",
+            resource_name=groups,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         function.add_to_role_policy(iam.PolicyStatement(actions=SCHEDULE_ACTIONS, resources=[schedules]))
-        function.add_to_role_policy(iam.PolicyStatement(actions=GROUP_ACTIONS, resources=[groups]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=GROUP_ACTIONS, resources=[group_arns]))
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
@@ -125,12 +129,12 @@ class Schedules(Construct):
         nag.acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule/{d.SCHEDULE_GROUP_PREFIX}*/*]",
+            f"schedule/{groups}/*]",
             "Schedules are named by users at run time, in the tenants' Switchyard schedule groups only.",
         )
         nag.acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule-group/{d.SCHEDULE_GROUP_PREFIX}*]",
+            f"schedule-group/{groups}]",
             "One schedule group per tenant (switchyard-<tenant>), created on the tenant's first schedule.",
         )

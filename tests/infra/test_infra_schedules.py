@@ -60,25 +60,18 @@ def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template:
             for r in as_list(s["Resource"])
         ]
         env = function["Properties"]["Environment"]["Variables"]
-        if not d.FUNCTIONS[key].manage_schedules:
-            # the triggers function removes an interaction trigger's schedule after its last fire
-            removes = d.FUNCTIONS[key].remove_schedules
-            expected = (
-                [
-                    (
-                        "scheduler:DeleteSchedule",
-                        f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{d.SCHEDULE_GROUP_PREFIX}*/*",
-                    )
-                ]
-                if removes
-                else []
-            )
-            assert scheduler == expected and passes == [], key
+        decl = d.FUNCTIONS[key]
+        if not (decl.manage_schedules or decl.manage_interaction_schedules):
+            assert scheduler == [] and passes == [], key
             assert d.ENV_SCHEDULER_ROLE_ARN not in env, key
             continue
-        prefix = d.SCHEDULE_GROUP_PREFIX
+        # the triggers function (retries of interaction fires, constraint checks) manages the
+        # tenants' interaction groups only; the API and the alerts function every Switchyard group
+        groups = d.SCHEDULE_GROUP_PREFIX + "*"
+        if not decl.manage_schedules:
+            groups = d.interaction_schedule_group("*")
         assert set(scheduler) == {
-            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{prefix}*/*")
+            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{groups}/*")
             for action in (
                 "scheduler:CreateSchedule",
                 "scheduler:UpdateSchedule",
@@ -86,9 +79,9 @@ def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template:
                 "scheduler:GetSchedule",
             )
         } | {
-            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule-group/{prefix}*")
+            (action, f"arn:aws:scheduler:REGION:ACCOUNT:schedule-group/{groups}")
             for action in ("scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup")
-        }
+        }, key
         assert passes == [
             (
                 {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
@@ -96,7 +89,15 @@ def test_only_schedule_managers_may_manage_schedules_and_pass_the_role(template:
             )
         ]
         assert env[d.ENV_SCHEDULER_ROLE_ARN] == {"Fn::GetAtt": [role_id, "Arn"]}
-        assert env[d.ENV_TRIGGERS_FUNCTION_ARN] == {"Fn::GetAtt": [triggers, "Arn"]}
+        if key == "triggers":
+            # its own ARN, from the name it is given (a reference to itself would be circular)
+            name = function["Properties"]["FunctionName"]
+            assert isinstance(name, str) and len(name) <= 64
+            assert (
+                render(env[d.ENV_TRIGGERS_FUNCTION_ARN]) == f"arn:aws:lambda:REGION:ACCOUNT:function:{name}"
+            )
+        else:
+            assert env[d.ENV_TRIGGERS_FUNCTION_ARN] == {"Fn::GetAtt": [triggers, "Arn"]}
 
 
 def test_the_default_tenant_has_its_schedule_group(template: dict[str, Any]) -> None:
@@ -137,3 +138,16 @@ def test_the_run_after_and_instance_ended_rules_send_their_events_to_the_trigger
         and p["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
     ]
     assert len(permissions) == 1
+
+
+def test_the_triggers_function_schedules_retries_in_the_interaction_groups_only(
+    template: dict[str, Any],
+) -> None:
+    _, function = functions(template)["triggers"]
+    scheduler = grants(role_statements(template, function["Properties"]["Role"]), "scheduler")
+    interactions = f"arn:aws:scheduler:REGION:ACCOUNT:schedule/{d.interaction_schedule_group('*')}/*"
+    assert ("scheduler:CreateSchedule", interactions) in scheduler
+    assert {resource for _, resource in scheduler} == {
+        interactions,
+        f"arn:aws:scheduler:REGION:ACCOUNT:schedule-group/{d.interaction_schedule_group('*')}",
+    }

@@ -95,8 +95,10 @@ class FunctionDecl:
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
     manage_schedules: bool = False
-    # Only removes schedules (no create, no role to pass).
-    remove_schedules: bool = False
+    # Creates, reads and removes schedules in the tenants' interaction groups only
+    # (``switchyard-<tenant>-interactions``) and passes the Scheduler's role: trigger retries,
+    # constraint checks, removing a trigger's schedule after its last fire.
+    manage_interaction_schedules: bool = False
     # Sends email through SES from the configured sender identity.
     send_email: bool = False
     # Writes configuration items of these kinds only (an IAM condition on the partition key).
@@ -247,8 +249,9 @@ TRIGGERS_FUNCTION = FunctionDecl(
     tables_r=("config", "schedules"),
     put_events=True,
     start_executions=True,
-    # a recurring interaction trigger that has fired its last time removes its schedule
-    remove_schedules=True,
+    # interaction triggers: retries of a fire that could not start, constraint checks, and the
+    # removal of a trigger's schedule after its last fire
+    manage_interaction_schedules=True,
     bucket="read",  # trigger constraints count records in the warehouse
 )
 

@@ -40,6 +40,17 @@ class ConstraintCheck(BaseModel):
     workflow_key: str
 
 
+class InteractionRetry(BaseModel):
+    """A retry of an interaction fire that could not start an instance (the retry ladder)."""
+
+    kind: Literal["interaction_retry"]
+    tenant: str
+    design_id: str
+    workflow_key: str
+    attempt: int
+    fire: str
+
+
 class StatusChangedDetail(BaseModel):
     workflow_id: str
     type: str
@@ -70,6 +81,13 @@ def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
         check = ConstraintCheck.model_validate(raw)
         return InteractionService(get_deps()).check_constraints(
             check.tenant, check.design_id, check.workflow_key
+        )
+    if raw.get("kind") == "interaction_retry":
+        from switchyard.services.interactions import InteractionService
+
+        retry = InteractionRetry.model_validate(raw)
+        return InteractionService(get_deps()).retry_fire(
+            retry.tenant, retry.design_id, retry.workflow_key, retry.attempt, retry.fire
         )
     if raw.get("kind") == "interaction":
         from switchyard.services.interactions import InteractionService

@@ -8,7 +8,13 @@ cannot address a production row.
 
 from __future__ import annotations
 
-from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -85,6 +91,9 @@ class InteractionInstanceModel(Model):
     exported = JSONAttribute(null=True)
     # task id -> a wait for event's state: waiting_since, then at, how (manual, scheduled), by
     events = JSONAttribute(null=True)
+    # single-instance recurring: earlier runs (one per fire); whether more fires re-run it
+    runs = JSONAttribute(null=True)
+    single_open = BooleanAttribute(null=True)
 
     by_workflow = InstancesByWorkflow()
 

@@ -89,6 +89,7 @@ class InstanceRepository:
             workflow_id=instance.workflow_id,
             started_by=instance.started_by,
             created_at=_iso(instance.created_at),
+            single_open=instance.single_open or None,
         ).save(condition=InteractionInstanceModel.instance_id.does_not_exist())
 
     def get(self, instance_id: int) -> Instance:
@@ -107,6 +108,30 @@ class InstanceRepository:
         InteractionInstanceModel(instance_id).update(
             actions=[InteractionInstanceModel.workflow_id.set(workflow_id)]
         )
+
+    def rerun(self, instance_id: int, workflow_id: str, runs: list[str]) -> None:
+        """A single instance re-run by a fire: its new run, the earlier ones; pause control cleared."""
+        InteractionInstanceModel(instance_id).update(
+            actions=[
+                InteractionInstanceModel.workflow_id.set(workflow_id),
+                InteractionInstanceModel.runs.set(runs),
+                InteractionInstanceModel.control.remove(),
+                InteractionInstanceModel.control_reason.remove(),
+            ]
+        )
+
+    def close_single(self, instance_id: int) -> bool:
+        """No fire re-runs this single instance any more; False when it was closed already."""
+        try:
+            InteractionInstanceModel(instance_id).update(
+                actions=[InteractionInstanceModel.single_open.set(False)],
+                condition=InteractionInstanceModel.single_open == True,  # noqa: E712 - a condition
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def delete(self, instance_id: int) -> None:
         InteractionInstanceModel(instance_id).delete()
@@ -416,4 +441,6 @@ def _to_instance(i: InteractionInstanceModel) -> Instance:
         rollback_detail=i.rollback_detail,
         exported=list(i.exported or []),
         events=dict(i.events or {}),
+        runs=list(i.runs or []),
+        single_open=bool(i.single_open),
     )

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from switchyard.domain.interaction_triggers import RetryState
 from switchyard.domain.models import PlannedStage, PlannedTask
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,63}$"
@@ -97,6 +98,9 @@ class BatchAudience(_Strict):
     columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
     min_batch: int | None = Field(default=None, ge=0)
     max_batch: int | None = Field(default=None, ge=1)
+    # maximum target limit: a single-instance recurring workflow completes once this audience has
+    # targeted this many records over all its fires (docs/interactions.md)
+    max_targets: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _limits(self) -> BatchAudience:
@@ -349,9 +353,13 @@ class Trigger(_Strict):
     # all must hold; checked every minute for up to ``stop_checking_after_minutes`` after a fire
     constraints: list[Constraint] = Field(default_factory=list, max_length=10)
     stop_checking_after_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # recurring: a new instance each fire, or one instance re-run by every fire
+    create: Literal["new_instance", "single_instance"] = "new_instance"
 
     @model_validator(mode="after")
     def _fields(self) -> Trigger:
+        if self.kind != "recurring" and self.create != "new_instance":
+            raise ValueError("create: 'single_instance' belongs to recurring triggers")
         if self.kind == "scheduled" and self.at is None:
             raise ValueError("a scheduled trigger needs 'at', the date and time it fires")
         if self.kind == "recurring" and not self.expression:
@@ -390,7 +398,19 @@ class InteractionWorkflow(_Strict):
                 raise ValueError(
                     f"branch {bi + 1} must start with a batch_audience (it starts with {branch[0].type})"
                 )
+        if self.trigger.create != "single_instance":
+            limited = [a.name for _, _, a in self.activities() if getattr(a, "max_targets", None)]
+            if limited:
+                raise ValueError(
+                    "max_targets (the maximum target limit) needs a recurring trigger with "
+                    f"create: 'single_instance'; set on: {', '.join(limited)}"
+                )
         return self
+
+    @property
+    def single_instance(self) -> bool:
+        """Every fire re-runs one instance (a recurring trigger with create: single_instance)."""
+        return self.trigger.kind == "recurring" and self.trigger.create == "single_instance"
 
     def activities(self) -> list[tuple[int, int, Any]]:
         return [(bi, ai, a) for bi, branch in enumerate(self.branches) for ai, a in enumerate(branch)]
@@ -518,6 +538,9 @@ def plan_interaction(
         "create_files_in_test_mode": workflow.create_files_in_test_mode,
         "exclude_instances": list(override.get("exclude_instances") or []),
         "history_activities": [a.name for _, _, a in workflow.activities() if a.type in HISTORY_TYPES],
+        # single-instance recurring: which run of the instance, and what each audience may still target
+        "run": int(override.get("run") or 0),
+        "target_limits": dict(override.get("target_limits") or {}),
     }
     return [
         PlannedStage(
@@ -560,6 +583,11 @@ class WorkflowState(BaseModel):
     waiting_since: datetime | None = None
     waiting_until: datetime | None = None
     unmet: list[str] = Field(default_factory=list)
+    # a fire that could not start an instance, retried on the ladder (domain/interaction_triggers.py)
+    retry: RetryState | None = None
+    # single-instance recurring: the instance every fire re-runs; why the workflow completed
+    single_instance_id: int | None = None
+    completed_reason: str | None = None
 
 
 class StoredDesign(BaseModel):
@@ -599,6 +627,10 @@ class Instance(BaseModel):
     exported: list[str] = Field(default_factory=list)
     # wait for event activities: task id -> waiting_since, at, how, by
     events: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # single-instance recurring: earlier runs of this instance (one per fire), and whether more
+    # fires will re-run it (it shows Waiting Next Trigger between fires)
+    runs: list[str] = Field(default_factory=list)
+    single_open: bool = False
 
     @property
     def space(self) -> Space:

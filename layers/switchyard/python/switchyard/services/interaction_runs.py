@@ -139,6 +139,8 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
         exclude_instances=[int(i) for i in raw.get("exclude_instances") or []],
         history_activities=[str(a) for a in raw.get("history_activities") or []],
         now=deps.clock(),
+        run=int(raw.get("run") or 0),
+        target_limits={str(k): int(v) for k, v in (raw.get("target_limits") or {}).items()},
     )
     if isinstance(activity, BatchAudience):
         return run_batch_audience(activity, ctx, previous)

@@ -224,6 +224,9 @@ class InteractionService:
                 "waiting_since": None,
                 "waiting_until": None,
                 "unmet": [],
+                "retry": None,
+                "single_instance_id": None,
+                "completed_reason": None,
                 "external_guid": state.external_guid or str(uuid.uuid4()),
             }
         )
@@ -247,7 +250,12 @@ class InteractionService:
         self.designs.replace(stored, version)
         self._disarm(stored.tenant, stored.id, key)
         self._drop_check(stored, key, "deactivated")
-        return stored
+        from switchyard.services.interaction_retries import FireRetries
+
+        FireRetries(self).cancel(stored.tenant, stored.id, key, "deactivated")
+        if state.single_instance_id is not None:  # no more fires re-run it
+            self.instances.close_single(state.single_instance_id)
+        return self.get(principal, design_id)
 
     # --- scheduled and recurring triggers (EventBridge Scheduler -> the triggers function) ---
 
@@ -331,8 +339,14 @@ class InteractionService:
         }.get(run.status)
         if state is None:
             return {"started": []}
+        if "run" in config:  # a run of a single-instance recurring workflow: completed yet?
+            from switchyard.services.interaction_single import SingleInstances
+
+            SingleInstances(self).on_run_ended(run)
         system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
         cause = f"instance:{config['instance_id']}:{state}"
+        if config.get("run"):  # a later run of a single instance ends: a watcher fires again
+            cause += f":run:{config['run']}"
         started = []
         for stored in self.designs.list(run.tenant):
             for workflow in stored.design.workflows:
@@ -354,7 +368,7 @@ class InteractionService:
                     update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
                 )
                 self.designs.replace(stored, version)
-                fired = self._fired(system, stored.id, workflow, Mode(wstate.mode))
+                fired = self._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
                 started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
         return {"started": started}
 
@@ -383,7 +397,7 @@ class InteractionService:
         self.designs.replace(stored, version)
         if last:  # the trigger has done its work; the workflow stays active until deactivated
             self._disarm(tenant, design_id, key)
-        return self._fired(system, design_id, workflow, Mode(state.mode))
+        return self._fired(system, design_id, workflow, Mode(state.mode), fire=scheduled_time)
 
     # --- trigger constraints ------------------------------------------------------------------
 
@@ -394,26 +408,24 @@ class InteractionService:
         workflow: InteractionWorkflow,
         mode: Mode,
         check_constraints: bool = True,
+        fire: str | None = None,
     ) -> dict[str, Any]:
-        """A trigger fired: start an instance, or wait until the trigger's constraints hold."""
+        """A trigger fired: start an instance, or wait until the trigger's constraints hold.
+        An instance that cannot start is retried on the ladder (services/interaction_retries.py)."""
+        from switchyard.services.interaction_retries import FireRetries
+
         stored = self.get(principal, design_id)
         waiting = self._wait_if_unmet(stored, workflow) if check_constraints else None
         if waiting is not None:
             return waiting
-        try:
-            started = self._start_instance(principal, stored, workflow, mode, exclude=[])
-        except Conflict as exc:
-            # The previous instance still runs: this fire is skipped; the trigger goes on.
-            logger.warning(
-                "a trigger fired while the previous instance still runs",
-                extra={"design_id": design_id, "workflow": workflow.key, "error": exc.message},
-            )
-            return {"started": False, "reason": exc.message}
-        return {
-            "started": True,
-            "instance_id": started["instance_id"],
-            "workflow_id": started.get("workflow_id"),
-        }
+        fire = fire or self.deps.clock().isoformat()
+        return FireRetries(self).start(principal, stored, workflow, mode, fire)
+
+    def retry_fire(self, tenant: str, design_id: str, key: str, attempt: int, fire: str) -> dict[str, Any]:
+        """A retry of a fire that could not start an instance is due (the triggers function)."""
+        from switchyard.services.interaction_retries import FireRetries
+
+        return FireRetries(self).retry(tenant, design_id, key, attempt, fire)
 
     def _wait_if_unmet(self, stored: StoredDesign, workflow: InteractionWorkflow) -> dict[str, Any] | None:
         """None when every constraint holds (or there are none); else the fire waits."""
@@ -508,7 +520,8 @@ class InteractionService:
             self.designs.replace(stored, version)
             return {"started": False, "waiting_for_constraints": True, "unmet": unmet}
         self._drop_check(stored, key, "constraints hold")
-        return self._fired(system, design_id, workflow, Mode(state.mode), check_constraints=False)
+        fire = f"constraints held (waiting since {state.waiting_since.isoformat()})"
+        return self._fired(system, design_id, workflow, Mode(state.mode), check_constraints=False, fire=fire)
 
     def _drop_check(self, stored: StoredDesign, key: str, why: str) -> None:
         state = stored.workflow_state(key)
@@ -551,6 +564,9 @@ class InteractionService:
         waiting = self._wait_if_unmet(stored, workflow)
         if waiting is not None:
             return waiting
+        from switchyard.services.interaction_retries import revalidate
+
+        revalidate(self, stored, workflow)  # a manual fire is not retried: the caller gets the errors
         return self._start_instance(principal, stored, workflow, Mode(state.mode), exclude=[])
 
     def _start_instance(
@@ -570,6 +586,22 @@ class InteractionService:
                     "stop it or wait for it to end.",
                     {"instance_id": latest.instance_id},
                 )
+        if workflow.single_instance:
+            from switchyard.services.interaction_single import SingleInstances
+
+            return SingleInstances(self).fire(principal, stored, workflow, mode, latest)
+        return self._new_instance(principal, stored, workflow, mode, exclude)
+
+    def _new_instance(
+        self,
+        principal: Principal,
+        stored: StoredDesign,
+        workflow: InteractionWorkflow,
+        mode: Mode,
+        exclude: list[int],
+        single_open: bool = False,
+        extra_config: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         now = self.deps.clock()
         instance = Instance(
             instance_id=self.designs.next_instance_id(),
@@ -579,21 +611,12 @@ class InteractionService:
             mode=str(mode),  # type: ignore[arg-type]
             started_by=principal.user,
             created_at=now,
+            single_open=single_open,
         )
         self.instances.create(instance)
         try:
-            run, _ = WorkflowService(self.deps).start(
-                principal,
-                "interaction",
-                f"{stored.design.name}: {workflow.name} #{instance.instance_id}",
-                {
-                    "design_id": stored.id,
-                    "workflow_key": workflow.key,
-                    "instance_id": instance.instance_id,
-                    "workflow": workflow.model_dump(mode="json"),
-                    "exclude_instances": exclude,
-                },
-                mode,
+            run = self._start_run(
+                principal, stored, workflow, mode, instance.instance_id, exclude, extra_config
             )
         except Exception:
             self.instances.delete(instance.instance_id)
@@ -607,6 +630,33 @@ class InteractionService:
         self.designs.replace(stored, version)
         logger.info("interaction fired", extra={"instance_id": instance.instance_id, "workflow_id": run.id})
         return self.instance_view(self.instances.get(instance.instance_id))
+
+    def _start_run(
+        self,
+        principal: Principal,
+        stored: StoredDesign,
+        workflow: InteractionWorkflow,
+        mode: Mode,
+        instance_id: int,
+        exclude: list[int],
+        extra_config: dict[str, Any] | None = None,
+    ) -> Workflow:
+        """The engine run of an instance (a single instance gets one per fire)."""
+        run, _ = WorkflowService(self.deps).start(
+            principal,
+            "interaction",
+            f"{stored.design.name}: {workflow.name} #{instance_id}",
+            {
+                "design_id": stored.id,
+                "workflow_key": workflow.key,
+                "instance_id": instance_id,
+                "workflow": workflow.model_dump(mode="json"),
+                "exclude_instances": exclude,
+                **(extra_config or {}),
+            },
+            mode,
+        )
+        return run
 
     def _latest(self, design_id: str, key: str) -> Instance | None:
         return next(iter(self.instances.of_workflow(design_id, key)), None)
@@ -698,6 +748,12 @@ class InteractionService:
             raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
         if instance.mode != "production":
             raise Conflict("Only production instances are rolled back (test mode writes the sandbox).")
+        latest = self._latest(design_id, key)
+        if workflow.trigger.kind == "recurring" and latest is not None and latest.instance_id != instance_id:
+            raise Conflict(
+                f"Only the latest instance of a recurring workflow is rolled back: {latest.instance_id}.",
+                {"latest_instance_id": latest.instance_id},
+            )
         status = self.instance_view(instance)["status"]
         if status not in ROLLBACK_FROM:
             raise Conflict(
@@ -783,7 +839,10 @@ class InteractionService:
             "design_id": instance.design_id,
             "workflow_key": instance.workflow_key,
             "mode": instance.mode,
-            "status": instance_status(instance, run, now),
+            "status": S.WAITING_NEXT_TRIGGER
+            if instance.single_open and instance_status(instance, run, now) in (S.COMPLETED, S.TEST_COMPLETED)
+            else instance_status(instance, run, now),
+            "runs": [*instance.runs, *([instance.workflow_id] if instance.workflow_id else [])],
             "workflow_id": instance.workflow_id,
             "started_by": instance.started_by,
             "created_at": instance.created_at,
@@ -812,7 +871,7 @@ class InteractionService:
                 S.ROLLED_BACK,
                 S.ROLLBACK_FAILED,
             )
-            if state.active and idle:
+            if state.active and idle and not state.completed_reason:
                 status = S.WAITING_FOR_TRIGGER if state.mode == "production" else S.TEST_MODE
             workflows.append(
                 {
@@ -833,6 +892,9 @@ class InteractionService:
                     }
                     if state.waiting_since
                     else None,
+                    "trigger_retry": state.retry.model_dump(mode="json") if state.retry else None,
+                    "single_instance_id": state.single_instance_id,
+                    "completed_reason": state.completed_reason,
                 }
             )
         return {

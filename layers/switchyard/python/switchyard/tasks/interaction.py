@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
@@ -23,6 +23,9 @@ from switchyard.tasks.customer_360 import CUSTOMERS_KEY
 from switchyard.tasks.tables import download, identifier, workspace
 
 EXPORT_FILE = "actionExport.txt"
+# A single instance re-run by each fire writes each run's history chunks from run * RUN_PARTS on,
+# so a later run adds to the instance's offer history instead of overwriting the first run's.
+RUN_PARTS = 1_000_000
 DELIMITER = "|"
 
 
@@ -86,6 +89,10 @@ class ActivityContext:
     exclude_instances: list[int]
     history_activities: list[str]  # the workflow's offer and control activities
     now: datetime
+    # single-instance recurring: which run of the instance (0 the first), and how many records
+    # each audience with a maximum target limit may still target
+    run: int = 0
+    target_limits: dict[str, int] = field(default_factory=dict)
 
 
 def table_locations(blobs: BlobStore, bucket: str) -> dict[str, str]:
@@ -186,6 +193,8 @@ def run_batch_audience(a: BatchAudience, ctx: ActivityContext, previous: dict[st
             con.execute("CREATE TABLE contacted (record_id VARCHAR)")
             con.executemany("INSERT INTO contacted VALUES (?)", [(r,) for r in contacted])
         sql, params = audience_sql(a, table, key, exclude=bool(contacted))
+        if a.name in ctx.target_limits:  # the maximum target limit: what is left of it
+            sql += f" LIMIT {max(0, int(ctx.target_limits[a.name]))}"
         from switchyard.tasks.database import SQL_ERRORS
 
         local = os.path.join(folder, "audience.parquet")
@@ -267,7 +276,7 @@ def record_history(
         extra = "".join(f", {identifier(c, 'column')}" for c in detail_columns)
         cur = con.execute(f"SELECT CAST({key} AS VARCHAR){extra} FROM read_parquet('{path}')")
         chunk = ctx.insert_batch_limit
-        part = 0
+        part = ctx.run * RUN_PARTS
         while True:
             rows = cur.fetchall() if chunk == 0 else cur.fetchmany(chunk)
             if not rows:
