@@ -307,3 +307,72 @@ def test_single_instance_fields_are_checked_and_only_the_latest_recurring_instan
     latest = admin.post(wf(d["id"], f"instances/{made[1]}/rollback"))
     assert latest.status == 202 and latest.body["status"] == "Rolled Back"
     assert api.post(wf(d["id"], "deactivate")).status == 200
+
+
+# --- inactivity expiry ------------------------------------------------------------------------------
+
+
+def test_a_workflow_that_stops_firing_is_deactivated_after_its_inactivity_days(api: Api, deps: Deps) -> None:
+    from switchyard.services.interaction_expiry import expiry_schedule_name
+
+    body = design([audience(), offer()], expire_after_days_inactive=10)
+    # fires on the next Monday at 09:00, once
+    body["workflows"][0]["trigger"] = {
+        "kind": "recurring",
+        "expression": "cron(0 9 ? * MON *)",
+        "end_after": 1,
+    }
+    d = create(api, body)
+    before = datetime.now(UTC)
+    activate(api, d["id"], "test")
+    expiry = expiry_schedule_name(d["id"], "main")
+    # Activation sets the expiry 10 days ahead
+    state = shown(api, d["id"])
+    expires = datetime.fromisoformat(state["expires_at"])
+    assert (
+        before + timedelta(days=10) - timedelta(seconds=1)
+        <= expires
+        <= datetime.now(UTC) + timedelta(days=10)
+    )
+    schedule = deps.scheduler.get(GROUP, expiry)
+    assert schedule is not None and schedule["ScheduleExpression"] == at_expression(expires)
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+
+    start = datetime.now(UTC)
+    clock = SchedulerClock(REGION, start_at=start)
+    # When it fires (the Monday), the expiry moves 10 days after that fire
+    [fired] = tick(clock, start + timedelta(days=7), trigger_schedule_name(d["id"], "main"))
+    wait_for(api, d["id"], fired.response["instance_id"], "Test Completed", "Test Failed")
+    state = shown(api, d["id"])
+    assert datetime.fromisoformat(state["last_fired_at"]) == fired.at
+    assert datetime.fromisoformat(state["expires_at"]) == fired.at + timedelta(days=10)
+    # Then 10 days after activation nothing happens: it fired since
+    assert tick(clock, start + timedelta(days=10, seconds=1), expiry) == []
+    assert shown(api, d["id"])["active"] is True
+    # And 10 days after the fire, with no fire since, it is deactivated, saying why
+    [expired] = tick(clock, fired.at + timedelta(days=10), expiry)
+    assert expired.response["deactivated"] is True
+    state = shown(api, d["id"])
+    assert state["active"] is False and state["expires_at"] is None
+    assert state["deactivated_reason"] == (
+        "Deactivated automatically: it had not fired for 10 day(s) "
+        f"(inactivity expiry; last fire {fired.at:%Y-%m-%dT%H:%M:%SZ})."
+    )
+    assert deps.scheduler.get(GROUP, expiry) is None
+
+    # Reactivating clears the reason and sets a new expiry; deactivating by hand removes it
+    activate(api, d["id"], "test")
+    state = shown(api, d["id"])
+    assert state["deactivated_reason"] is None and state["expires_at"] is not None
+    assert deps.scheduler.get(GROUP, expiry) is not None
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+    assert deps.scheduler.get(GROUP, expiry) is None
+    assert shown(api, d["id"])["deactivated_reason"] is None
+
+
+def test_inactivity_days_are_checked_on_save(api: Api) -> None:
+    for days in (0, 3651, "soon"):
+        reply = api.post("/api/interactions", design([audience(), offer()], expire_after_days_inactive=days))
+        assert reply.status == 422, reply.body
+        [problem] = reply.body["error"]["details"]["problems"]
+        assert problem["path"] == "workflows.0.expire_after_days_inactive", problem

@@ -51,6 +51,16 @@ class InteractionRetry(BaseModel):
     fire: str
 
 
+class InteractionExpiry(BaseModel):
+    """An interaction workflow's inactivity expiry is due."""
+
+    kind: Literal["interaction_expiry"]
+    tenant: str
+    design_id: str
+    workflow_key: str
+    expires_at: str
+
+
 class StatusChangedDetail(BaseModel):
     workflow_id: str
     type: str
@@ -81,6 +91,13 @@ def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
         check = ConstraintCheck.model_validate(raw)
         return InteractionService(get_deps()).check_constraints(
             check.tenant, check.design_id, check.workflow_key
+        )
+    if raw.get("kind") == "interaction_expiry":
+        from switchyard.services.interactions import InteractionService
+
+        expiry = InteractionExpiry.model_validate(raw)
+        return InteractionService(get_deps()).expire(
+            expiry.tenant, expiry.design_id, expiry.workflow_key, expiry.expires_at
         )
     if raw.get("kind") == "interaction_retry":
         from switchyard.services.interactions import InteractionService

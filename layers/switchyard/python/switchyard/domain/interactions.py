@@ -386,6 +386,8 @@ class InteractionWorkflow(_Strict):
     create_files_in_test_mode: bool = False
     # Offer history rows written per chunk; 0 writes the whole audience through one bulk path.
     database_insert_batch_limit: int = Field(default=10_000, ge=0, le=1_000_000)
+    # inactivity expiry: an active workflow that has not fired for this many days is deactivated
+    expire_after_days_inactive: int | None = Field(default=None, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _shape(self) -> InteractionWorkflow:
@@ -588,6 +590,11 @@ class WorkflowState(BaseModel):
     # single-instance recurring: the instance every fire re-runs; why the workflow completed
     single_instance_id: int | None = None
     completed_reason: str | None = None
+    # inactivity expiry: the last fire, when the workflow expires unless it fires, why it was
+    # deactivated automatically
+    last_fired_at: datetime | None = None
+    expires_at: datetime | None = None
+    deactivated_reason: str | None = None
 
 
 class StoredDesign(BaseModel):

@@ -57,7 +57,8 @@ def revalidate(service: InteractionService, stored: StoredDesign, workflow: Inte
             ) from None
 
 
-def _scheduled_time(fire: str) -> datetime | None:
+def fire_time(fire: str) -> datetime | None:
+    """The scheduled time of a scheduled or recurring fire (None for other fires)."""
     try:
         return datetime.strptime(fire, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
@@ -127,7 +128,7 @@ class FireRetries:
         state = stored.workflow_state(workflow.key)
         code, message = _error(exc)
         if retry_attempt is None or state.retry is None:
-            scheduled = _scheduled_time(fire)
+            scheduled = fire_time(fire)
             # offsets count from the fire (a scheduled time still ahead of the clock: a test clock)
             base = max(scheduled, now) if scheduled else now
             retry = RetryState(fire=fire, failed_at=base, attempts=1)

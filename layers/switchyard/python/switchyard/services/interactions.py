@@ -227,11 +227,17 @@ class InteractionService:
                 "retry": None,
                 "single_instance_id": None,
                 "completed_reason": None,
+                "last_fired_at": None,
+                "expires_at": None,
+                "deactivated_reason": None,
                 "external_guid": state.external_guid or str(uuid.uuid4()),
             }
         )
         self.designs.replace(stored, version)
         workflow = self._workflow(stored, key)
+        from switchyard.services.interaction_expiry import InactivityExpiry
+
+        InactivityExpiry(self).arm(stored, workflow, self.deps.clock(), fired=False)
         if workflow.trigger.kind in ("scheduled", "recurring"):
             due_now = self._arm(stored, workflow)
             if due_now:  # a scheduled time already past fires at once
@@ -246,9 +252,12 @@ class InteractionService:
         if not state.active:
             raise Conflict(f"Workflow {key!r} is not active.", {"workflow": key})
         version = stored.version
-        stored.state[key] = state.model_copy(update={"active": False})
+        stored.state[key] = state.model_copy(update={"active": False, "expires_at": None})
         self.designs.replace(stored, version)
         self._disarm(stored.tenant, stored.id, key)
+        from switchyard.services.interaction_expiry import InactivityExpiry
+
+        InactivityExpiry(self).disarm(stored.tenant, stored.id, key)
         self._drop_check(stored, key, "deactivated")
         from switchyard.services.interaction_retries import FireRetries
 
@@ -412,14 +421,24 @@ class InteractionService:
     ) -> dict[str, Any]:
         """A trigger fired: start an instance, or wait until the trigger's constraints hold.
         An instance that cannot start is retried on the ladder (services/interaction_retries.py)."""
-        from switchyard.services.interaction_retries import FireRetries
+        from switchyard.services.interaction_expiry import InactivityExpiry
+        from switchyard.services.interaction_retries import FireRetries, fire_time
 
+        if check_constraints:  # a fire (not a wait's constraints coming to hold): expiry moves on
+            since = fire_time(fire or "") or self.deps.clock()
+            InactivityExpiry(self).arm(self.get(principal, design_id), workflow, since, fired=True)
         stored = self.get(principal, design_id)
         waiting = self._wait_if_unmet(stored, workflow) if check_constraints else None
         if waiting is not None:
             return waiting
         fire = fire or self.deps.clock().isoformat()
         return FireRetries(self).start(principal, stored, workflow, mode, fire)
+
+    def expire(self, tenant: str, design_id: str, key: str, expires_at: str) -> dict[str, Any]:
+        """The inactivity expiry of a workflow is due (the triggers function)."""
+        from switchyard.services.interaction_expiry import InactivityExpiry
+
+        return InactivityExpiry(self).expire(tenant, design_id, key, expires_at)
 
     def retry_fire(self, tenant: str, design_id: str, key: str, attempt: int, fire: str) -> dict[str, Any]:
         """A retry of a fire that could not start an instance is due (the triggers function)."""
@@ -561,6 +580,10 @@ class InteractionService:
             raise Conflict(f"Activate workflow {key!r} before firing it.", {"workflow": key})
         if workflow.trigger.kind != "manual":
             raise Conflict(f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one.")
+        from switchyard.services.interaction_expiry import InactivityExpiry
+
+        InactivityExpiry(self).arm(stored, workflow, self.deps.clock(), fired=True)
+        stored = self.get(principal, design_id)
         waiting = self._wait_if_unmet(stored, workflow)
         if waiting is not None:
             return waiting
@@ -895,6 +918,9 @@ class InteractionService:
                     "trigger_retry": state.retry.model_dump(mode="json") if state.retry else None,
                     "single_instance_id": state.single_instance_id,
                     "completed_reason": state.completed_reason,
+                    "last_fired_at": state.last_fired_at,
+                    "expires_at": state.expires_at,
+                    "deactivated_reason": state.deactivated_reason,
                 }
             )
         return {
