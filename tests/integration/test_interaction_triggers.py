@@ -274,6 +274,27 @@ def test_a_single_instance_recurring_workflow_reruns_one_instance_until_its_maxi
     assert api.post(wf(d["id"], "deactivate")).status == 200
 
 
+def test_a_single_instance_completes_when_its_trigger_fired_its_last_time(api: Api, deps: Deps) -> None:
+    body = design([audience(), offer()])
+    body["workflows"][0]["trigger"] = {
+        "kind": "recurring",
+        "expression": "cron(0 9 * * ? *)",
+        "create": "single_instance",
+        "end_after": 1,
+    }
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    start = datetime.now(UTC)
+    clock = SchedulerClock(REGION, start_at=start)
+    [fired] = tick(clock, start + timedelta(days=1), trigger_schedule_name(d["id"], "main"))
+    assert (
+        wait_shown(api, d["id"], "completed_reason")["completed_reason"] == "The trigger fired its 1 time(s)."
+    )
+    done = wait_for(api, d["id"], fired.response["instance_id"], "Test Completed", "Waiting Next Trigger")
+    assert done["status"] == "Test Completed"
+    assert api.post(wf(d["id"], "deactivate")).status == 200
+
+
 def test_single_instance_fields_are_checked_and_only_the_latest_recurring_instance_rolls_back(
     api: Api, deps: Deps, tokens: dict[str, str]
 ) -> None:

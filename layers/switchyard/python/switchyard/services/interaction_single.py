@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from switchyard.domain import expressions
 from switchyard.domain.interactions import BatchAudience, Instance, InteractionWorkflow, StoredDesign
 from switchyard.domain.models import Mode, Principal, TaskStatus, Workflow
 from switchyard.observability import logger
@@ -127,9 +128,16 @@ class SingleInstances:
                     f"({targeted.get(name, 0):,} targeted over {len(instance.runs) + 1} fire(s))."
                 )
                 break
-        end_after = workflow.trigger.end_after
-        if reason is None and end_after is not None and state.fires >= end_after:
-            reason = f"The trigger fired its {end_after} time(s)."
+        trigger = workflow.trigger
+        if reason is None and trigger.end_after is not None and state.fires >= trigger.end_after:
+            reason = f"The trigger fired its {trigger.end_after} time(s)."
+        if reason is None and trigger.end_by is not None:
+            tz = expressions.zone(trigger.time_zone)
+            end_by = trigger.end_by if trigger.end_by.tzinfo else trigger.end_by.replace(tzinfo=tz)
+            after = max(self.deps.clock(), run.started_at or self.deps.clock())
+            upcoming = expressions.parse(str(trigger.expression)).next_after(after, tz, state.activated_at)
+            if upcoming is None or upcoming > end_by:
+                reason = f"The trigger has no fire left before its end, {end_by.isoformat()}."
         if reason is not None:
             self.complete(stored, workflow.key, instance.instance_id, reason)
 
