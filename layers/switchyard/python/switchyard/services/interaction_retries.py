@@ -136,7 +136,8 @@ class FireRetries:
             retry = state.retry.model_copy(update={"attempts": state.retry.attempts + 1})
         attempt = retry.attempts  # the retry to schedule: the n-th failed try makes retry n
         offset = retry_offset(attempt)
-        when = retry.failed_at + offset if offset is not None else None
+        # never in the past (a slow failure): then the retry runs as soon as the Scheduler can
+        when = max(retry.failed_at + offset, now.replace(microsecond=0)) if offset is not None else None
         retry = retry.model_copy(
             update={
                 "last_error": message,
