@@ -19,6 +19,7 @@ from switchyard.domain import audience_expressions
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions import DataProcess, DataTransfer, DecisionOffer, Join, Space, WaitForEvent
 from switchyard.tasks.interaction import (
+    RUN_PARTS,
     ActivityContext,
     _audience_path,
     audience_key,
@@ -83,7 +84,7 @@ def run_decision_offer(d: DecisionOffer, ctx: ActivityContext, previous: dict[st
     kept = [c for c in previous.get("columns") or [key] if c not in ARM_COLUMNS]
     out_key = audience_key(ctx.space, ctx.instance_id, d.name)
     counts: dict[str, int] = {}
-    part = 0
+    part = ctx.run * RUN_PARTS  # a re-run single instance adds to its history
     with workspace() as (con, folder):
         path = _audience_path(ctx, previous, folder)
         con.execute(f"CREATE VIEW aud AS SELECT * FROM read_parquet('{path}')")
