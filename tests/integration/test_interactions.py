@@ -450,6 +450,13 @@ def test_a_design_shows_each_workflow_status_and_refuses_edits_while_active(api:
     assert api.post(wf(d["id"], "deactivate")).status == 200
     edited = api.call("PUT", f"/api/interactions/{d['id']}", {**body, "description": "edited"})
     assert edited.status == 200 and edited.body["description"] == "edited"
+    # The design's definition (no state) goes back as it came, whatever state the workflows carry
+    definition = edited.body["definition"]
+    assert definition["workflows"][0]["branches"][0][1]["offer_code"] == "SPRING24"
+    assert "active" not in definition["workflows"][0]
+    again = api.call("PUT", f"/api/interactions/{d['id']}", definition)
+    assert again.status == 200, again.body
+    assert again.body["definition"] == definition
 
 
 def test_firing_needs_an_active_workflow_and_users_cannot_design(api: Api, tokens: dict[str, str]) -> None:

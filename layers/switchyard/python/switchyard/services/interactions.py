@@ -928,6 +928,8 @@ class InteractionService:
             "name": stored.design.name,
             "description": stored.design.description,
             "workflows": workflows,
+            # the design exactly as saved, without state: what PUT takes back
+            "definition": stored.design.model_dump(mode="json", exclude_none=True),
             "version": stored.version,
             "created_by": stored.created_by,
             "created_at": stored.created_at,

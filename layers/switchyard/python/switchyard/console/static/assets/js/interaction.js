@@ -10,23 +10,9 @@ import { activityType, confirmAction, constraintSummary, isLive, ixBadge, keepFo
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
 // What the API adds to each workflow of a design (its state), left out of the editor.
-const STATE_KEYS = new Set(["active", "mode", "status", "last_instance_id", "trigger_fires", "last_scheduled_time", "trigger_guid", "waiting_for_constraints"]);
-
-function withoutNulls(value) {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
-  }
-  return value;
-}
-
-// The design as it is saved: its name, description and workflows without their state.
+// The design as it is saved (the API's `definition`: no state), for the editor.
 export function editable(design) {
-  return withoutNulls({
-    name: design.name,
-    description: design.description,
-    workflows: design.workflows.map((w) => Object.fromEntries(Object.entries(w).filter(([k]) => !STATE_KEYS.has(k)))),
-  });
+  return design.definition;
 }
 
 export function instancePath(designId, key, n) {
