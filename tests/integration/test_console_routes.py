@@ -96,6 +96,7 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
                 "manage_alerts",
                 "manage_catalog",
                 "manage_interactions",
+                "manage_prioritization",
                 "manage_schedules",
                 "operate_workflows",
                 "read_workflows",

@@ -89,8 +89,13 @@ def test_resolution_parameters_are_checked() -> None:
     ("role", "allowed"),
     [
         ("administrator", set(Permission)),
-        # rolling back an interaction's production instance is the administrator's alone
-        ("operator", set(Permission) - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG}),
+        # rolling back an interaction's production instance, replacing the catalog and changing the
+        # prioritization settings are the administrator's alone
+        (
+            "operator",
+            set(Permission)
+            - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG, Permission.MANAGE_PRIORITIZATION},
+        ),
         ("user", {Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
         ("audience_only", set()),
     ],

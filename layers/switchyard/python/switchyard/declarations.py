@@ -61,6 +61,8 @@ ENV_INTERACTION_TABLES = {
     "offer_history": "SWITCHYARD_OFFER_HISTORY_TABLE",
     "offer_history_meta": "SWITCHYARD_OFFER_HISTORY_META_TABLE",
     "offer_history_details": "SWITCHYARD_OFFER_HISTORY_DETAILS_TABLE",
+    # prioritization: the tenant's settings, the slots activities hold and the queue
+    "interaction_priority": "SWITCHYARD_INTERACTION_PRIORITY_TABLE",
 }
 TABLE_NAMES.update({logical: f"switchyard-{logical.replace('_', '-')}" for logical in ENV_INTERACTION_TABLES})
 TABLE_ENV.update(ENV_INTERACTION_TABLES)
@@ -208,7 +210,7 @@ ENGINE_FUNCTION = FunctionDecl(
     code_dir="engine",
     description="Engine: plan runs, record task states, wait for resolutions, finish runs",
     timeout_s=60,
-    tables_rw=("workflows", "tasks", "interaction_instances"),
+    tables_rw=("workflows", "tasks", "interaction_instances", "interaction_priority"),
     tables_r=("config",),
     bucket="read",  # a wait for event's database counts read the warehouse
     put_events=True,
@@ -229,6 +231,7 @@ API_FUNCTION = FunctionDecl(
         "offer_history",
         "offer_history_meta",
         "offer_history_details",
+        "interaction_priority",
     ),
     tables_r=("config", "tokens", "alerts", "outbox"),
     config_kinds_w=("warehouse",),  # the warehouse catalog (PUT /api/warehouse/catalog)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from switchyard.api.auth import Permission, authenticate, require
-from switchyard.api.routes import alerts, catalog, console, interaction_events, schedules
+from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
 from switchyard.api.routes.interactions import router as interactions_router
 from switchyard.api.schemas import (
     ErrorResponse,
@@ -182,6 +182,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(interactions_router)
     app.include_router(catalog.router)
     app.include_router(interaction_events.router)
+    app.include_router(prioritization.router)
     return app
 
 

@@ -28,11 +28,14 @@ class Permission(StrEnum):
     ROLLBACK_INTERACTIONS = "rollback_interactions"
     # replace the warehouse catalog (resolution levels, channels, restrictions)
     MANAGE_CATALOG = "manage_catalog"
+    # the tenant's prioritization settings: concurrency, queue times, maintenance windows
+    MANAGE_PRIORITIZATION = "manage_prioritization"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.OPERATOR: frozenset(Permission) - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG},
+    Role.OPERATOR: frozenset(Permission)
+    - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG, Permission.MANAGE_PRIORITIZATION},
     Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
     Role.AUDIENCE_ONLY: frozenset(),
 }

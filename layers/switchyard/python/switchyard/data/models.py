@@ -15,6 +15,7 @@ from pynamodb.models import Model
 from switchyard import declarations as d
 from switchyard.data.alert_models import ALERT_TABLE_MODELS
 from switchyard.data.interaction_models import INTERACTION_TABLE_MODELS
+from switchyard.data.priority_models import PRIORITY_TABLE_MODELS
 
 
 class WorkflowsByTenant(GlobalSecondaryIndex):  # type: ignore[type-arg]
@@ -184,9 +185,10 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "schedules": ScheduleModel,
     **INTERACTION_TABLE_MODELS,
     **ALERT_TABLE_MODELS,
+    **PRIORITY_TABLE_MODELS,
 }
 # attributes with a DynamoDB time-to-live
-TTL_ATTRIBUTES = {"idempotency": "expires_at"}
+TTL_ATTRIBUTES = {"idempotency": "expires_at", "interaction_priority": "expires_at"}
 
 
 def bind_tables(names: dict[str, str], region: str) -> None:

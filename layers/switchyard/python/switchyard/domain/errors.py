@@ -233,6 +233,13 @@ class InvalidNameError(TaskError):
     category = "configuration"
 
 
+class QueueTimeExceededError(TaskError):
+    """An interaction activity waited for a free slot longer than its maximum queue time."""
+
+    code = "queue_time_exceeded"
+    category = "capacity"
+
+
 TASK_ERRORS: dict[str, type[TaskError]] = {
     cls.__name__: cls
     for cls in (
@@ -243,6 +250,7 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         EmptyTableError,
         MissingTableError,
         InvalidNameError,
+        QueueTimeExceededError,
         QueryThresholdError,
         MismatchedDatatypeError,
         UnresolvedColumnError,

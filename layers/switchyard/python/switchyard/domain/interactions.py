@@ -388,6 +388,10 @@ class InteractionWorkflow(_Strict):
     database_insert_batch_limit: int = Field(default=10_000, ge=0, le=1_000_000)
     # inactivity expiry: an active workflow that has not fired for this many days is deactivated
     expire_after_days_inactive: int | None = Field(default=None, ge=1, le=3650)
+    # Prioritization (docs/interactions.md): the queue order of its activities when the tenant's
+    # slots are all taken, and how long one may queue (default: the tenant's max_queue_minutes).
+    priority: Literal["urgent", "normal", "low"] = "normal"
+    max_queue_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
     @model_validator(mode="after")
     def _shape(self) -> InteractionWorkflow:

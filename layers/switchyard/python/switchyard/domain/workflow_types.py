@@ -33,6 +33,9 @@ class WorkflowType:
     # (deps, workflow, task) -> {"wait_seconds": n} to hold the task, or {"payload": {...}} to add
     # to its inputs; asked by the engine before a task of a running workflow starts
     before_task: Callable[[Any, Any, Any], dict[str, Any]] | None = None
+    # (deps, workflow, task id or None for the whole run) -> None; told by the engine when a task
+    # ends however it ends (succeeded, failed) and when the run finishes or is stopped
+    after_task: Callable[[Any, Any, str | None], None] | None = None
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -496,6 +499,12 @@ def _interaction_gate(deps: Any, workflow: Any, task: Any) -> dict[str, Any]:
     return before_activity(deps, workflow, task)
 
 
+def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
+    from switchyard.services.interaction_priority import release
+
+    release(deps, workflow.id, task_id)
+
+
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
     "interaction": WorkflowType(
         name="interaction",
@@ -503,6 +512,7 @@ WORKFLOW_TYPES: dict[str, WorkflowType] = {
         plan=plan_interaction,
         refresh_inputs=_unchanged,
         before_task=_interaction_gate,
+        after_task=_interaction_release,
     ),
     "data_refresh": WorkflowType(
         name="data_refresh",

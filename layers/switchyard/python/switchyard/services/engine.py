@@ -87,6 +87,7 @@ class EngineService:
             logger.info("task not started: workflow is not running", extra={"task_id": task_id})
             if lock is not None:
                 self.deps.locks.release(lock, workflow_id)
+            self._after_task(self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
             return halt
         task = self.deps.workflows.get_task(workflow_id, task_id)
         self._emit(workflow_id, task, TaskStatus.RUNNING)
@@ -103,6 +104,12 @@ class EngineService:
             return {}, 0
         decision = gate(self.deps, workflow, self.deps.workflows.get_task(workflow_id, task_id))
         return dict(decision.get("payload") or {}), int(decision.get("wait_seconds") or 0)
+
+    def _after_task(self, workflow: Workflow, task_id: str | None) -> None:
+        """The workflow type's say when a task (``task_id``) or the whole run ends."""
+        hook = WORKFLOW_TYPES[workflow.type].after_task if workflow.type in WORKFLOW_TYPES else None
+        if hook is not None:
+            hook(self.deps, workflow, task_id)
 
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
         task = self.deps.workflows.get_task(workflow_id, task_id)
@@ -130,6 +137,7 @@ class EngineService:
         )
         if recorded:
             self._emit(workflow_id, self.deps.workflows.get_task(workflow_id, task_id), status)
+        self._after_task(self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
         return {"status": status if recorded else "ignored"}
 
     def fail(self, workflow_id: str, task_id: str, failure: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +145,9 @@ class EngineService:
         became_failed = self.deps.workflows.fail_task(workflow_id, task_id, error, self.deps.clock())
         task = self.deps.workflows.get_task(workflow_id, task_id)
         self._emit(workflow_id, task, TaskStatus.FAILED)
+        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        self._after_task(workflow, task_id)
         if became_failed:
-            workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
             self._emit_workflow(workflow, task)
         # Wait for a resolution only when the failure failed the workflow (not while it stops).
         return {"await": became_failed, "error": error.model_dump()}
@@ -176,6 +185,7 @@ class EngineService:
             warnings = [f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings]
             self.deps.workflows.finish(workflow, status, now, warnings=warnings)
         self.deps.locks.release_all(workflow_id)
+        self._after_task(workflow, None)
         final = self.deps.workflows.get(workflow_id, with_tasks=False)
         self._emit_workflow(final, None)
         return {"status": final.status}

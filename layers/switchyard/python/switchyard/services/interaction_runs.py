@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from switchyard.domain.interactions import (
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
 from switchyard.services.interaction_events import hold_for_event
+from switchyard.services.interaction_priority import leave_queue, raise_if_queued_too_long, take_slot
 from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interaction import (
     ActivityContext,
@@ -94,9 +96,14 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
         if "wait_seconds" in extra:
             return extra
     if paused:
+        leave_queue(workflow.id, task.id)  # a paused activity gives up its place in the queue
         return {"wait_seconds": poll}
     if instance.control == PlayControl.RESUME_REQUESTED:
         instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
+    queued = take_slot(deps, workflow, task)  # prioritization: a free slot, or wait queued
+    if queued is not None and "wait_seconds" in queued:
+        return queued
+    extra = {**extra, **((queued or {}).get("payload") or {})}
     return {"payload": {"_input": _previous_output(deps, workflow.id, task), **extra}}
 
 
@@ -120,6 +127,7 @@ def _previous_output(deps: Deps, workflow_id: str, task: Task) -> dict[str, Any]
 def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
     """The ``activity`` task Lambda: run one activity with its predecessor's output."""
     deps = get_deps()
+    raise_if_queued_too_long(raw)
     activity = ACTIVITY.validate_python(raw["activity"])
     previous = dict(raw.get("_input") or {})
     mode = str(raw.get("_mode", "production"))
@@ -176,7 +184,9 @@ COUNTED = {
 }
 
 
-def instance_status(instance: Instance, run: Workflow | None, now: datetime) -> InteractionStatus:
+def instance_status(
+    instance: Instance, run: Workflow | None, now: datetime, queued: Mapping[str, str] | None = None
+) -> InteractionStatus:
     if instance.rollback_status:
         return InteractionStatus(instance.rollback_status)
     test = instance.mode == "test"
@@ -198,6 +208,8 @@ def instance_status(instance: Instance, run: Workflow | None, now: datetime) -> 
         return S.PAUSING if running else S.PAUSED
     if instance.control == PlayControl.RESUME_REQUESTED:
         return S.RESUME_PLAY_REQUESTED
+    if not running and any(t.status == TaskStatus.PENDING and t.id in (queued or {}) for t in tasks):
+        return S.QUEUED
     if not running and any(_counting(instance, t, now) for t in tasks):
         return S.COUNTING_DOWN_DELAY
     return S.PLAYING
@@ -208,7 +220,9 @@ def _counting(instance: Instance, task: Task, now: datetime) -> bool:
     return task.status == TaskStatus.PENDING and ends is not None and datetime.fromisoformat(ends) > now
 
 
-def activity_status(instance: Instance, run: Workflow, task: Task, now: datetime) -> dict[str, Any]:
+def activity_status(
+    instance: Instance, run: Workflow, task: Task, now: datetime, queued: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One activity as the interaction view shows it: status, time remaining, results bubble."""
     test = instance.mode == "test"
     kind = str((task.inputs.get("activity") or {}).get("type", ""))
@@ -231,6 +245,9 @@ def activity_status(instance: Instance, run: Workflow, task: Task, now: datetime
         out["remaining_seconds"] = max(0, math.ceil((ends - now).total_seconds()))
     elif instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED) and _ready(run, task):
         out["status"] = S.PAUSED
+    elif task.id in (queued or {}):
+        out["status"] = S.QUEUED
+        out["queued_reason"] = (queued or {})[task.id]
     else:
         out["status"] = S.WAITING_FOR_TRIGGER
     field = COUNTED.get(kind)

@@ -39,6 +39,7 @@ from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Work
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
+from switchyard.services.interaction_priority import queued, release
 from switchyard.services.interaction_runs import activity_status, instance_status
 from switchyard.services.interaction_validation import (
     CATALOG_KIND,
@@ -735,6 +736,7 @@ class InteractionService:
             self.deps.engine.stop(run.execution_arn, cause=f"Stopped by {principal.user}")
         self.deps.workflows.stop_open_tasks(workflow_id, now)
         self.deps.workflows.finish(run, WorkflowStatus.STOPPED, now)
+        release(self.deps, workflow_id)  # its queue places (prioritization)
         emit_workflow_status(self.deps, self.deps.workflows.get(workflow_id, with_tasks=False))
 
     def reactivate(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
@@ -838,10 +840,11 @@ class InteractionService:
     def instance_view(self, instance: Instance) -> dict[str, Any]:
         now = self.deps.clock()
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
+        waiting = queued(self.deps, run.id) if run and run.status == WorkflowStatus.RUNNING else {}
         activities = []
         for stage_index, stage in enumerate(run.stages if run else []):
             for task in stage.tasks:
-                shown = activity_status(instance, run, task, now)  # type: ignore[arg-type]
+                shown = activity_status(instance, run, task, now, waiting)  # type: ignore[arg-type]
                 activity = task.inputs.get("activity") or {}
                 activities.append(
                     {
@@ -855,6 +858,7 @@ class InteractionService:
                         "warnings": task.warnings,
                         "error": task.error.model_dump() if task.error else None,
                         "task_id": task.id,
+                        "queued_reason": shown.get("queued_reason"),
                     }
                 )
         return {
@@ -864,7 +868,7 @@ class InteractionService:
             "mode": instance.mode,
             "status": S.WAITING_NEXT_TRIGGER
             if instance.single_open and instance_status(instance, run, now) in (S.COMPLETED, S.TEST_COMPLETED)
-            else instance_status(instance, run, now),
+            else instance_status(instance, run, now, waiting),
             "runs": [*instance.runs, *([instance.workflow_id] if instance.workflow_id else [])],
             "workflow_id": instance.workflow_id,
             "started_by": instance.started_by,

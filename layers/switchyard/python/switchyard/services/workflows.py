@@ -197,6 +197,8 @@ class WorkflowService:
             self.deps.workflows.stop_open_tasks(workflow_id, now)
             self.deps.workflows.finish(workflow, WorkflowStatus.STOPPED, now)
             self.deps.locks.release_all(workflow_id)
+            if wtype is not None and wtype.after_task is not None:
+                wtype.after_task(self.deps, workflow, None)
             workflow = self.deps.workflows.get(workflow_id)
             emit_workflow_status(self.deps, workflow)
         return self.deps.workflows.get(workflow_id)

@@ -1,0 +1,45 @@
+"""``/api/prioritization``: the tenant's prioritization settings for interaction activities, and
+what runs and waits now (docs/interactions.md, "Prioritization")."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from switchyard.api.auth import Permission, require
+from switchyard.domain.models import Principal
+from switchyard.services.deps import get_deps
+from switchyard.services.interaction_priority import PrioritySettingsService
+
+router = APIGatewayRouter()
+TAGS = ["interactions"]
+
+
+def _who() -> Principal:
+    return router.context["principal"]  # type: ignore[no-any-return]
+
+
+def _json(status: int, payload: Any) -> Response[str]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
+    )
+
+
+@router.get("/api/prioritization", tags=TAGS)
+def get_prioritization() -> Response[str]:
+    """The settings, the activities holding a slot (``running``) and the queue, best first."""
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    return _json(200, PrioritySettingsService(get_deps()).get(who))
+
+
+@router.put("/api/prioritization", tags=TAGS)
+def put_prioritization(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+    """Replace the settings; fields left out take their defaults."""
+    who = _who()
+    require(who, Permission.MANAGE_PRIORITIZATION)
+    return _json(200, PrioritySettingsService(get_deps()).replace(who, body))
