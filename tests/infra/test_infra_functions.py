@@ -154,6 +154,14 @@ def test_a_function_writes_only_the_configuration_kinds_it_declares(
     }
 
 
+def test_functions_that_take_or_release_destination_locks_may_write_them() -> None:
+    from switchyard.data.repository import LockRepository
+
+    # the engine takes and releases locks; the API's stop releases a stopped run's locks
+    for decl in (d.ENGINE_FUNCTION, d.API_FUNCTION):
+        assert LockRepository.KIND in decl.config_kinds_w, decl.key
+
+
 @pytest.mark.parametrize("key", sorted(d.FUNCTIONS))
 def test_a_function_reaches_the_bucket_only_as_declared(template: dict[str, Any], key: str) -> None:
     decl = d.FUNCTIONS[key]

@@ -212,6 +212,7 @@ ENGINE_FUNCTION = FunctionDecl(
     timeout_s=60,
     tables_rw=("workflows", "tasks", "interaction_instances", "interaction_priority"),
     tables_r=("config",),
+    config_kinds_w=("lock",),  # destinations that take one send at a time (LockRepository)
     bucket="read",  # a wait for event's database counts read the warehouse
     put_events=True,
 )
@@ -234,7 +235,8 @@ API_FUNCTION = FunctionDecl(
         "interaction_priority",
     ),
     tables_r=("config", "tokens", "alerts", "outbox"),
-    config_kinds_w=("warehouse",),  # the warehouse catalog (PUT /api/warehouse/catalog)
+    # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks
+    config_kinds_w=("warehouse", "lock"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,
