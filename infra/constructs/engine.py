@@ -281,7 +281,9 @@ class Engine(Construct):
             actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
             if decl.secrets == "read_write":
                 actions += ["secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"]
-            function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self._secrets_arn()]))
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=actions, resources=[self._secrets_arn(decl.secrets_under)])
+            )
         if decl.start_executions:
             function.add_to_role_policy(
                 iam.PolicyStatement(
@@ -336,8 +338,9 @@ class Engine(Construct):
             nag.acknowledge(
                 role,
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                f"<AWS::AccountId>:secret:{SECRETS_PREFIX}*]",
-                "Destination credentials: only secrets under the switchyard/ prefix, named in configuration.",
+                f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{decl.secrets_under}*]",
+                f"Only secrets under the {SECRETS_PREFIX}{decl.secrets_under} prefix, named in configuration "
+                "(destination credentials, exports' PGP public keys).",
             )
         if decl.start_executions:
             for workflow_type in d.STATE_MACHINES:
@@ -350,11 +353,11 @@ class Engine(Construct):
                     "name, known only at run time.",
                 )
 
-    def _secrets_arn(self) -> str:
+    def _secrets_arn(self, under: str = "") -> str:
         return Stack.of(self).format_arn(
             service="secretsmanager",
             resource="secret",
-            resource_name=f"{SECRETS_PREFIX}*",
+            resource_name=f"{SECRETS_PREFIX}{under}*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 

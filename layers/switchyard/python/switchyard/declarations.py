@@ -93,6 +93,8 @@ class FunctionDecl:
     bucket: str = ""  # "", "read", "read_write"
     # Secrets Manager secrets under the ``switchyard/`` prefix: "", "read", "read_write"
     secrets: str = ""
+    # Narrows ``secrets`` to names under ``switchyard/<secrets_under>`` (e.g. "pgp/"); "" for all.
+    secrets_under: str = ""
     put_events: bool = False
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
@@ -194,6 +196,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         tables_rw=("interaction_instances", "offer_history", "offer_history_meta", "offer_history_details"),
         tables_r=("config",),
         bucket="read_write",
+        secrets="read",  # an encrypted export reads its recipient's public key
+        secrets_under="pgp/",
     ),
     "customer_360": FunctionDecl(
         key="customer_360",
@@ -412,5 +416,7 @@ ALERTS_PATTERN: dict[str, object] = {
 ALERTS_TARGET = "alerts"
 # Retries of a delivery and duration checks are one-time Scheduler schedules in this group.
 ALERTS_SCHEDULE_GROUP = "switchyard-system-alerts"
+# Exports' PGP recipient keys (public keys) are Secrets Manager secrets under this prefix.
+PGP_SECRET_PREFIX = "switchyard/pgp/"  # noqa: S105 (a name)
 # The Slack incoming webhook's URL is this Secrets Manager secret (under the switchyard/ prefix).
 DEFAULT_SLACK_WEBHOOK_SECRET = "switchyard/alerts/slack-webhook"  # noqa: S105 (a name)

@@ -27,7 +27,10 @@ class SecretsManagerStore:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
             raise
-        value = json.loads(raw)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:  # a plain-text secret (an ASCII-armoured key, a token)
+            return {"value": raw}
         return value if isinstance(value, dict) else {"value": value}
 
     def put(self, name: str, value: dict[str, Any]) -> None:

@@ -216,6 +216,13 @@ class PgpError(TaskError):
     category = "source"
 
 
+class PgpKeyError(TaskError):
+    """An export's PGP recipient key is missing or unusable: nothing was exported."""
+
+    code = "invalid_pgp_key"
+    category = "validation"
+
+
 class ValidationThresholdError(TaskError):
     code = "validation_threshold"
     category = "data"
@@ -265,6 +272,7 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         CorruptedArchiveError,
         SchemaChangeError,
         PgpError,
+        PgpKeyError,
         ValidationThresholdError,
         UnauthorisedChannelError,
     )

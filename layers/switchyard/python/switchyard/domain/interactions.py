@@ -139,6 +139,9 @@ class Export(_Strict):
     # a database-table extract: the exported columns also replace db/<database>/<table>.parquet
     database: str | None = Field(default=None, pattern=KEY)
     table: str | None = Field(default=None, pattern=KEY)
+    # encrypt the data file and the sample for this recipient (secret switchyard/pgp/<pgp_key>);
+    # without it, the template's pgp_key, if any
+    pgp_key: str | None = Field(default=None, pattern=KEY)
 
     @model_validator(mode="after")
     def _extract(self) -> Export:

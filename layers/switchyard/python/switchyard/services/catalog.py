@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogInvalid
 from switchyard.domain.interactions import COLUMN, KEY, Problem
@@ -48,6 +48,15 @@ class CatalogJoin(_Strict):
 
 class ExportTemplate(_Strict):
     columns: list[Column] = Field(min_length=1)
+    # exports with this template are PGP-encrypted for this key (secret switchyard/pgp/<pgp_key>)
+    pgp_key: Name | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_key(self, handler: Any) -> Any:
+        out = handler(self)
+        if out.get("pgp_key") is None:
+            out.pop("pgp_key", None)
+        return out
 
 
 class Restricted(_Strict):
@@ -140,6 +149,22 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
     return problems
 
 
+def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem]:
+    """Every export template's PGP key must exist and parse (exports with it would fail)."""
+    from switchyard.tasks.pgp import KeyProblem, load_recipient
+
+    problems: list[Problem] = []
+    for name, template in settings.export_templates.items():
+        if template.pgp_key:
+            try:
+                load_recipient(secrets, template.pgp_key)
+            except KeyProblem as problem:
+                problems.append(
+                    _problem(f"export_templates.{name}.pgp_key", problem.code, problem.message, "error")
+                )
+    return problems
+
+
 class CatalogService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -177,6 +202,7 @@ class CatalogService:
                 problems.append(_problem(path, "invalid_definition", message, "error"))
         if settings is not None:
             problems = check_against_warehouse(settings, self.tables())
+            problems += check_template_keys(settings, self.deps.secrets)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])

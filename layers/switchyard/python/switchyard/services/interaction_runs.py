@@ -149,6 +149,7 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
         now=deps.clock(),
         run=int(raw.get("run") or 0),
         target_limits={str(k): int(v) for k, v in (raw.get("target_limits") or {}).items()},
+        secrets=deps.secrets,
     )
     if isinstance(activity, BatchAudience):
         return run_batch_audience(activity, ctx, previous)

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
+from switchyard.adapters.secrets import SecretStore
 from switchyard.domain import expressions
 from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions import (
@@ -44,16 +45,36 @@ class WarehouseCatalog:
     tables: dict[str, dict[str, str]]  # table -> column -> DuckDB type
     settings: dict[str, Any] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)  # table -> its Parquet key
+    # where exports' PGP public keys are read (switchyard/pgp/<name>); None: keys are not checked
+    secrets: SecretStore | None = None
+    _keys: dict[str, Any] = field(default_factory=dict)  # name -> Recipient or KeyProblem, read once
 
     @classmethod
-    def load(cls, blobs: BlobStore, bucket: str, config: ConfigSource) -> WarehouseCatalog:
+    def load(
+        cls, blobs: BlobStore, bucket: str, config: ConfigSource, secrets: SecretStore | None = None
+    ) -> WarehouseCatalog:
         from switchyard.tasks.interaction import table_locations
 
         return cls(
             tables=warehouse_tables(blobs, bucket),
             settings=config.get(CATALOG_KIND, CATALOG_NAME) or {},
             locations=table_locations(blobs, bucket),
+            secrets=secrets,
         )
+
+    def pgp_key_problem(self, name: str) -> tuple[str, str] | None:
+        """(code, message) when the PGP key ``name`` cannot be used; None when it can."""
+        if self.secrets is None:
+            return None
+        from switchyard.tasks.pgp import KeyProblem, load_recipient
+
+        if name not in self._keys:
+            try:
+                self._keys[name] = load_recipient(self.secrets, name)
+            except KeyProblem as problem:
+                self._keys[name] = problem
+        found = self._keys[name]
+        return (found.code, found.message) if isinstance(found, KeyProblem) else None
 
     def resolution(self, level: str) -> dict[str, Any] | None:
         found = (self.settings.get("resolution_levels") or {}).get(level)
@@ -341,6 +362,14 @@ def _check_export(
             )
         elif not wanted:
             wanted = list(template.get("columns") or [])
+    template_key = (catalog.export_template(e.template) or {}).get("pgp_key") if e.template else None
+    if e.pgp_key or template_key:  # the activity's key wins over its template's
+        problem = catalog.pgp_key_problem(str(e.pgp_key or template_key))
+        if problem is not None:
+            code, message = problem
+            where = f"{path}.pgp_key" if e.pgp_key else f"{path}.template"
+            prefix = "" if e.pgp_key else f"Export template {e.template!r}: "
+            problems.append(_problem(where, code, prefix + message))
     if e.channel is not None and not catalog.allowed("channels", e.channel, principal):
         problems.append(_denied(f"{path}.channel", "channel", e.channel))
     if e.database and e.table:  # a database-table extract: checked like a data transfer's table

@@ -91,7 +91,9 @@ class InteractionService:
         """Parse and validate; raises with every error, returns the design and its warnings."""
         design, problems = structural_problems(body)
         if design is not None:
-            catalog = WarehouseCatalog.load(self.deps.blobs, self.deps.settings.data_bucket, self.deps.config)
+            catalog = WarehouseCatalog.load(
+                self.deps.blobs, self.deps.settings.data_bucket, self.deps.config, self.deps.secrets
+            )
             problems = validate_design(design, principal, catalog) + self._watch_problems(principal, design)
         errors = [p for p in problems if p.severity == "error"]
         if errors:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 from switchyard.adapters.blobs import BlobStore
+from switchyard.adapters.secrets import SecretStore
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Rule, Space
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
@@ -93,6 +94,7 @@ class ActivityContext:
     # each audience with a maximum target limit may still target
     run: int = 0
     target_limits: dict[str, int] = field(default_factory=dict)
+    secrets: SecretStore | None = None  # an encrypted export's recipient key (switchyard/pgp/...)
 
 
 def table_locations(blobs: BlobStore, bucket: str) -> dict[str, str]:
@@ -329,18 +331,21 @@ def run_control(c: Control, ctx: ActivityContext, previous: dict[str, Any]) -> d
 # --- export ---------------------------------------------------------------------------------------
 
 
-def unique_names(blobs: BlobStore, bucket: str, folder: str) -> tuple[str, str, str]:
-    """actionExport.txt, its summary and sample; ``_1``, ``_2``... when the names are taken."""
+def unique_names(blobs: BlobStore, bucket: str, folder: str, suffix: str = "") -> tuple[str, str, str]:
+    """actionExport.txt, its summary and sample; ``_1``, ``_2``... when the names are taken.
+
+    ``suffix`` (``.pgp`` for an encrypted export) ends the data file's and the sample's names;
+    the summary keeps the plain name (``actionExport.txt_summary.xml``)."""
     taken = set(blobs.list(bucket, folder.rstrip("/") + "/"))
     stem, ext = EXPORT_FILE.rsplit(".", 1)
     n = 0
     while True:
         name = f"{stem}{'' if n == 0 else f'_{n}'}"
-        data = posixpath.join(folder, f"{name}.{ext}")
-        summary = f"{data}_summary.xml"
+        plain = posixpath.join(folder, f"{name}.{ext}")
+        summary = f"{plain}_summary.xml"
         sample = posixpath.join(folder, f"{name}_sample")
-        if not {data, summary, sample} & taken:
-            return data, summary, sample
+        if not {plain, summary, sample, plain + suffix, sample + suffix} & taken:
+            return plain + suffix, summary, sample + suffix
         n += 1
 
 
@@ -357,7 +362,14 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
     )
     select = ", ".join(identifier(c, "column") for c in columns)
     folder_key = e.folder.strip("/")
-    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key)
+    pgp_key = e.pgp_key or (template or {}).get("pgp_key")  # the activity's key, else the template's
+    recipient = None
+    if pgp_key:
+        from switchyard.tasks.pgp import PGP_SUFFIX, recipient_for_run
+
+        recipient = recipient_for_run(ctx.secrets, str(pgp_key))  # before anything is written
+    suffix = PGP_SUFFIX if recipient else ""
+    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key, suffix)
     with workspace() as (con, folder):
         path = _audience_path(ctx, previous, folder)
         local = os.path.join(folder, EXPORT_FILE)
@@ -369,6 +381,12 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
             f"COPY (SELECT {select} FROM read_parquet('{path}') LIMIT {limit}) TO '{sample}' {options}"
         )
         (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone() or (0,)
+        if recipient:  # only ciphertext leaves the function's scratch folder
+            from switchyard.tasks.pgp import encrypt_file
+
+            for plain in (local, sample):
+                encrypt_file(recipient, plain, plain + suffix)
+            local, sample = local + suffix, sample + suffix
         with open(local, "rb") as fh:
             ctx.blobs.put(ctx.bucket, data_key, fh.read())
         with open(sample, "rb") as fh:
@@ -388,6 +406,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
         file=posixpath.basename(data_key),
         columns=columns,
         at=ctx.now,
+        encryption={"key": recipient.name, "fingerprint": recipient.fingerprint} if recipient else None,
     )
     ctx.blobs.put(ctx.bucket, summary_key, summary.encode())
     keys = [data_key, summary_key, sample_key, *extract]
@@ -403,7 +422,10 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
         metadata=None,
         at=ctx.now,
     )
-    return {**previous, "exported": int(n), "files": keys}
+    out = {**previous, "exported": int(n), "files": keys}
+    if recipient:
+        out["encrypted"] = {"pgp_key": recipient.name, "fingerprint": recipient.fingerprint}
+    return out
 
 
 def summary_xml(
@@ -416,13 +438,21 @@ def summary_xml(
     file: str,
     columns: list[str],
     at: datetime,
+    encryption: dict[str, str] | None = None,
 ) -> str:
     cols = "".join(f"<Column>{escape(c)}</Column>" for c in columns)
+    encrypted = (
+        "<Encryption><Method>PGP</Method>"
+        f"<Key>{escape(encryption['key'])}</Key><Fingerprint>{escape(encryption['fingerprint'])}</Fingerprint>"
+        "</Encryption>"
+        if encryption
+        else ""
+    )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<ExportSummary><Interaction>{escape(design)}</Interaction><Workflow>{escape(workflow)}</Workflow>"
         f"<Instance>{instance}</Instance><Activity>{escape(activity)}</Activity>"
-        f"<File>{escape(file)}</File><Records>{records}</Records><Columns>{cols}</Columns>"
+        f"<File>{escape(file)}</File>{encrypted}<Records>{records}</Records><Columns>{cols}</Columns>"
         f"<CreatedAt>{at.isoformat()}</CreatedAt></ExportSummary>\n"
     )
 

@@ -1,0 +1,102 @@
+"""PGP encryption of interaction exports (docs/interactions.md, "Encrypted exports").
+
+An export names a recipient key, ``pgp_key: "acme"``; the ASCII-armoured public key is the
+Secrets Manager secret ``switchyard/pgp/acme``, as ``{"public_key": "-----BEGIN PGP PUBLIC KEY
+BLOCK-----..."}`` or the armoured key as the whole secret string. Only public keys: a secret that
+holds a private key is refused (the recipient's private key has no business here).
+
+OpenPGP is Sequoia-PGP through ``pysequoia`` (a binary wheel, no gpg binary needed in Lambda),
+imported on first use so activities that do not encrypt never load it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from switchyard.adapters.secrets import SecretStore
+from switchyard.declarations import PGP_SECRET_PREFIX
+from switchyard.domain.errors import PgpKeyError
+
+PGP_SUFFIX = ".pgp"
+
+
+def secret_name(key: str) -> str:
+    return f"{PGP_SECRET_PREFIX}{key}"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A parsed public key that can encrypt."""
+
+    name: str
+    fingerprint: str  # upper-case hex, as gpg shows it
+    cert: Any  # pysequoia.Cert
+
+
+class KeyProblem(Exception):
+    """Why a named key cannot be used: ``code`` is ``unknown_pgp_key`` or ``invalid_pgp_key``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _first_line(exc: Exception) -> str:
+    # Sequoia's messages may carry a Rust backtrace after the first line
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def load_recipient(secrets: SecretStore, name: str) -> Recipient:
+    """The public key named ``name``; raises :class:`KeyProblem` saying what to fix."""
+    import pysequoia
+
+    where = secret_name(name)
+    stored = secrets.get(where)
+    if stored is None:
+        raise KeyProblem(
+            "unknown_pgp_key",
+            f"PGP key {name!r} does not exist: store the recipient's public key in the secret {where!r}.",
+        )
+    text = stored.get("public_key") or stored.get("value")
+    if not isinstance(text, str) or not text.strip():
+        raise KeyProblem(
+            "invalid_pgp_key",
+            f"The secret {where!r} holds no public key: set 'public_key' to the ASCII-armoured key.",
+        )
+    if "PRIVATE KEY BLOCK" in text:
+        raise KeyProblem(
+            "invalid_pgp_key",
+            f"The secret {where!r} holds a private key: store only the recipient's public key.",
+        )
+    try:
+        cert = pysequoia.Cert.from_bytes(text.encode())
+    except Exception as exc:
+        raise KeyProblem(
+            "invalid_pgp_key", f"PGP key {name!r} is not an OpenPGP public key: {_first_line(exc)}."
+        ) from None
+    try:  # expired, revoked, or without an encryption-capable (sub)key
+        pysequoia.encrypt(b"", recipients=[cert], armor=False)
+    except Exception as exc:
+        raise KeyProblem("invalid_pgp_key", f"PGP key {name!r} cannot encrypt: {_first_line(exc)}.") from None
+    return Recipient(name=name, fingerprint=str(cert.fingerprint).upper(), cert=cert)
+
+
+def recipient_for_run(secrets: SecretStore | None, name: str) -> Recipient:
+    """The key an export encrypts with when it runs; a missing or bad key fails the activity."""
+    if secrets is None:
+        raise PgpKeyError(f"PGP key {name!r}: no secret store in this context.", {"pgp_key": name})
+    try:
+        return load_recipient(secrets, name)
+    except KeyProblem as problem:
+        raise PgpKeyError(
+            f"{problem.message} Nothing was exported.", {"pgp_key": name, "problem": problem.code}
+        ) from None
+
+
+def encrypt_file(recipient: Recipient, source: str, target: str) -> None:
+    """Encrypt ``source`` into ``target`` (binary OpenPGP, the usual ``.pgp``), streaming."""
+    import pysequoia
+
+    pysequoia.encrypt_file(source, target, recipients=[recipient.cert], armor=False)
