@@ -1,0 +1,35 @@
+"""Exports' PGP keys: the activity function reads secrets under switchyard/pgp/ and no others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra_helpers import functions, grants, role_statements
+from switchyard import declarations as d
+
+READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+
+def _secret_grants(template: dict[str, Any], key: str) -> list[tuple[str, str]]:
+    _, function = functions(template)[key]
+    return grants(role_statements(template, function["Properties"]["Role"]), "secretsmanager")
+
+
+def test_the_activity_function_only_reads_the_pgp_public_keys(template: dict[str, Any]) -> None:
+    found = _secret_grants(template, "activity")
+    assert {action for action, _ in found} == READ
+    resources = {resource for _, resource in found}
+    assert len(resources) == 1
+    (resource,) = resources
+    assert resource.endswith(f":secret:{d.PGP_SECRET_PREFIX}*")
+    assert d.PGP_SECRET_PREFIX == "switchyard/pgp/"
+
+
+def test_other_functions_keep_their_own_secrets_grants(template: dict[str, Any]) -> None:
+    # the deliver function reads destination credentials anywhere under switchyard/
+    assert {r for _, r in _secret_grants(template, "deliver")} == {
+        r for _, r in _secret_grants(template, "alerts")
+    }
+    assert all(r.endswith(":secret:switchyard/*") for _, r in _secret_grants(template, "deliver"))
+    # the engine (it never exports) reads no secret at all
+    assert _secret_grants(template, "engine") == []
