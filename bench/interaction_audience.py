@@ -2,7 +2,8 @@
 
 Selects an audience from a customer table of ``--records`` rows (DuckDB over Parquet in the
 emulated S3), records one offer-history row per record (the repository's chunked, threaded
-BatchWriteItem path of packed chunks) and exports it (actionExport.txt, summary, sample); then,
+BatchWriteItem path of packed chunks) and exports it (actionExport.txt, summary, sample), then
+again PGP-encrypted (``--skip-pgp`` leaves that out); then,
 for comparison on the same emulated DynamoDB, writes the same packed items with a plain
 single-threaded BatchWriteItem loop, and ``--raw-records`` records as one item each.
 Prints records/s for each and the total time. Asserts nothing.
@@ -50,6 +51,7 @@ def main() -> None:
         "--chunk", type=int, default=10_000, help="DatabaseInsertBatchLimit (0 = one bulk path)"
     )
     parser.add_argument("--skip-raw", action="store_true", help="leave out the raw BatchWriteItem comparison")
+    parser.add_argument("--skip-pgp", action="store_true", help="leave out the PGP-encrypted export")
     parser.add_argument(
         "--raw-records", type=int, default=100_000, help="records for the one-item-a-record comparison"
     )
@@ -126,6 +128,18 @@ def main() -> None:
         print(f"  offer history (repository, chunked):   {rate(int(offered['offered']), t_offer)}")
         print(f"  export (actionExport.txt + summary):   {rate(int(exported['exported']), t_export)}")
         print(f"  total select + record + export:        {total:.1f} s")
+
+        if not args.skip_pgp:  # the same export, PGP-encrypted for a key stored as a secret
+            import pysequoia
+
+            public = str(pysequoia.Tsk.generate("Bench <bench@example.com>").extract_certificate())
+            deps.secrets.put("switchyard/pgp/bench", {"public_key": public})
+            ctx.secrets = deps.secrets
+            sealed = export.model_copy(update={"pgp_key": "bench", "folder": "exports/bench_pgp"})
+            t0 = time.perf_counter()
+            encrypted = run_export(sealed, ctx, offered)
+            t_pgp = time.perf_counter() - t0
+            print(f"  export PGP-encrypted (.pgp + summary): {rate(int(encrypted['exported']), t_pgp)}")
 
         if not args.skip_raw:
             from switchyard.adapters.aws import client
