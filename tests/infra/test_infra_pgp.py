@@ -1,9 +1,11 @@
-"""Exports' PGP keys: the activity function reads secrets under switchyard/pgp/ and no others."""
+"""Exports' PGP keys: the activity function (it encrypts) and the triggers function (a fire
+validates the design again) read secrets under switchyard/pgp/ and no others."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from infra_helpers import functions, grants, role_statements
 from switchyard import declarations as d
 
@@ -15,8 +17,11 @@ def _secret_grants(template: dict[str, Any], key: str) -> list[tuple[str, str]]:
     return grants(role_statements(template, function["Properties"]["Role"]), "secretsmanager")
 
 
-def test_the_activity_function_only_reads_the_pgp_public_keys(template: dict[str, Any]) -> None:
-    found = _secret_grants(template, "activity")
+@pytest.mark.parametrize("key", ["activity", "triggers"])
+def test_the_activity_and_triggers_functions_only_read_the_pgp_public_keys(
+    template: dict[str, Any], key: str
+) -> None:
+    found = _secret_grants(template, key)
     assert {action for action, _ in found} == READ
     resources = {resource for _, resource in found}
     assert len(resources) == 1

@@ -25,6 +25,7 @@ from tests.integration.test_interactions import (
     fire,
     offer,
     wait_for,
+    wait_until,
     warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
@@ -181,36 +182,50 @@ def test_an_unknown_or_unusable_key_is_a_problem_on_save_with_its_path(
     assert "sealed" not in (deps.config.get("warehouse", "catalog") or {})["export_templates"]
 
 
-def test_a_key_removed_after_saving_fails_activation_then_the_run_without_exporting(
+def test_a_key_removed_later_is_caught_at_activation_at_fire_and_when_the_export_runs(
     api: Api, deps: Deps
 ) -> None:
-    name, _ = key_pair(deps)
-    sm = boto3.client("secretsmanager", region_name=deps.settings.region)
+    name, secret = key_pair(deps)
+    public = str(secret.extract_certificate())
     where = folder()
+    sm = boto3.client("secretsmanager", region_name=deps.settings.region)
+    wait = {"type": "wait_for_event", "name": "Go signal"}
     export = {"type": "export", "name": "Mailing", "folder": where, "pgp_key": name}
-    d = create(api, design([audience(), export]))
+    d = create(api, design([audience(), wait, export]))
+
+    def remove() -> None:
+        sm.delete_secret(SecretId=f"switchyard/pgp/{name}", ForceDeleteWithoutRecovery=True)
+
+    def restore() -> None:
+        deps.secrets.put(f"switchyard/pgp/{name}", {"public_key": public})
+
     # Given the key is removed after saving: activation checks again
-    sm.delete_secret(SecretId=f"switchyard/pgp/{name}", ForceDeleteWithoutRecovery=True)
+    remove()
     refused = api.post(wf(d["id"], "activate"), {"mode": "production"})
     assert refused.status == 422, refused.body
-    assert problems(refused) == {("unknown_pgp_key", "workflows.0.branches.0.1.pgp_key")}
-    # Given it is back for activation and removed before the run
-    name2, _ = key_pair(deps)
-    sm.create_secret(Name=f"switchyard/pgp/{name}", SecretString=sm_value(deps, name2))
+    assert problems(refused) == {("unknown_pgp_key", "workflows.0.branches.0.2.pgp_key")}
+    # and so does a fire after activation
+    restore()
     activate(api, d["id"], "production")
-    sm.delete_secret(SecretId=f"switchyard/pgp/{name}", ForceDeleteWithoutRecovery=True)
-    done = wait_for(api, d["id"], fire(api, d["id"])["instance_id"], "Failed", "Completed")
-    # Then the export fails with the key's problem and nothing was written
+    remove()
+    not_fired = api.post(wf(d["id"], "fire"))
+    assert not_fired.status == 422, not_fired.body
+    assert "switchyard/pgp/" + name in not_fired.body["error"]["message"]
+    # Given it is removed while the instance waits before the export
+    restore()
+    iid = fire(api, d["id"])["instance_id"]
+    wait_until(lambda: bool(deps.interactions.instances.get(iid).events))
+    remove()
+    sent = api.post(wf(d["id"], f"instances/{iid}/activities/Go%20signal/event"))
+    assert sent.status == 202, sent.body
+    done = wait_for(api, d["id"], iid, "Failed", "Completed")
+    # Then the export fails with the key's problem, and nothing was written
     failed = activities(done)["Mailing"]
     assert failed["status"] == "Failed"
     assert failed["error"]["code"] == "invalid_pgp_key"
     assert f"switchyard/pgp/{name}" in failed["error"]["message"]
+    assert done["exported_files"] == []
     assert deps.blobs.list(deps.settings.data_bucket, where + "/") == []
-
-
-def sm_value(deps: Deps, name: str) -> str:
-    sm = boto3.client("secretsmanager", region_name=deps.settings.region)
-    return str(sm.get_secret_value(SecretId=f"switchyard/pgp/{name}")["SecretString"])
 
 
 def test_test_mode_without_create_files_writes_nothing_even_encrypted(api: Api, deps: Deps) -> None:

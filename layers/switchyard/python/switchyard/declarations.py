@@ -262,6 +262,9 @@ TRIGGERS_FUNCTION = FunctionDecl(
     # removal of a trigger's schedule after its last fire
     manage_interaction_schedules=True,
     bucket="read",  # trigger constraints count records in the warehouse
+    # a fire validates the design again, and that checks exports' PGP public keys
+    secrets="read",
+    secrets_under="pgp/",
 )
 
 # Alerts: the bus's status changes, Scheduler's retries and duration checks come here; it
