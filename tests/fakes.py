@@ -102,3 +102,31 @@ class MemoryInstances:
 
     def add_exported(self, instance_id: int, keys: list[str]) -> None:
         self.exported.setdefault(instance_id, []).extend(keys)
+
+
+class MemorySecretStore:
+    """In-memory SecretStore (the real one is ``SecretsManagerStore``); ``put_text`` stores a plain
+    secret string, as ``aws secretsmanager create-secret --secret-string file://key.asc`` does."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        import json
+
+        raw = self.secrets.get(name)
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            return {"value": raw}
+        return value if isinstance(value, dict) else {"value": value}
+
+    def put(self, name: str, value: dict[str, Any]) -> None:
+        import json
+
+        self.secrets[name] = json.dumps(value)
+
+    def put_text(self, name: str, text: str) -> None:
+        self.secrets[name] = text

@@ -240,3 +240,26 @@ def test_test_mode_without_create_files_writes_nothing_even_encrypted(api: Api, 
     assert done["exported_files"] == []
     assert deps.blobs.list(deps.settings.data_bucket, where + "/") == []
     assert activities(done)["M"]["count"] == 0
+
+
+def test_secret_store_contract_the_fake_behaves_like_secrets_manager(deps: Deps) -> None:
+    """The unit tier's MemorySecretStore reads JSON and plain-text secrets as the real adapter does."""
+    from tests.fakes import MemorySecretStore
+
+    fake = MemorySecretStore()
+    sm = boto3.client("secretsmanager", region_name=deps.settings.region)
+    base = f"switchyard/pgp/contract_{time.monotonic_ns()}"
+    for store, put_text in (
+        (deps.secrets, lambda name, text: sm.create_secret(Name=name, SecretString=text)),
+        (fake, fake.put_text),
+    ):
+        assert store.get(f"{base}_none") is None
+        store.put(f"{base}_json", {"public_key": "K"})
+        assert store.get(f"{base}_json") == {"public_key": "K"}
+        store.put(f"{base}_json", {"public_key": "L"})  # replaces
+        assert store.get(f"{base}_json") == {"public_key": "L"}
+        put_text(f"{base}_text", "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n")
+        assert store.get(f"{base}_text") == {"value": "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n"}
+        put_text(f"{base}_scalar", '"a string"')
+        assert store.get(f"{base}_scalar") == {"value": "a string"}
+        base += "_fake"

@@ -21,6 +21,7 @@ from switchyard.adapters.secrets import SecretStore
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Rule, Space
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
+from switchyard.tasks.pgp import PGP_SUFFIX
 from switchyard.tasks.tables import download, identifier, workspace
 
 EXPORT_FILE = "actionExport.txt"
@@ -344,7 +345,8 @@ def unique_names(blobs: BlobStore, bucket: str, folder: str, suffix: str = "") -
         plain = posixpath.join(folder, f"{name}.{ext}")
         summary = f"{plain}_summary.xml"
         sample = posixpath.join(folder, f"{name}_sample")
-        if not {plain, summary, sample, plain + suffix, sample + suffix} & taken:
+        # a stem is free when neither its plain nor its encrypted files are there
+        if not {plain, summary, sample, plain + PGP_SUFFIX, sample + PGP_SUFFIX} & taken:
             return plain + suffix, summary, sample + suffix
         n += 1
 
@@ -365,7 +367,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
     pgp_key = e.pgp_key or (template or {}).get("pgp_key")  # the activity's key, else the template's
     recipient = None
     if pgp_key:
-        from switchyard.tasks.pgp import PGP_SUFFIX, recipient_for_run
+        from switchyard.tasks.pgp import recipient_for_run
 
         recipient = recipient_for_run(ctx.secrets, str(pgp_key))  # before anything is written
     suffix = PGP_SUFFIX if recipient else ""
