@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from switchyard.api.auth import Permission, authenticate, require
 from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
 from switchyard.api.routes.interactions import router as interactions_router
+from switchyard.api.routes.offer_history import router as offer_history_router
 from switchyard.api.schemas import (
     ErrorResponse,
     ResolutionList,
@@ -183,6 +184,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(catalog.router)
     app.include_router(interaction_events.router)
     app.include_router(prioritization.router)
+    app.include_router(offer_history_router)
     return app
 
 

@@ -117,6 +117,10 @@ class OfferHistoryModel(Model):
     offer_code = UnicodeAttribute()
     records = NumberAttribute()
     ids = BinaryAttribute(legacy_encoding=False)
+    # the activity's, the same for every record of the item (read back by the offer-history API)
+    channel = UnicodeAttribute(null=True)
+    control = BooleanAttribute(null=True)
+    at = UnicodeAttribute(null=True)
 
 
 class OfferHistoryMetaModel(Model):

@@ -268,6 +268,9 @@ class OfferHistoryRepository:
                     "offer_code": {"S": offer_code},
                     "records": {"N": str(n)},
                     "ids": {"B": body},
+                    "channel": {"S": channel},
+                    "control": {"BOOL": control},
+                    "at": {"S": _iso(at)},
                 }
             )
         self.batch_write(OfferHistoryModel.Meta.table_name, ({"PutRequest": {"Item": i}} for i in history))

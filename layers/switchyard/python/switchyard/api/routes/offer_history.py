@@ -1,0 +1,80 @@
+"""Offer history through the API: an instance's records (paged), its meta, one record across a
+workflow's instances (docs/interactions.md, "Reading offer history")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from switchyard.api.auth import Permission, require
+from switchyard.api.routes.interactions import DesignId, WorkflowKey, _json
+from switchyard.domain.models import Principal
+from switchyard.services.deps import get_deps
+from switchyard.services.offer_history import OfferHistoryService
+
+router = APIGatewayRouter()
+TAGS = ["interactions"]
+InstanceId = Annotated[int, Path(ge=1)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+ActivityName = Annotated[str | None, Query(max_length=64)]
+BASE = "/api/interactions/<design_id>/workflows/<key>"
+
+
+def _who() -> Principal:
+    return router.context["principal"]  # type: ignore[no-any-return]
+
+
+def _service() -> OfferHistoryService:
+    return OfferHistoryService(get_deps())
+
+
+@router.get(f"{BASE}/instances/<instance_id>/offer-history", tags=TAGS)
+def instance_offer_history(
+    design_id: DesignId,
+    key: WorkflowKey,
+    instance_id: InstanceId,
+    activity: ActivityName = None,
+    record_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Response[str]:
+    """The instance's offer history, one row per record and offer or control activity, from the
+    production or sandbox space according to the instance's mode."""
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    page = _service().instance_history(
+        who, design_id, key, instance_id, activity=activity, record_id=record_id, limit=limit, cursor=cursor
+    )
+    return _json(200, page)
+
+
+@router.get(f"{BASE}/instances/<instance_id>/offer-history/meta", tags=TAGS)
+def instance_offer_history_meta(
+    design_id: DesignId, key: WorkflowKey, instance_id: InstanceId
+) -> Response[str]:
+    """One row per audience output of the instance (the last fulfilment wins)."""
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    return _json(200, _service().instance_meta(who, design_id, key, instance_id))
+
+
+@router.get(f"{BASE}/offer-history/records/<record_id>", tags=TAGS)
+def record_offer_history(
+    design_id: DesignId,
+    key: WorkflowKey,
+    record_id: Annotated[str, Path(min_length=1, max_length=256)],
+    activity: ActivityName = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Response[str]:
+    """Every offer and control entry of one record across the workflow's instances, newest first."""
+    who = _who()
+    require(who, Permission.READ_WORKFLOWS)
+    page = _service().record_history(
+        who, design_id, key, record_id, activity=activity, limit=limit, cursor=cursor
+    )
+    return _json(200, page)
