@@ -20,9 +20,10 @@ from switchyard.tasks.stitch import run_stitch
 
 
 class EngineEvent(BaseModel):
-    action: Literal["plan", "begin", "complete", "fail", "await", "finish"]
+    action: Literal["plan", "begin", "complete", "fail", "await", "finish", "next"]
     workflow_id: str
     task_id: str | None = None
+    task_ids: list[str] | None = None
     output: Any = None
     failure: dict[str, Any] | None = None
     token: str | None = None
@@ -35,6 +36,8 @@ def engine_event(raw: dict[str, Any]) -> dict[str, Any]:
         return service.plan(event.workflow_id)
     if event.action == "finish":
         return service.finish(event.workflow_id, event.failure)
+    if event.action == "next":
+        return service.next_task(event.workflow_id, event.task_ids or [])
     assert event.task_id, "task actions need a task_id"
     if event.action == "begin":
         return service.begin(event.workflow_id, event.task_id)

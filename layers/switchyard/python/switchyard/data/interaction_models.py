@@ -94,6 +94,8 @@ class InteractionInstanceModel(Model):
     # single-instance recurring: earlier runs (one per fire); whether more fires re-run it
     runs = JSONAttribute(null=True)
     single_open = BooleanAttribute(null=True)
+    # branch number -> {control: pause_requested|paused|rewound, rewinds, by}: per-audience controls
+    audiences = JSONAttribute(null=True)
 
     by_workflow = InstancesByWorkflow()
 

@@ -68,6 +68,8 @@ class EngineService:
         now = self.deps.clock()
         halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
         extra, hold = self._gate(workflow_id, task_id)
+        if hold < 0:  # the type says this task is not to run now (its sequence starts over)
+            return halt
         if hold:
             return {**halt, "wait": True, "wait_seconds": hold}
         lock = self._exclusive_lock(workflow_id, task_id)
@@ -97,12 +99,15 @@ class EngineService:
         return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
 
     def _gate(self, workflow_id: str, task_id: str) -> tuple[dict[str, Any], int]:
-        """The workflow type's say before a task starts: (inputs to add, seconds to hold)."""
+        """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
+        do not run it now)."""
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
         gate = WORKFLOW_TYPES[workflow.type].before_task if workflow.type in WORKFLOW_TYPES else None
         if gate is None or workflow.status != WorkflowStatus.RUNNING:
             return {}, 0
         decision = gate(self.deps, workflow, self.deps.workflows.get_task(workflow_id, task_id))
+        if decision.get("halt"):
+            return {}, -1
         return dict(decision.get("payload") or {}), int(decision.get("wait_seconds") or 0)
 
     def _after_task(self, workflow: Workflow, task_id: str | None) -> None:
@@ -110,6 +115,18 @@ class EngineService:
         hook = WORKFLOW_TYPES[workflow.type].after_task if workflow.type in WORKFLOW_TYPES else None
         if hook is not None:
             hook(self.deps, workflow, task_id)
+
+    def next_task(self, workflow_id: str, task_ids: list[str]) -> dict[str, Any]:
+        """The first task of a sequence still to run, for state machines that loop over a stage
+        instead of mapping it once (an interaction's branch: a rewound audience runs its
+        activities again). Done once none is pending or the workflow no longer runs."""
+        done = {"done": True, "task_ids": []}
+        workflow = self.deps.workflows.get(workflow_id)
+        if workflow.status != WorkflowStatus.RUNNING:
+            return done
+        pending = {t.id for t in workflow.all_tasks() if t.status == TaskStatus.PENDING}
+        first = next((t for t in task_ids if t in pending), None)
+        return done if first is None else {"done": False, "task_ids": [first]}
 
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
         task = self.deps.workflows.get_task(workflow_id, task_id)

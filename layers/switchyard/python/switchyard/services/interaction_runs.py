@@ -36,6 +36,7 @@ from switchyard.domain.interactions import (
 )
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
+from switchyard.services.interaction_audiences import audience_gate
 from switchyard.services.interaction_events import hold_for_event
 from switchyard.services.interaction_priority import leave_queue, raise_if_queued_too_long, take_slot
 from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
@@ -77,6 +78,10 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
             instance.control_reason,
             expected=(PlayControl.PAUSE_REQUESTED,),
         )
+    held = audience_gate(deps, workflow, task, instance.instance_id)  # one audience paused or rewound
+    if held is not None:
+        leave_queue(workflow.id, task.id)  # a held audience gives up its place in the queue
+        return held
     if activity.get("type") == "delay":
         ends = instance.delays.get(task.id)
         if ends is None:

@@ -39,6 +39,7 @@ from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Work
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
+from switchyard.services.interaction_audiences import audience_views
 from switchyard.services.interaction_priority import queued, release
 from switchyard.services.interaction_runs import activity_status, instance_status
 from switchyard.services.interaction_validation import (
@@ -863,6 +864,7 @@ class InteractionService:
                         "queued_reason": shown.get("queued_reason"),
                     }
                 )
+        audiences = audience_views(instance.instance_id, instance.mode, run, activities)
         return {
             "instance_id": instance.instance_id,
             "design_id": instance.design_id,
@@ -882,6 +884,7 @@ class InteractionService:
             "rollback": instance.rollback_detail,
             "exported_files": instance.exported,
             "activities": activities,
+            "audiences": audiences,
         }
 
     def design_view(self, stored: StoredDesign, warnings: list[Problem] | None = None) -> dict[str, Any]:

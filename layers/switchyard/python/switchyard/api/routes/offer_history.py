@@ -1,5 +1,6 @@
-"""Offer history through the API: an instance's records (paged), its meta, one record across a
-workflow's instances (docs/interactions.md, "Reading offer history")."""
+"""Offer history through the API (an instance's records, paged; its meta; one record across a
+workflow's instances) and the controls of one audience of an instance (pause, play, rewind):
+docs/interactions.md, "Reading offer history" and "One audience"."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from switchyard.api.auth import Permission, require
 from switchyard.api.routes.interactions import DesignId, WorkflowKey, _json
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
+from switchyard.services.interaction_audiences import AudienceService
 from switchyard.services.offer_history import OfferHistoryService
 
 router = APIGatewayRouter()
@@ -78,3 +80,42 @@ def record_offer_history(
         who, design_id, key, record_id, activity=activity, limit=limit, cursor=cursor
     )
     return _json(200, page)
+
+
+# --- one audience of an instance: pause, play, stop and rewind -----------------------------------
+
+AudienceName = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _audiences() -> AudienceService:
+    return AudienceService(get_deps())
+
+
+@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/pause", tags=TAGS)
+def pause_audience(
+    design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
+) -> Response[str]:
+    """Hold the audience's next activity; the other audiences go on."""
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _audiences().pause(who, design_id, key, instance_id, audience))
+
+
+@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/play", tags=TAGS)
+def play_audience(
+    design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
+) -> Response[str]:
+    """Let a paused audience go on, or run a rewound one again from its first activity."""
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _audiences().play(who, design_id, key, instance_id, audience))
+
+
+@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind", tags=TAGS)
+def rewind_audience(
+    design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
+) -> Response[str]:
+    """Stop a paused audience and erase its offer history, meta and files for this instance."""
+    who = _who()
+    require(who, Permission.MANAGE_INTERACTIONS)
+    return _json(202, _audiences().rewind(who, design_id, key, instance_id, audience))
