@@ -134,20 +134,22 @@ class AudienceService:
     def _find(
         self, principal: Principal, design_id: str, key: str, instance_id: int, audience: str
     ) -> tuple[Workflow, int, Stage]:
+        """The instance's run, the audience's branch number and stage (an empty one before the
+        run has laid its activities out: the audiences are the workflow's, fired with it)."""
         self.interactions.instance(principal, design_id, key, instance_id)  # 404s
         instance = self.deps.interactions.instances.get(instance_id)
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
-        names = []
-        for index, stage in enumerate(run.stages if run else [], start=1):
-            name = (stage.tasks[0].inputs.get("activity") or {}).get("name") if stage.tasks else None
-            names.append(repr(name))
-            if name == audience and run is not None:
-                return run, index, stage
-        raise NotFound(
-            f"Instance {instance_id} has no audience {audience!r} "
-            f"(it has: {', '.join(names) or 'none yet'}).",
-            {"audience": audience},
-        )
+        branches = ((run.config or {}).get("workflow") or {}).get("branches") or [] if run else []
+        names = [str((b[0] if b else {}).get("name")) for b in branches]
+        if run is None or audience not in names:
+            raise NotFound(
+                f"Instance {instance_id} has no audience {audience!r} "
+                f"(it has: {', '.join(repr(n) for n in names) or 'none yet'}).",
+                {"audience": audience},
+            )
+        index = names.index(audience)
+        stage = run.stages[index] if index < len(run.stages) else Stage(name=audience)
+        return run, index + 1, stage
 
     def _playing(self, run: Workflow, instance_id: int, action: str) -> None:
         if run.status != WorkflowStatus.RUNNING:
@@ -170,7 +172,7 @@ class AudienceService:
     ) -> dict[str, Any]:
         run, branch, stage = self._find(principal, design_id, key, instance_id, audience)
         self._playing(run, instance_id, "be paused")
-        if all(t.status in DONE for t in stage.tasks):
+        if stage.tasks and all(t.status in DONE for t in stage.tasks):
             raise Conflict(f"Audience {audience!r} has completed: there is nothing left to pause.")
         control = self._state(instance_id, branch).get("control")
         if not controls.move(
