@@ -116,12 +116,16 @@ def test_every_machine_expands_the_task_fragment_and_declares_its_placeholders()
         assert "$fragment" not in definition
         assert placeholders(definition) == set(machine.function_substitutions)
         filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.function_substitutions}))
-        processors = [s["ItemProcessor"] for s in filled["States"].values() if s["Type"] == "Map"]
-        # an interaction's branch Map runs a Map of its activities: the fragment is one level down
+        # an interaction's branch Map loops over its activities, each a Map of one: the fragment
+        # is one level down there
         processors = [
-            s["ItemProcessor"] if s.get("Type") == "Map" else p
-            for p in processors
-            for s in (p["States"].values() if "AwaitResolution" not in p["States"] else [{}])
+            inner["ItemProcessor"] if "AwaitResolution" not in p["States"] else p
+            for p in (s["ItemProcessor"] for s in filled["States"].values() if s["Type"] == "Map")
+            for inner in (
+                [x for x in p["States"].values() if x["Type"] == "Map"]
+                if "AwaitResolution" not in p["States"]
+                else [{}]
+            )
         ]
         assert processors, "tasks run through the fragment inside Map states"
         for processor in processors:
