@@ -4,6 +4,7 @@ first activity. Everything through the API, the real state machine running the b
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.integration.conftest import Api
@@ -110,7 +111,12 @@ def test_stop_and_rewind_erases_one_audience_and_play_runs_it_again_from_its_fir
                 audience(),
                 offer(detail_columns=["email"]),
                 {"type": "delay", "name": "Cool off", "seconds": 3},
-                {"type": "export", "name": "Mailing", "template": "mailing"},
+                {
+                    "type": "export",
+                    "name": "Mailing",
+                    "template": "mailing",
+                    "folder": f"exports/rw{time.monotonic_ns()}",
+                },
             ],
             [east(), {"type": "control", "name": "Holdout"}],
         ),
@@ -168,7 +174,7 @@ def test_stop_and_rewind_erases_one_audience_and_play_runs_it_again_from_its_fir
 
 def test_a_rewind_removes_the_audience_s_exported_files(api: Api, deps: Any) -> None:
     # Given a test workflow that creates files and holds before a second export
-    folder = f"exports/rewind{id(api)}"
+    folder = f"exports/rewind{time.monotonic_ns()}"
     d = create(
         api,
         design(

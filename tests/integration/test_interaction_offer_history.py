@@ -115,7 +115,7 @@ def test_filters_meta_and_what_is_not_found(api: Api, tokens: dict[str, str]) ->
     # what does not exist says what
     missing = history(api, design_id, iid, "?activity=Mailing")
     assert missing.status == 404
-    assert "no offer or control activity 'Mailing'" in missing.body["error"]["message"]
+    assert "no offer, control or decision offer activity 'Mailing'" in missing.body["error"]["message"]
     assert "'Spring offer'" in missing.body["error"]["message"]
     assert history(api, design_id, 99_999_999).status == 404
     other = create(api, design([audience()], key="other"))

@@ -66,10 +66,16 @@ def reset_tasks(workflow_id: str, task_ids: list[str]) -> None:
 
 
 def forget(instance_id: int, task_ids: list[str], files: list[str]) -> None:
-    """Drop the delays of ``task_ids`` (they count anew) and ``files`` from the exported list."""
+    """Drop the delays and event waits of ``task_ids`` (they count and wait anew) and ``files``
+    from the exported list."""
     item = InteractionInstanceModel.get(instance_id, consistent_read=True)
     delays = {k: v for k, v in (item.delays or {}).items() if k not in task_ids}
+    events = {k: v for k, v in (item.events or {}).items() if k not in task_ids}
     exported = [k for k in item.exported or [] if k not in files]
     InteractionInstanceModel(instance_id).update(
-        actions=[InteractionInstanceModel.delays.set(delays), InteractionInstanceModel.exported.set(exported)]
+        actions=[
+            InteractionInstanceModel.delays.set(delays),
+            InteractionInstanceModel.events.set(events),
+            InteractionInstanceModel.exported.set(exported),
+        ]
     )

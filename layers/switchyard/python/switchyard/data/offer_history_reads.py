@@ -116,9 +116,12 @@ def erase_audience(
     instance_id: int,
     activities: list[str],
     audience: str,
+    parts: tuple[int, int] | None = None,
 ) -> int:
     """Remove what one audience (branch) of an instance wrote: its activities' history and
-    details, and its meta row. Returns the records removed."""
+    details (with ``parts``: only the chunks written as parts ``[first, end)``, one run of a
+    re-run single instance), and its meta rows (the audience's, and a decision offer's
+    ``<audience> / <arm>``). Returns the records removed."""
     removed = 0
     for activity in activities:
         models: tuple[Any, ...] = (OfferHistoryModel, OfferHistoryDetailsModel)
@@ -128,9 +131,14 @@ def erase_audience(
                 for item in model.query(
                     history_key(space, instance_id, activity, shard), consistent_read=True
                 ):
+                    part = int(item.chunk.split(".", 1)[0])
+                    if parts is not None and not parts[0] <= part < parts[1]:
+                        continue
                     keys.append({"history_key": {"S": item.history_key}, "chunk": {"S": item.chunk}})
                     if model is OfferHistoryModel:
                         removed += int(item.records)
             history.batch_write(model.Meta.table_name, ({"DeleteRequest": {"Key": k}} for k in keys))
-    OfferHistoryMetaModel(f"{space}#{instance_id}", audience).delete()  # none there: nothing to do
+    for meta in OfferHistoryMetaModel.query(f"{space}#{instance_id}", consistent_read=True):
+        if meta.audience == audience or meta.audience.startswith(f"{audience} / "):
+            meta.delete()
     return removed

@@ -18,9 +18,10 @@ from typing import Any
 from switchyard.data import audience_controls as controls
 from switchyard.data.offer_history_reads import erase_audience
 from switchyard.domain.errors import Conflict, NotFound
-from switchyard.domain.interactions import InteractionStatus, space_for
+from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
+from switchyard.tasks.interaction import RUN_PARTS
 
 S = InteractionStatus
 PAUSE_REQUESTED, PAUSED, REWOUND = "pause_requested", "paused", "rewound"
@@ -72,7 +73,8 @@ def audience_views(
     states = controls.audiences(instance_id)
     test = mode == "test"
     out = []
-    for branch, stage in enumerate(run.stages, start=1):
+    for branch, name in enumerate(_audience_names(run), start=1):
+        stage = run.stages[branch - 1] if branch <= len(run.stages) else Stage(name=name)
         state = states.get(str(branch)) or {}
         control = state.get("control")
         rows = [a for a in activities if a["branch"] == branch]
@@ -90,18 +92,24 @@ def audience_views(
                     row["status"] = S.PAUSED
             status = S.PAUSING if running else S.PAUSED if control == PAUSED else S.PAUSE_REQUESTED
         else:
-            status = _overall(rows, test)
-        first = stage.tasks[0].inputs.get("activity") or {} if stage.tasks else {}
+            status = _overall(rows, test) if rows else S.PAUSE_REQUESTED if control else S.PLAYING
         out.append(
             {
                 "branch": branch,
-                "audience": first.get("name", stage.name),
+                "audience": name,
                 "status": status,
                 "rewinds": int(state.get("rewinds") or 0),
                 "rewound": state.get("rewound"),
             }
         )
     return out
+
+
+def _audience_names(run: Workflow) -> list[str]:
+    """The fired workflow's audiences (each branch's first activity), known before the run has
+    laid its activities out."""
+    branches = ((run.config or {}).get("workflow") or {}).get("branches") or []
+    return [str((b[0] if b else {}).get("name")) for b in branches]
 
 
 def _ready(stage: Stage, task: Task) -> bool:
@@ -139,8 +147,7 @@ class AudienceService:
         self.interactions.instance(principal, design_id, key, instance_id)  # 404s
         instance = self.deps.interactions.instances.get(instance_id)
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
-        branches = ((run.config or {}).get("workflow") or {}).get("branches") or [] if run else []
-        names = [str((b[0] if b else {}).get("name")) for b in branches]
+        names = _audience_names(run) if run else []
         if run is None or audience not in names:
             raise NotFound(
                 f"Instance {instance_id} has no audience {audience!r} "
@@ -218,9 +225,13 @@ class AudienceService:
         recorded = [
             str(a.get("name"))
             for a in (t.inputs.get("activity") or {} for t in stage.tasks)
-            if a.get("type") in ("offer", "control")
+            if a.get("type") in HISTORY_TYPES
         ]
-        removed = erase_audience(self.deps.interactions.history, space, instance_id, recorded, audience)
+        number = int((run.config or {}).get("run") or 0)  # a re-run single instance: this run only
+        parts = (number * RUN_PARTS, (number + 1) * RUN_PARTS)
+        removed = erase_audience(
+            self.deps.interactions.history, space, instance_id, recorded, audience, parts
+        )
         files: list[str] = []
         for task in stage.tasks:
             outputs = task.outputs or {}

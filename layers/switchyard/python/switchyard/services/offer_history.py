@@ -9,12 +9,12 @@ from typing import Any
 from switchyard.data import offer_history_reads as reads
 from switchyard.data.repository import _decode_cursor, _encode_cursor
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions import Instance, space_for
+from switchyard.domain.interactions import HISTORY_TYPES, Instance, space_for
 from switchyard.domain.models import Principal, Workflow
 from switchyard.services.deps import Deps
 from switchyard.services.interactions import InteractionService
 
-RECORDED = ("offer", "control")  # the activities that write offer history
+RECORDED = HISTORY_TYPES  # the activities that write offer history
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ class OfferHistoryService:
         if not chosen:
             names = ", ".join(repr(r.name) for r in recorded) or "none"
             raise NotFound(
-                f"Instance {instance.instance_id} has no offer or control activity {activity!r} "
-                f"(it has: {names}).",
+                f"Instance {instance.instance_id} has no offer, control or decision offer activity "
+                f"{activity!r} (it has: {names}).",
                 {"activity": activity},
             )
         return chosen
@@ -158,7 +158,7 @@ def _recorded(run: Workflow | None) -> list[Recorded]:
                         type=str(a["type"]),
                         branch=branch,
                         offer_code=str(a.get("offer_code") or "CONTROL"),
-                        channel=str(a.get("channel") or "control") if a["type"] == "offer" else "control",
+                        channel=str(a.get("channel") or "control") if a["type"] != "control" else "control",
                         started_at=task.started_at.isoformat() if task.started_at else None,
                     )
                 )
