@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { can, href, navigate } from "./nav.js";
 import { clear, errorBanner, field, h, loading, setFieldError, toast } from "./ui.js";
 import { activityType, confirmAction, constraintSummary, isLive, ixBadge, keepFocus, problemList, problemsBanner, triggerKind, triggerSummary, when } from "./ixui.js";
+import { retrying, triggerStateBanners, triggerStatePairs } from "./ixtriggers.js";
 
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
@@ -43,6 +44,7 @@ export async function render(main, { id }) {
     h("h2", { id: "design-json-title" }, "Design (JSON)"),
     editorNote,
     field({ id: "design-json", label: "Design", hint: "Name, description and workflows, as in docs/interactions.md. Saving validates it against the warehouse catalog.", input: editor }),
+    h("p", { class: "small" }, h("a", { href: href("warehouse") }, "The warehouse: its tables, columns and catalog")),
     editorStatus,
     can("manage_interactions") ? h("div", { class: "actions" }, save, revert) : null,
   );
@@ -62,7 +64,7 @@ export async function render(main, { id }) {
   function schedule() {
     clearTimeout(timer);
     if (stopped) return;
-    const live = design && design.workflows.some((w) => isLive(w.status) || w.waiting_for_constraints || (instances[w.key] || []).some((i) => isLive(i.status)));
+    const live = design && design.workflows.some((w) => isLive(w.status) || w.waiting_for_constraints || retrying(w) || (instances[w.key] || []).some((i) => isLive(i.status)));
     timer = setTimeout(refresh, live ? LIVE_MS : IDLE_MS);
   }
 
@@ -136,6 +138,7 @@ export async function render(main, { id }) {
     if (w.trigger_fires) pair("Fired by the trigger", `${w.trigger_fires} ${w.trigger_fires === 1 ? "time" : "times"}`);
     if (w.last_scheduled_time) pair("Last scheduled time", when(w.last_scheduled_time));
     pair("Files in test mode", w.create_files_in_test_mode ? "Created" : "Not created");
+    triggerStatePairs(w, pair, (n) => href(instancePath(id, key, n)));
     const waiting = w.waiting_for_constraints;
     const waitingBox = waiting
       ? h(
@@ -219,6 +222,7 @@ export async function render(main, { id }) {
       h("div", { class: "stage-head" }, h("h2", { id: headingId }, w.name, " ", h("span", { class: "muted small" }, `(${key})`)), ixBadge(w.status)),
       h("div", { class: "ix-workflow-body" }, h("dl", { class: "pairs" }, pairs), actions),
       waitingBox,
+      triggerStateBanners(w),
       h(
         "details",
         { class: "ix-branches" },

@@ -8,6 +8,7 @@ import { can, href } from "./nav.js";
 import { clear, errorBanner, h, loading, pretty, toast } from "./ui.js";
 import { FINAL, HELD, PLAYING, ROLLBACK_FROM, activityType, bubble, confirmAction, formatRemaining, isLive, ixBadge, keepFocus, when } from "./ixui.js";
 import { instancePath } from "./interaction.js";
+import { runsCard, waitingNextBanner } from "./ixtriggers.js";
 
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
@@ -237,7 +238,7 @@ export async function render(main, { id, key, n }, session) {
   }
 
   function drawExtra() {
-    const parts = [];
+    const parts = [waitingNextBanner(instance), runsCard(instance, workflow())];
     if (instance.paused_reason) parts.push(h("div", { class: "banner warning" }, h("p", {}, h("strong", {}, "Paused: "), instance.paused_reason)));
     if (instance.rollback) parts.push(h("details", { class: "card" }, h("summary", {}, "Rollback"), h("pre", { class: "code", tabindex: "0", "aria-label": "Rollback" }, pretty(instance.rollback))));
     if ((instance.exported_files || []).length) parts.push(h("details", { class: "card" }, h("summary", {}, `Exported files (${instance.exported_files.length})`), h("ul", {}, instance.exported_files.map((f) => h("li", {}, h("code", {}, typeof f === "string" ? f : JSON.stringify(f)))))));

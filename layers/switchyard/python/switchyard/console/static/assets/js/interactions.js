@@ -96,7 +96,7 @@ export async function render(main) {
 
   clear(
     main,
-    h("div", { class: "page-head" }, h("h1", {}, "Interactions"), h("div", { class: "actions" }, newButton)),
+    h("div", { class: "page-head" }, h("h1", {}, "Interactions"), h("div", { class: "actions" }, h("a", { class: "button secondary", href: href("warehouse") }, "Warehouse"), newButton)),
     h(
       "div",
       { class: "interactions-layout" },

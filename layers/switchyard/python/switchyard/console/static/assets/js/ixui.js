@@ -42,7 +42,7 @@ export function tone(status) {
 }
 
 export function isLive(status) {
-  return Boolean(status) && !FINAL.has(status) && status !== "Waiting For Trigger" && status !== "Test Mode";
+  return Boolean(status) && !FINAL.has(status) && status !== "Waiting For Trigger" && status !== "Waiting Next Trigger" && status !== "Test Mode";
 }
 
 const ICONS = {

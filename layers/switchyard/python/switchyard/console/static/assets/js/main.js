@@ -12,6 +12,7 @@ import * as interactions from "./interactions.js";
 import * as interactionNew from "./interaction_new.js";
 import * as interaction from "./interaction.js";
 import * as interactionInstance from "./interaction_instance.js";
+import * as warehouse from "./warehouse.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^workflows\/([^/]+)\/?$/, (m) => ({ page: workflow, title: "Workflow", params: { id: decodeURIComponent(m[1]) } })],
   [/^outbox\/?$/, () => ({ page: outbox, title: "Outbox" })],
   [/^interactions\/?$/, () => ({ page: interactions, title: "Interactions" })],
+  [/^warehouse\/?$/, () => ({ page: warehouse, title: "Warehouse" })],
   [/^interactions\/new\/?$/, () => ({ page: interactionNew, title: "New interaction" })],
   [/^interactions\/([^/]+)\/?$/, (m) => ({ page: interaction, title: "Interaction", params: { id: decodeURIComponent(m[1]) } })],
   [
@@ -194,7 +196,7 @@ async function route() {
     }
   }
   renderNav();
-  if (!can("read_workflows") && (path === "" || path.startsWith("workflows") || path.startsWith("interactions"))) {
+  if (!can("read_workflows") && (path === "" || path.startsWith("workflows") || path.startsWith("interactions") || path.startsWith("warehouse"))) {
     renderNoAccess();
     return;
   }
