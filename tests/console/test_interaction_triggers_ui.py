@@ -215,8 +215,11 @@ def test_a_single_instance_lists_its_runs_waits_for_the_next_trigger_and_says_wh
         )
         runs = page.locator("section.ix-runs")
         expect(runs.get_by_role("heading")).to_have_text("Runs (1)")
-        expect(runs.locator("li")).to_have_count(1)
-        expect(runs.locator("li").first).to_have_attribute("data-run", one["runs"][0])
+        expect(runs.locator("tbody tr")).to_have_count(1)
+        expect(runs.locator("tbody tr").first).to_have_attribute("data-run", one["runs"][0])
+        expect(runs.locator("tbody tr").first.locator(".status")).to_have_attribute(
+            "data-status", "succeeded"
+        )
         expect(page.get_by_role("button", name="Pause", exact=True)).to_have_count(0)
         assert violations(page) == []
 
@@ -231,10 +234,12 @@ def test_a_single_instance_lists_its_runs_waits_for_the_next_trigger_and_says_wh
         expect(page.locator("main h1 .status")).to_have_attribute("data-status", "Test Completed")
         expect(page.locator("[data-state=waiting-next-trigger]")).to_have_count(0)
         expect(runs.get_by_role("heading")).to_have_text("Runs (2)")
-        expect(runs.locator("li")).to_have_count(2)
-        latest = runs.locator("li").nth(1)
+        expect(runs.locator("tbody tr")).to_have_count(2)
+        latest = runs.locator("tbody tr").nth(1)
         expect(latest).to_have_attribute("data-run", second.response["workflow_id"])
         expect(latest.locator(".tag")).to_have_text("latest")
+        expect(latest.locator(".status")).to_have_attribute("data-status", "succeeded")
+        expect(latest.locator("time").first).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
         shot(page, "interaction-single-instance-runs")
         assert violations(page) == []
 

@@ -8,7 +8,7 @@ import { can, href } from "./nav.js";
 import { clear, errorBanner, h, loading, pretty, toast } from "./ui.js";
 import { FINAL, HELD, PLAYING, ROLLBACK_FROM, activityType, bubble, confirmAction, formatRemaining, isLive, ixBadge, keepFocus, when } from "./ixui.js";
 import { instancePath } from "./interaction.js";
-import { runsCard, waitingNextBanner } from "./ixtriggers.js";
+import { loadRuns, runsCard, runsKey, waitingNextBanner } from "./ixtriggers.js";
 
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
@@ -55,6 +55,7 @@ export async function render(main, { id, key, n }, session) {
       design = d;
       instance = i;
       others = all.items;
+      await loadRuns(i, workflow());
       fetchedAt = Date.now();
       if (first) clear(main, crumbs, head, banner, boxes, columns, extra, othersBox);
       draw();
@@ -76,7 +77,7 @@ export async function render(main, { id, key, n }, session) {
 
   function draw() {
     const w = workflow();
-    const shown = JSON.stringify([design, instance, others]);
+    const shown = JSON.stringify([design, instance, others, runsKey(instance)]);
     if (shown === lastDrawn) return;
     lastDrawn = shown;
     document.title = `${design.name}: ${w.name} #${instance.instance_id} · Switchyard`;

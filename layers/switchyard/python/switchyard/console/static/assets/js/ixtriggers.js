@@ -4,8 +4,9 @@
 // inactivity expiry (`expire_after_days_inactive`, `last_fired_at`, `expires_at`,
 // `deactivated_reason`); and, on an instance, its engine runs (one per fire of a single instance).
 
+import { api } from "./api.js";
 import { href } from "./nav.js";
-import { h } from "./ui.js";
+import { h, runStatus, statusBadge } from "./ui.js";
 import { when } from "./ixui.js";
 
 // The ladder has 20 retries after the failed fire (docs/interactions.md, the retry ladder).
@@ -69,11 +70,38 @@ export function retrying(w) {
   return Boolean(w.trigger_retry && !w.trigger_retry.gave_up_at);
 }
 
+// The runs of instances, by workflow id (a run that ended does not change: fetched once).
+const RUN_ENDED = new Set(["succeeded", "failed", "stopped", "skipped"]);
+const runSummaries = new Map();
+
+function showsRuns(instance, workflow) {
+  const single = workflow && workflow.trigger && workflow.trigger.create === "single_instance";
+  return single || (instance.runs || []).length > 1;
+}
+
+// Fetches what the runs list shows (status, start, end) for the runs not known to have ended.
+export async function loadRuns(instance, workflow) {
+  if (!showsRuns(instance, workflow)) return;
+  const stale = (instance.runs || []).filter((wid) => !runSummaries.has(wid) || !RUN_ENDED.has(runSummaries.get(wid).status));
+  await Promise.all(
+    stale.map((wid) =>
+      api("GET", `api/workflows/${encodeURIComponent(wid)}`).then(
+        (run) => runSummaries.set(wid, run),
+        () => runSummaries.delete(wid), // shown without its status; tried again at the next refresh
+      ),
+    ),
+  );
+}
+
+// What the runs list shows changes with its runs' statuses: part of what a page compares.
+export function runsKey(instance) {
+  return (instance.runs || []).map((wid) => (runSummaries.get(wid) || {}).status || "");
+}
+
 // The instance's engine runs, oldest first: a single instance has one per fire.
 export function runsCard(instance, workflow) {
+  if (!showsRuns(instance, workflow)) return null;
   const runs = instance.runs || [];
-  const single = workflow && workflow.trigger && workflow.trigger.create === "single_instance";
-  if (!single && runs.length < 2) return null;
   return h(
     "section",
     { class: "card ix-runs", "aria-labelledby": "runs-title" },
@@ -81,16 +109,32 @@ export function runsCard(instance, workflow) {
     h("p", { class: "muted small" }, "Every fire of the trigger re-runs this instance as a new run of the engine; the latest is last."),
     runs.length
       ? h(
-          "ol",
-          { class: "run-list" },
-          runs.map((wid, i) =>
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "runs" },
+            h("caption", { class: "visually-hidden" }, `Runs of instance ${instance.instance_id}, oldest first`),
+            h("thead", {}, h("tr", {}, ["Run", "Status", "Started", "Ended"].map((l) => h("th", { scope: "col" }, l)))),
             h(
-              "li",
-              { "data-run": wid },
-              h("a", { href: href(`workflows/${encodeURIComponent(wid)}`), "aria-label": `Run ${i + 1} of instance ${instance.instance_id}` }, `Run ${i + 1}`),
-              " ",
-              h("code", { class: "muted small" }, wid),
-              i === runs.length - 1 ? h("span", { class: "tag" }, "latest") : null,
+              "tbody",
+              {},
+              runs.map((wid, i) => {
+                const run = runSummaries.get(wid);
+                return h(
+                  "tr",
+                  { "data-run": wid },
+                  h(
+                    "td",
+                    {},
+                    h("a", { href: href(`workflows/${encodeURIComponent(wid)}`), "aria-label": `Run ${i + 1} of instance ${instance.instance_id}` }, `Run ${i + 1}`),
+                    i === runs.length - 1 ? h("span", { class: "tag" }, "latest") : null,
+                  ),
+                  h("td", {}, run ? statusBadge(runStatus(run)) : "—"),
+                  h("td", {}, when(run && run.started_at)),
+                  h("td", {}, when(run && run.ended_at)),
+                );
+              }),
             ),
           ),
         )
