@@ -1,40 +1,35 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests/console/inprocess.py and the integration tier
 """The console shows what triggers did: the retry ladder of a fire that cannot start, a single
 instance re-run by every fire of a recurring trigger (its runs, ``Waiting Next Trigger``, why it
 completed) and inactivity expiry; and the warehouse view (tables, columns, catalog editor).
 
 Retries and expiry take minutes to days of schedule time, so this module runs the local runtime
-in process, as the integration tier does, serves it over HTTP to headless Chromium, and drives
-the emulated EventBridge Scheduler with explicit times (:class:`SchedulerClock`), exactly as
-tests/integration/test_interaction_triggers.py does: the failures are real (a warehouse table
-removed from the data bucket), the instances run in the real state machine, and the page shows
-what the real API answers.
+in process (tests/console/inprocess.py), as the integration tier does, serves it over HTTP to
+headless Chromium, and drives the emulated EventBridge Scheduler with explicit times
+(:class:`SchedulerClock`), exactly as tests/integration/test_interaction_triggers.py does: the
+failures are real (a warehouse table removed from the data bucket), the instances run in the real
+state machine, and the page shows what the real API answers.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-import requests
 from playwright.sync_api import expect
 from switchyard.domain.interaction_triggers import RETRY_LADDER
-from switchyard.local.http import ApiServer
-from switchyard.local.runtime import REGION, LocalRuntime
+from switchyard.local.runtime import REGION
 from switchyard.local.scheduler import SchedulerClock
-from switchyard.local.seed import seed
-from switchyard.services.deps import Deps, get_deps
+from switchyard.services.deps import Deps
 from switchyard.services.interaction_expiry import expiry_schedule_name
 from switchyard.services.interaction_retries import retry_schedule_name
 from switchyard.services.interactions import trigger_schedule_name
 
-from tests.console.conftest import Console, People, shot, sign_in
+from tests.console.conftest import Console, shot, sign_in
+from tests.console.inprocess import HttpApi, api, deps, runtime, served  # noqa: F401 - fixtures
 from tests.console.test_accessibility import violations
-from tests.e2e.conftest import Local, free_port
-from tests.integration.conftest import Api, Reply
 from tests.integration.test_interaction_triggers import (
     TABLE_KEY,
     customers,
@@ -56,56 +51,6 @@ from tests.integration.test_interactions import (
 )
 
 
-class HttpApi(Api):
-    """The integration helpers' API, called over HTTP like the browser (one server, one lock)."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url
-        self.token = token
-
-    def as_(self, token: str) -> Api:
-        return HttpApi(self.url, token)
-
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
-        h = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        reply = requests.request(method, self.url + path, json=body, headers=h, timeout=30)
-        return Reply(reply.status_code, reply.json() if reply.content else None)
-
-
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[tuple[LocalRuntime, str]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    rt = LocalRuntime(console_url=url).start()
-    seed(get_deps(), runs=False)
-    server = ApiServer(rt.dispatcher, "127.0.0.1", port)
-    server.start()
-    yield rt, url
-    server.stop()
-    rt.stop()
-
-
-@pytest.fixture(scope="module")
-def deps(runtime: tuple[LocalRuntime, str]) -> Deps:
-    return get_deps()
-
-
-@pytest.fixture(scope="module")
-def served(runtime: tuple[LocalRuntime, str]) -> Console:
-    rt, url = runtime
-    people = People()
-    rt.create_token("uma", "user", people.user)
-    rt.create_token("ann", "audience_only", people.audience_only)
-    return Console(
-        Local(url=url, token=rt.create_token("admin", "administrator"), output=[], demo={}), people
-    )
-
-
-@pytest.fixture
-def api(served: Console) -> HttpApi:
-    return HttpApi(served.local.url, served.local.token)
-
-
 def card(page: Any) -> Any:
     return page.locator("section.ix-workflow[data-workflow=main]")
 
@@ -120,7 +65,7 @@ def test_the_design_page_shows_each_retry_of_a_fire_that_cannot_start_then_that_
     served: Console,
     api: HttpApi,
     deps: Deps,
-    retry_table: bytes,  # noqa: F811
+    retry_table: bytes,
 ) -> None:
     bucket = deps.settings.data_bucket
     d = create(api, recurring_design())
@@ -179,7 +124,7 @@ def test_a_single_instance_lists_its_runs_waits_for_the_next_trigger_and_says_wh
     served: Console,
     api: HttpApi,
     deps: Deps,
-    retry_table: bytes,  # noqa: F811
+    retry_table: bytes,
 ) -> None:
     bucket = deps.settings.data_bucket
     body = design([audience(resolution_level="ixr_customer", max_targets=100), offer()])
