@@ -224,6 +224,7 @@ export async function render(main, { id, key, n }, session) {
       remaining,
       (a.warnings || []).length ? h("ul", { class: "task-warnings" }, a.warnings.map((x) => h("li", {}, x))) : null,
       a.error ? h("p", { class: "activity-error", role: "note" }, `${a.error.code}: ${a.error.message}`) : null,
+      a.queued_reason ? h("p", { class: "queued-reason small" }, h("strong", {}, "Queued: "), a.queued_reason) : null,
       awaitsEvent(a, activities[index - 1])
         ? h("button", { type: "button", class: "secondary", id: `event-${a.branch}-${index}`, "aria-label": `Send event: ${a.name}`, onclick: () => sendEvent(a) }, "Send event")
         : null,
@@ -240,6 +241,8 @@ export async function render(main, { id, key, n }, session) {
 
   function drawExtra() {
     const parts = [waitingNextBanner(instance), runsCard(instance, workflow())];
+    const queued = instance.status === "Queued" ? instance.activities.filter((a) => a.queued_reason) : [];
+    if (queued.length) parts.push(h("div", { class: "banner info", "data-state": "queued" }, h("p", {}, h("strong", {}, "Queued: "), "nothing of this instance runs until a slot is free or the maintenance window ends."), h("ul", {}, queued.map((a) => h("li", {}, `${a.name}: ${a.queued_reason}`)))));
     if (instance.paused_reason) parts.push(h("div", { class: "banner warning" }, h("p", {}, h("strong", {}, "Paused: "), instance.paused_reason)));
     if (instance.rollback) parts.push(h("details", { class: "card" }, h("summary", {}, "Rollback"), h("pre", { class: "code", tabindex: "0", "aria-label": "Rollback" }, pretty(instance.rollback))));
     if ((instance.exported_files || []).length) parts.push(h("details", { class: "card" }, h("summary", {}, `Exported files (${instance.exported_files.length})`), h("ul", {}, instance.exported_files.map((f) => h("li", {}, h("code", {}, typeof f === "string" ? f : JSON.stringify(f)))))));
