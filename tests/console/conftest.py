@@ -134,3 +134,8 @@ def sign_in(page: Any, console: Console, token: str | None = None, path: str = "
     page.get_by_label("API token").fill(token or console.local.token)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+# The local runtime in process, for the modules that drive its scheduler or data bucket: defined
+# here once, so every module shares the one session runtime (moto is process-wide).
+from tests.console.inprocess import api, deps, runtime, served  # noqa: E402, F401

@@ -3,7 +3,7 @@ need what a subprocess cannot give: the emulated EventBridge Scheduler driven wi
 (retries over an hour, expiry after days) and the services' own objects (the data bucket) to set
 a scene up, as the integration tier does. One runtime for the session (moto is process-wide).
 
-Import the fixtures into a test module (``from tests.console.inprocess import api, deps, ...``).
+tests/console/conftest.py registers the fixtures (``runtime``, ``deps``, ``served``, ``api``) once.
 """
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/console/inprocess.py and the integration tier
 """A queued activity in the console: ``Queued`` with its reason, on the activity and the instance.
 
 The queue is real: the tenant's prioritization settings (``PUT /api/prioritization``) hold a
@@ -16,7 +15,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, shot, sign_in
-from tests.console.inprocess import HttpApi, api, deps, runtime, served  # noqa: F401 - fixtures
+from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interactions import (
     activate,

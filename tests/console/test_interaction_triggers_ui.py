@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/console/inprocess.py and the integration tier
+# ruff: noqa: F811 - pytest fixtures imported from the integration tier
 """The console shows what triggers did: the retry ladder of a fire that cannot start, a single
 instance re-run by every fire of a recurring trigger (its runs, ``Waiting Next Trigger``, why it
 completed) and inactivity expiry; and the warehouse view (tables, columns, catalog editor).
@@ -28,7 +28,7 @@ from switchyard.services.interaction_retries import retry_schedule_name
 from switchyard.services.interactions import trigger_schedule_name
 
 from tests.console.conftest import Console, shot, sign_in
-from tests.console.inprocess import HttpApi, api, deps, runtime, served  # noqa: F401 - fixtures
+from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_triggers import (
     TABLE_KEY,
