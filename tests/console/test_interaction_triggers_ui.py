@@ -110,11 +110,16 @@ def test_the_design_page_shows_each_retry_of_a_fire_that_cannot_start_then_that_
         )
         expect(card(page).locator("[data-state=retrying]")).to_have_count(0)
         assert violations(page) == []
+        # the Interactions list says it too, and finds it
+        page.goto(served.url + "interactions?q=given+up")
+        row = page.locator(f"table.interactions tr[data-id='{d['id']}']")
+        expect(row.locator("[data-note]")).to_have_text("fire given up")
+        expect(page.locator("table.interactions tbody tr")).to_have_count(1)
     finally:
         deps.blobs.put(bucket, TABLE_KEY, retry_table)
     assert api.post(wf(d["id"], "deactivate")).status == 200
     # Deactivated, nothing is retried any more, and nothing is shown
-    page.reload()
+    page.goto(served.url + f"interactions/{d['id']}")
     expect(detail(card(page), "State")).to_have_text("Not active")
     expect(card(page).locator("[data-state^=retry]")).to_have_count(0)
 
@@ -248,6 +253,10 @@ def test_inactivity_expiry_shows_when_the_workflow_expires_then_why_it_was_deact
     expect(card(page).get_by_role("button", name="Activate test")).to_be_visible()
     shot(page, "interaction-expired")
     assert violations(page) == []
+    page.goto(served.url + "interactions?q=expired")
+    row = page.locator(f"table.interactions tr[data-id='{d['id']}']")
+    expect(row.locator("[data-note]")).to_have_text("expired")
+    expect(row).to_contain_text("Not active")
 
 
 def test_the_warehouse_view_lists_tables_and_columns_read_only_for_users(page: Any, served: Console) -> None:

@@ -5,6 +5,7 @@ import { api, query } from "./api.js";
 import { can, href } from "./nav.js";
 import { clear, errorBanner, field, h, loading } from "./ui.js";
 import { ixBadge, triggerKind, when } from "./ixui.js";
+import { triggerNote } from "./ixtriggers.js";
 
 export const REFRESH_MS = 30_000;
 const FILTERS = ["q", "state", "kind"];
@@ -38,7 +39,7 @@ function matches(row, state) {
   if (state.state === "production" && !(w.active && w.mode === "production")) return false;
   if (state.kind && ((w.trigger && w.trigger.kind) || "manual") !== state.kind) return false;
   if (!state.q) return true;
-  const text = [row.design.name, row.design.description, w.name, w.key, w.status, row.last && row.last.status, triggerKind(w.trigger), w.mode]
+  const text = [row.design.name, row.design.description, w.name, w.key, w.status, row.last && row.last.status, triggerKind(w.trigger), w.mode, triggerNote(w)]
     .filter(Boolean)
     .join(" ")
     .toLowerCase();
@@ -158,7 +159,7 @@ export async function render(main) {
       h("td", {}, h("a", { href: designLink }, design.name)),
       h("td", {}, w.name, " ", h("span", { class: "muted small" }, `(${w.key})`)),
       h("td", {}, triggerKind(w.trigger)),
-      h("td", {}, state_),
+      h("td", {}, state_, triggerNote(w) ? h("span", { class: "tag", "data-note": triggerNote(w) }, triggerNote(w)) : null),
       h("td", {}, ixBadge(w.status)),
       h(
         "td",

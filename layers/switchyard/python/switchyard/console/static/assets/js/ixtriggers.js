@@ -148,3 +148,11 @@ export function waitingNextBanner(instance) {
   const n = (instance.runs || []).length;
   return h("div", { class: "banner info", "data-state": "waiting-next-trigger" }, h("p", {}, h("strong", {}, "Waiting for the next trigger: "), `run ${n} succeeded; the trigger's next fire re-runs this instance (run ${n + 1}), leaving out everyone it already targeted.`));
 }
+
+// A word for the Interactions list: what the trigger state adds to a workflow's state.
+export function triggerNote(w) {
+  if (w.trigger_retry) return w.trigger_retry.gave_up_at ? "fire given up" : "retrying a fire";
+  if (w.completed_reason) return "complete";
+  if (w.deactivated_reason) return "expired";
+  return null;
+}
