@@ -83,6 +83,8 @@ export async function getFeatures() {
     outbox: "/api/outbox" in paths,
     interactions: "/api/interactions" in paths,
     activityEvents: Object.keys(paths).some((p) => /^\/api\/interactions\/.*\/activities\/\{[^}]+\}\/event$/.test(p)),
+    audienceControls: Object.keys(paths).some((p) => /^\/api\/interactions\/.*\/audiences\/\{[^}]+\}\/rewind$/.test(p)),
+    offerHistory: Object.keys(paths).some((p) => /^\/api\/interactions\/.*\/instances\/\{[^}]+\}\/offer-history$/.test(p)),
   };
   return features;
 }

@@ -9,6 +9,8 @@ import { clear, errorBanner, h, loading, pretty, toast } from "./ui.js";
 import { FINAL, HELD, PLAYING, ROLLBACK_FROM, activityType, bubble, confirmAction, formatRemaining, isLive, ixBadge, keepFocus, when } from "./ixui.js";
 import { instancePath } from "./interaction.js";
 import { loadRuns, runsCard, runsKey, waitingNextBanner } from "./ixtriggers.js";
+import { audienceBar } from "./ixaudiences.js";
+import { offerHistory } from "./ixhistory.js";
 
 const LIVE_MS = 2000;
 const IDLE_MS = 30_000;
@@ -33,6 +35,8 @@ export async function render(main, { id, key, n }, session) {
   const columns = h("div", { class: "branches", role: "region", "aria-label": "Branches", tabindex: "0" });
   const extra = h("div");
   const othersBox = h("section", { class: "card ix-others", "aria-labelledby": "others-title" });
+  const history = session.features.offerHistory ? offerHistory({ base: `api/interactions/${encodeURIComponent(id)}/workflows/${encodeURIComponent(key)}`, instanceId: number }) : null;
+  let historyShown = null; // what the history was read for: read again when the activities move on
   clear(main, crumbs, head, loading("Loading the instance…"));
 
   const base = `api/interactions/${encodeURIComponent(id)}/workflows/${encodeURIComponent(key)}`;
@@ -57,8 +61,16 @@ export async function render(main, { id, key, n }, session) {
       others = all.items;
       await loadRuns(i, workflow());
       fetchedAt = Date.now();
-      if (first) clear(main, crumbs, head, banner, boxes, columns, extra, othersBox);
+      if (first) clear(main, crumbs, head, banner, boxes, columns, extra, history && history.el, othersBox);
       draw();
+      if (history) {
+        history.setActivities(instance.activities);
+        const seen = JSON.stringify(instance.activities.map((a) => [a.name, a.status, a.count]));
+        if (seen !== historyShown) {
+          historyShown = seen;
+          history.load();
+        }
+      }
     } catch (exc) {
       if (stopped) return;
       if (!instance) {
@@ -185,10 +197,18 @@ export async function render(main, { id, key, n }, session) {
           "section",
           { class: "branch card", "aria-labelledby": `branch-${branch}`, "data-branch": String(branch) },
           h("h2", { id: `branch-${branch}` }, `Branch ${branch}`),
+          audienceOf(branch),
           h("ol", { class: "activities" }, activities.map(activityCard)),
         ),
       ),
     );
+  }
+
+  // The branch's audience with its own Pause, Play and Stop and rewind.
+  function audienceOf(branch) {
+    const a = session.features.audienceControls && (instance.audiences || []).find((x) => x.branch === branch);
+    if (!a) return null;
+    return audienceBar(a, { base, instanceId: instance.instance_id, manage: can("manage_interactions"), live: isLive(instance.status), done: refresh });
   }
 
   // A manual wait for event that its branch has reached: someone may send its event.
