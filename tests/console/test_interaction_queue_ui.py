@@ -47,7 +47,11 @@ def test_an_activity_queued_for_a_maintenance_window_shows_queued_with_its_reaso
         activate(api, d["id"], "test")
         iid = fire(api, d["id"])["instance_id"]
         deadline = time.monotonic() + 30
-        while (shown := instance(api, d["id"], iid))["activities"][0]["status"] != "Queued":
+        # (before its run has laid its activities out, an instance lists none)
+        while True:
+            shown = instance(api, d["id"], iid)
+            if [a["status"] for a in shown["activities"][:1]] == ["Queued"]:
+                break
             assert time.monotonic() < deadline, shown
             time.sleep(0.2)
         reason = shown["activities"][0]["queued_reason"]
