@@ -12,6 +12,7 @@ export function offerHistory({ base, instanceId }) {
   let next = null;
   let filters = { activity: "", record_id: "" };
   let shownActivities = "";
+  let generation = 0; // a page read later than another wins, whichever answers first
 
   const activity = h("select", {}, h("option", { value: "" }, "All offer and control activities"));
   const record = h("input", { type: "search", autocomplete: "off", spellcheck: "false", placeholder: "e.g. c0002" });
@@ -85,10 +86,12 @@ export function offerHistory({ base, instanceId }) {
 
   async function load() {
     const cursor = cursors[cursors.length - 1];
+    const mine = ++generation;
     previous.disabled = true;
     nextButton.disabled = true;
     try {
       const page = await api("GET", `${base}/instances/${instanceId}/offer-history${query({ ...filters, limit: PAGE_SIZE, cursor })}`);
+      if (mine !== generation) return;
       next = page.next_cursor || null;
       clear(status);
       clear(tbody, page.items.length ? page.items.map(row) : h("tr", {}, h("td", { colspan: 7, class: "muted" }, filters.activity || filters.record_id ? "No offer history matches." : "No offer history yet.")));
@@ -96,6 +99,7 @@ export function offerHistory({ base, instanceId }) {
       previous.disabled = cursors.length < 2;
       nextButton.disabled = !next;
     } catch (exc) {
+      if (mine !== generation) return;
       clear(status, errorBanner(exc));
       previous.disabled = cursors.length < 2;
     }
