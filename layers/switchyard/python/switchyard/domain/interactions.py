@@ -109,6 +109,25 @@ class BatchAudience(_Strict):
         return self
 
 
+class InteractiveAudience(BatchAudience):
+    """An audience that heads its branch and runs again every ``frequency_minutes``: each cycle
+    targets the records its rules select that no earlier cycle of this instance targeted, and
+    the branch's later activities run on them (docs/interactions.md, "Interactive audience")."""
+
+    type: Literal["interactive_audience"]  # type: ignore[assignment]
+    frequency_minutes: int = Field(ge=1, le=31 * 24 * 60)
+    run_until: datetime | None = None  # no cycle starts at or after this time
+    max_cycles: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _interactive(self) -> InteractiveAudience:
+        if self.max_targets is not None:
+            raise ValueError("max_targets belongs to a batch_audience of a single-instance workflow")
+        if self.run_until is not None and self.run_until.tzinfo is None:
+            raise ValueError("run_until needs a time zone (for example 2026-12-01T00:00:00Z)")
+        return self
+
+
 class Offer(_Strict):
     type: Literal["offer"]
     name: str = Field(pattern=NAME)
@@ -272,6 +291,7 @@ class DataTransfer(_Strict):
 
 Activity = Annotated[
     BatchAudience
+    | InteractiveAudience
     | Offer
     | Control
     | Export
@@ -282,6 +302,7 @@ Activity = Annotated[
     | DataTransfer,
     Field(discriminator="type"),
 ]
+AUDIENCE_TYPES = ("batch_audience", "interactive_audience")  # what heads a branch
 FULFILMENT = ("offer", "control", "export", "decision_offer", "data_transfer")
 # activities that write offer history (re-contact exclusion reads them back)
 HISTORY_TYPES = ("offer", "control", "decision_offer")
@@ -403,9 +424,18 @@ class InteractionWorkflow(_Strict):
         if dupes:
             raise ValueError(f"activity names must be unique in a workflow; repeated: {', '.join(dupes)}")
         for bi, branch in enumerate(self.branches):
-            if branch[0].type != "batch_audience":
+            if branch[0].type not in AUDIENCE_TYPES:
                 raise ValueError(
-                    f"branch {bi + 1} must start with a batch_audience (it starts with {branch[0].type})"
+                    f"branch {bi + 1} must start with a batch_audience or an interactive_audience "
+                    f"(it starts with {branch[0].type})"
+                )
+            later = [a.name for a in branch[1:] if a.type == "interactive_audience"]
+            if later:
+                raise ValueError(f"an interactive_audience must head its branch; not: {', '.join(later)}")
+            if branch[0].type == "interactive_audience" and self.trigger.create == "single_instance":
+                raise ValueError(
+                    "an interactive_audience runs on its own frequency: its workflow's trigger "
+                    "cannot be recurring with create: 'single_instance'"
                 )
         if self.trigger.create != "single_instance":
             limited = [a.name for _, _, a in self.activities() if getattr(a, "max_targets", None)]
@@ -467,6 +497,7 @@ def structural_problems(body: Any) -> tuple[InteractionDesign | None, list[Probl
 def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and part in (
         "batch_audience",
+        "interactive_audience",
         "offer",
         "control",
         "export",
@@ -506,6 +537,7 @@ def format_count(n: int) -> str:
 def activity_title(activity: Any) -> str:
     kind = {
         "batch_audience": "Audience",
+        "interactive_audience": "Interactive audience",
         "offer": "Offer",
         "control": "Control",
         "export": "Export",

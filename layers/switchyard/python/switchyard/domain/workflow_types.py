@@ -36,6 +36,9 @@ class WorkflowType:
     # (deps, workflow, task id or None for the whole run) -> None; told by the engine when a task
     # ends however it ends (succeeded, failed) and when the run finishes or is stopped
     after_task: Callable[[Any, Any, str | None], None] | None = None
+    # (deps, workflow, task ids of a sequence none of which is pending) -> the ones to run again
+    # (set pending by the hook), or [] when the sequence is done; asked by the engine's ``next``
+    again: Callable[[Any, Any, list[str]], list[str]] | None = None
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -499,6 +502,12 @@ def _interaction_gate(deps: Any, workflow: Any, task: Any) -> dict[str, Any]:
     return before_activity(deps, workflow, task)
 
 
+def _interaction_again(deps: Any, workflow: Any, task_ids: list[str]) -> list[str]:
+    from switchyard.services.interaction_interactive import next_cycle
+
+    return next_cycle(deps, workflow, task_ids)
+
+
 def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
     from switchyard.services.interaction_priority import release
 
@@ -513,6 +522,7 @@ WORKFLOW_TYPES: dict[str, WorkflowType] = {
         refresh_inputs=_unchanged,
         before_task=_interaction_gate,
         after_task=_interaction_release,
+        again=_interaction_again,
     ),
     "data_refresh": WorkflowType(
         name="data_refresh",

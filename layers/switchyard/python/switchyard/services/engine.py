@@ -126,6 +126,9 @@ class EngineService:
             return done
         pending = {t.id for t in workflow.all_tasks() if t.status == TaskStatus.PENDING}
         first = next((t for t in task_ids if t in pending), None)
+        again = WORKFLOW_TYPES[workflow.type].again if workflow.type in WORKFLOW_TYPES else None
+        if first is None and again is not None:  # an interactive audience's next cycle
+            first = next(iter(again(self.deps, workflow, task_ids)), None)
         return done if first is None else {"done": False, "task_ids": [first]}
 
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:

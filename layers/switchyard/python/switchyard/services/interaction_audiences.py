@@ -228,7 +228,10 @@ class AudienceService:
             if a.get("type") in HISTORY_TYPES
         ]
         number = int((run.config or {}).get("run") or 0)  # a re-run single instance: this run only
-        parts = (number * RUN_PARTS, (number + 1) * RUN_PARTS)
+        parts: tuple[int, int] | None = (number * RUN_PARTS, (number + 1) * RUN_PARTS)
+        head = (stage.tasks[0].inputs.get("activity") or {}) if stage.tasks else {}
+        if head.get("type") == "interactive_audience":
+            parts = None  # all its cycles (an interactive audience is never a re-run single instance)
         removed = erase_audience(
             self.deps.interactions.history, space, instance_id, recorded, audience, parts
         )
@@ -240,6 +243,10 @@ class AudienceService:
                 "location"
             ):
                 files.append(str(outputs["location"]))
+            if (task.inputs.get("activity") or {}).get("type") == "interactive_audience":
+                files.extend(str(c["location"]) for c in outputs.get("cycles") or [] if c.get("location"))
+                if outputs.get("targeted_location"):
+                    files.append(str(outputs["targeted_location"]))
         bucket = self.deps.settings.data_bucket
         for file_key in files:
             self.deps.blobs.delete(bucket, file_key)

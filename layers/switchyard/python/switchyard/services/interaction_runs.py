@@ -29,6 +29,7 @@ from switchyard.domain.interactions import (
     Export,
     Instance,
     InteractionStatus,
+    InteractiveAudience,
     Offer,
     PlayControl,
     WaitForEvent,
@@ -38,6 +39,7 @@ from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
 from switchyard.services.interaction_audiences import audience_gate
 from switchyard.services.interaction_events import hold_for_event
+from switchyard.services.interaction_interactive import cycle_gate, is_interactive, next_due
 from switchyard.services.interaction_priority import leave_queue, raise_if_queued_too_long, take_slot
 from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interaction import (
@@ -53,6 +55,7 @@ from switchyard.tasks.interaction_activities import (
     run_decision_offer,
     run_wait_for_event,
 )
+from switchyard.tasks.interaction_interactive import run_interactive_audience
 
 ACTIVITY = TypeAdapter(Activity)
 NOT_PASSED_ON = ("warnings", "paused")
@@ -105,6 +108,10 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
         return {"wait_seconds": poll}
     if instance.control == PlayControl.RESUME_REQUESTED:
         instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
+    if activity.get("type") == "interactive_audience":  # held until its next cycle is due
+        extra = cycle_gate(deps, workflow, task, now, poll)
+        if "wait_seconds" in extra:
+            return extra
     queued = take_slot(deps, workflow, task)  # prioritization: a free slot, or wait queued
     if queued is not None and "wait_seconds" in queued:
         return queued
@@ -156,6 +163,8 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
         target_limits={str(k): int(v) for k, v in (raw.get("target_limits") or {}).items()},
         secrets=deps.secrets,
     )
+    if isinstance(activity, InteractiveAudience):  # before BatchAudience: it is one
+        return run_interactive_audience(activity, ctx, previous, dict(raw.get("_cycle") or {}))
     if isinstance(activity, BatchAudience):
         return run_batch_audience(activity, ctx, previous)
     if isinstance(activity, Offer):
@@ -180,6 +189,7 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
 
 COUNTED = {
     "batch_audience": "records",
+    "interactive_audience": "targeted",  # over all its cycles
     "offer": "offered",
     "control": "control_group",
     "export": "exported",
@@ -251,6 +261,9 @@ def activity_status(
         out["remaining_seconds"] = max(0, math.ceil((ends - now).total_seconds()))
     elif instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED) and _ready(run, task):
         out["status"] = S.PAUSED
+    elif is_interactive(task) and (due := next_due(task)) is not None:  # between two cycles
+        out["status"] = S.WAITING_NEXT_TRIGGER
+        out["remaining_seconds"] = max(0, math.ceil((due - now).total_seconds()))
     elif task.id in (queued or {}):
         out["status"] = S.QUEUED
         out["queued_reason"] = (queued or {})[task.id]
@@ -259,6 +272,9 @@ def activity_status(
     field = COUNTED.get(kind)
     count = (task.outputs or {}).get(field) if field else None
     out["count"] = int(count) if isinstance(count, (int, float)) else None
+    if kind == "interactive_audience":  # its cycles so far: number, start time, records targeted
+        cycles = (task.outputs or {}).get("cycles") or []
+        out["cycles"] = [{k: c.get(k) for k in ("cycle", "at", "records")} for c in cycles]
     return out
 
 

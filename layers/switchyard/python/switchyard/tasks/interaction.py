@@ -178,13 +178,24 @@ def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple
     return sql, params
 
 
-def run_batch_audience(a: BatchAudience, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
+def run_batch_audience(
+    a: BatchAudience,
+    ctx: ActivityContext,
+    previous: dict[str, Any],
+    *,
+    out_key: str | None = None,
+    exclude_key: str | None = None,
+    targeted_key: str | None = None,
+) -> dict[str, Any]:
+    """Select the audience into ``out_key`` (default: its instance file). ``exclude_key``: a
+    Parquet file of ``record_id`` s also left out (an interactive audience's earlier cycles);
+    ``targeted_key``: where those plus this selection's records are written back."""
     level = (ctx.catalog.get("resolution_levels") or {}).get(a.resolution_level)
     if not isinstance(level, dict):
         raise MissingTableError(f"Resolution level {a.resolution_level!r} is not in the warehouse catalog.")
     table, key = str(level["table"]), str(level["key"])
     locations = table_locations(ctx.blobs, ctx.bucket)
-    out_key = audience_key(ctx.space, ctx.instance_id, a.name)
+    out_key = out_key or audience_key(ctx.space, ctx.instance_id, a.name)
     with workspace() as (con, folder):
         for name in {table, *(j.table for j in a.joins)}:
             if name not in locations:
@@ -192,10 +203,16 @@ def run_batch_audience(a: BatchAudience, ctx: ActivityContext, previous: dict[st
             path = download(ctx.blobs, ctx.bucket, locations[name], folder, f"{identifier(name)}.parquet")
             con.execute(f"CREATE VIEW {identifier(name)} AS SELECT * FROM read_parquet('{path}')")
         contacted = _contacted(ctx)
-        if contacted:
+        earlier = (
+            download(ctx.blobs, ctx.bucket, exclude_key, folder, "earlier.parquet") if exclude_key else None
+        )
+        if contacted or earlier:
             con.execute("CREATE TABLE contacted (record_id VARCHAR)")
+        if contacted:
             con.executemany("INSERT INTO contacted VALUES (?)", [(r,) for r in contacted])
-        sql, params = audience_sql(a, table, key, exclude=bool(contacted))
+        if earlier:
+            con.execute(f"INSERT INTO contacted SELECT record_id FROM read_parquet('{earlier}')")
+        sql, params = audience_sql(a, table, key, exclude=bool(contacted or earlier))
         if a.name in ctx.target_limits:  # the maximum target limit: what is left of it
             sql += f" LIMIT {max(0, int(ctx.target_limits[a.name]))}"
         from switchyard.tasks.database import SQL_ERRORS
@@ -211,6 +228,15 @@ def run_batch_audience(a: BatchAudience, ctx: ActivityContext, previous: dict[st
         (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{local}')").fetchone() or (0,)
         with open(local, "rb") as fh:
             ctx.blobs.put(ctx.bucket, out_key, fh.read())
+        if targeted_key:
+            merged = os.path.join(folder, "targeted.parquet")
+            union = f" UNION ALL SELECT record_id FROM read_parquet('{earlier}')" if earlier else ""
+            con.execute(
+                f"COPY (SELECT CAST({identifier(key, 'column')} AS VARCHAR) AS record_id "
+                f"FROM read_parquet('{local}'){union}) TO '{merged}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            with open(merged, "rb") as fh:
+                ctx.blobs.put(ctx.bucket, targeted_key, fh.read())
     n = int(n)
     out: dict[str, Any] = {
         "audience": a.name,
@@ -279,7 +305,8 @@ def record_history(
         extra = "".join(f", {identifier(c, 'column')}" for c in detail_columns)
         cur = con.execute(f"SELECT CAST({key} AS VARCHAR){extra} FROM read_parquet('{path}')")
         chunk = ctx.insert_batch_limit
-        part = ctx.run * RUN_PARTS
+        # an interactive audience's cycle writes parts of its own: earlier cycles' history stays
+        part = ctx.run * RUN_PARTS + int(previous.get("history_part") or 0)
         while True:
             rows = cur.fetchall() if chunk == 0 else cur.fetchmany(chunk)
             if not rows:

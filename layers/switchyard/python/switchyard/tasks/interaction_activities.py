@@ -84,7 +84,8 @@ def run_decision_offer(d: DecisionOffer, ctx: ActivityContext, previous: dict[st
     kept = [c for c in previous.get("columns") or [key] if c not in ARM_COLUMNS]
     out_key = audience_key(ctx.space, ctx.instance_id, d.name)
     counts: dict[str, int] = {}
-    part = ctx.run * RUN_PARTS  # a re-run single instance adds to its history
+    # a re-run single instance adds to its history; so does an interactive audience's cycle
+    part = ctx.run * RUN_PARTS + int(previous.get("history_part") or 0)
     with workspace() as (con, folder):
         path = _audience_path(ctx, previous, folder)
         con.execute(f"CREATE VIEW aud AS SELECT * FROM read_parquet('{path}')")

@@ -1,0 +1,98 @@
+"""Interactive audiences: a branch that runs again on its audience's frequency
+(docs/interactions.md, "Interactive audience").
+
+* :func:`cycle_gate` (asked by the instance's gate, ``before_activity``) holds the interactive
+  audience until its next cycle is due, then hands it its earlier cycles. A cycle is due
+  ``frequency_minutes`` after the last one started; after an outage that missed several due
+  times, one cycle runs at once (it selects everything new since) and the next is due a
+  frequency after it: no burst of missed cycles.
+* :func:`next_cycle` (asked by the engine's ``next`` once none of a branch's activities is
+  pending) puts the interactive audience back to pending, keeping its output (its cycles);
+  when its next cycle is due, the gate puts the branch's later activities back to pending too
+  (until then they show their last cycle). Not so when the workflow no longer runs, an activity
+  failed, or ``max_cycles``/``run_until`` is reached: then the branch completes.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from switchyard.data import audience_controls as controls
+from switchyard.data.models import TaskModel
+from switchyard.domain.interactions import InteractiveAudience
+from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
+from switchyard.services.deps import Deps
+
+INTERACTIVE = "interactive_audience"
+DONE = (TaskStatus.SUCCEEDED, TaskStatus.WARNING, TaskStatus.SKIPPED)
+
+
+def is_interactive(task: Task) -> bool:
+    return (task.inputs.get("activity") or {}).get("type") == INTERACTIVE
+
+
+def next_due(task: Task) -> datetime | None:
+    """When the interactive audience's next cycle is due (None: its first has not run)."""
+    cycles = (task.outputs or {}).get("cycles") or []
+    if not cycles:
+        return None
+    activity = InteractiveAudience.model_validate(task.inputs["activity"])
+    return datetime.fromisoformat(str(cycles[-1]["at"])) + timedelta(minutes=activity.frequency_minutes)
+
+
+def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime, poll: int) -> dict[str, Any]:
+    """``{"wait_seconds": n}`` until the next cycle is due (asked again at least every ``poll``
+    seconds, so a stop or a pause is seen), else ``{"_cycle": {...}}`` for the activity. A due
+    cycle puts the branch's later activities back to pending: until then they show what they
+    did in the last cycle."""
+    due = next_due(task)
+    if due is not None and due > now:
+        return {"wait_seconds": max(1, min(poll, math.ceil((due - now).total_seconds())))}
+    outputs = task.outputs or {}
+    cycles = list(outputs.get("cycles") or [])
+    if cycles:
+        run = deps.workflows.get(workflow.id)
+        stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+        later = [t.id for t in (stage.tasks if stage else []) if t.position > task.position]
+        controls.forget(int((run.config or {})["instance_id"]), later, [])  # delays count anew
+        controls.reset_tasks(run.id, later)
+    return {
+        "_cycle": {
+            "number": len(cycles) + 1,
+            "cycles": cycles,
+            "targeted": int(outputs.get("targeted") or 0),
+            "targeted_location": outputs.get("targeted_location"),
+        }
+    }
+
+
+def next_cycle(deps: Deps, workflow: Workflow, task_ids: list[str]) -> list[str]:
+    """The branch ``task_ids`` has nothing pending: its interactive audience to run again, or []."""
+    run = deps.workflows.get(workflow.id)
+    if run.status != WorkflowStatus.RUNNING:
+        return []
+    tasks = {t.id: t for t in run.all_tasks()}
+    branch = [tasks[t] for t in task_ids if t in tasks]
+    if not branch or not is_interactive(branch[0]) or any(t.status not in DONE for t in branch):
+        return []
+    head = branch[0]
+    activity = InteractiveAudience.model_validate(head.inputs["activity"])
+    cycles = (head.outputs or {}).get("cycles") or []
+    due = next_due(head)
+    if not cycles or due is None:
+        return []
+    if activity.max_cycles is not None and len(cycles) >= activity.max_cycles:
+        return []
+    if activity.run_until is not None and due >= activity.run_until:
+        return []
+    TaskModel(run.id, head.id).update(  # pending again, its output (the cycles so far) kept
+        actions=[
+            TaskModel.status.set(TaskStatus.PENDING),
+            TaskModel.warnings.remove(),
+            TaskModel.started_at.remove(),
+            TaskModel.ended_at.remove(),
+        ]
+    )
+    return [head.id]

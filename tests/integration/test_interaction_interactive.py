@@ -1,0 +1,186 @@
+"""Interactive audiences: a branch that runs again on its audience's frequency, targeting each
+record once, through the real interaction state machine.
+
+The tests move the engine's clock (``deps.clock``) forward instead of waiting for real minutes,
+and add warehouse records between cycles; they watch the instance through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from switchyard.services.deps import Deps
+
+from tests.integration.conftest import Api
+from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
+    CATALOG,
+    activate,
+    activities,
+    create,
+    design,
+    fire,
+    instance,
+    offer,
+    parquet,
+    wait_for,
+    wait_until,
+    warehouse,
+    wf,
+)
+
+TABLE = "domain/ix_live/data.parquet"
+
+
+def live_records(n: int) -> bytes:
+    """``n`` customers l0000..; the even ones are in the west."""
+    return parquet(
+        f"SELECT 'l' || lpad(i::VARCHAR, 4, '0') AS customer_id, 'l' || i || '@example.com' AS email, "
+        f"CASE WHEN i % 2 = 0 THEN 'west' ELSE 'east' END AS region FROM range({n}) t(i)"
+    )
+
+
+@pytest.fixture
+def live(deps: Deps) -> Iterator[Any]:
+    """A warehouse table the test grows between cycles (``live(n)``: it holds n customers)."""
+    bucket = deps.settings.data_bucket
+    levels = {**CATALOG["resolution_levels"], "ix_live": {"table": "ix_live", "key": "customer_id"}}  # type: ignore[dict-item]
+    deps.config.put("warehouse", "catalog", {**CATALOG, "resolution_levels": levels})
+
+    def put(n: int) -> None:
+        deps.blobs.put(bucket, TABLE, live_records(n))
+
+    put(10)
+    yield put
+    deps.blobs.delete(bucket, TABLE)
+    deps.config.put("warehouse", "catalog", CATALOG)
+
+
+@pytest.fixture
+def clock(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``clock(minutes)``: the engine's time moves that far ahead of the real one."""
+    real = deps.clock
+    ahead = [timedelta(0)]
+    monkeypatch.setattr(deps, "clock", lambda: real() + ahead[0])
+
+    def move(minutes: float) -> None:
+        ahead[0] += timedelta(minutes=minutes)
+
+    return move
+
+
+def interactive(name: str = "Live west", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "interactive_audience",
+        "name": name,
+        "resolution_level": "ix_live",
+        "rules": [{"column": "region", "operator": "=", "value": "west"}],
+        "columns": ["email", "region"],
+        "frequency_minutes": 15,
+        **extra,
+    }
+
+
+def between_cycles(api: Api, design_id: str, instance_id: int, cycles: int) -> dict[str, Any]:
+    """Wait until the interactive audience has run ``cycles`` cycles and its branch is done
+    with the last one (it shows Waiting Next Trigger)."""
+    found: dict[str, Any] = {}
+
+    def check() -> bool:
+        body = instance(api, design_id, instance_id)
+        head = activities(body).get("Live west") or {}  # none until the run lays them out
+        found.update(body)
+        return head.get("status") == "Waiting Next Trigger" and len(head["cycles"]) == cycles
+
+    wait_until(check)
+    return found
+
+
+def history_ids(deps: Deps, instance_id: int) -> list[str]:
+    return sorted(deps.interactions.history.record_ids("sandbox", instance_id, "Spring offer"))
+
+
+def west(n: int) -> list[str]:
+    return [f"l{i:04d}" for i in range(n) if i % 2 == 0]
+
+
+def test_each_cycle_targets_only_new_records_and_counts_add_up(
+    api: Api, deps: Deps, live: Any, clock: Any
+) -> None:
+    # Given an interactive audience every 15 minutes, for two cycles, ahead of an offer
+    d = create(api, design([interactive(max_cycles=2), offer()]))
+    activate(api, d["id"], "test")
+    fired = fire(api, d["id"])
+    iid = fired["instance_id"]
+
+    # When its first cycle has run: the 5 west customers are offered, and it waits
+    first = between_cycles(api, d["id"], iid, 1)
+    shown = activities(first)
+    assert shown["Live west"]["count"] == 5 and shown["Live west"]["bubble"] == "5"
+    assert 14 * 60 < shown["Live west"]["remaining_seconds"] <= 15 * 60
+    assert shown["Spring offer"]["count"] == 5
+    assert first["status"] == "Playing"
+    assert history_ids(deps, iid) == west(10)
+
+    # Then new customers arrive and the next due time passes: the second cycle targets only them
+    live(16)  # 3 more in the west
+    clock(16)
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed", [(a["status"], a["error"]) for a in done["activities"]]  # max_cycles reached: the branch completes
+    shown = activities(done)
+    assert [c["records"] for c in shown["Live west"]["cycles"]] == [5, 3]
+    assert shown["Live west"]["count"] == 8  # cumulative over its cycles
+    assert shown["Spring offer"]["count"] == 3  # this cycle's
+    ids = deps.interactions.history.record_ids("sandbox", iid, "Spring offer")
+    assert sorted(ids) == west(16) and len(ids) == len(set(ids))  # every record once, none lost
+
+
+def test_after_an_outage_one_cycle_catches_up_and_stop_ends_the_branch(
+    api: Api, deps: Deps, live: Any, clock: Any
+) -> None:
+    d = create(api, design([interactive(), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    between_cycles(api, d["id"], iid, 1)
+
+    # When several due times are missed (50 minutes at a 15-minute frequency)
+    live(14)  # 2 more in the west
+    clock(50)
+    caught_up = between_cycles(api, d["id"], iid, 2)
+
+    # Then one cycle ran at once with everything new, and the next is a whole frequency after it
+    shown = activities(caught_up)
+    assert [c["records"] for c in shown["Live west"]["cycles"]] == [5, 2]
+    assert 14 * 60 < shown["Live west"]["remaining_seconds"] <= 15 * 60
+    at = [datetime.fromisoformat(c["at"]) for c in shown["Live west"]["cycles"]]
+    assert at[1] - at[0] >= timedelta(minutes=50)
+    assert history_ids(deps, iid) == west(14)
+
+    # When the workflow is stopped while it waits for its next cycle
+    stopped = api.post(f"/api/workflows/{caught_up['workflow_id']}/stop")
+    assert stopped.status == 202, stopped.body
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    assert activities(done)["Live west"]["status"] == "Stopped"  # no further cycle
+    assert activities(done)["Spring offer"]["status"] == "Test Completed"  # its last cycle's
+    assert activities(done)["Live west"]["count"] == 7
+
+
+def test_run_until_ends_the_branch_and_the_design_is_checked(api: Api, live: Any, clock: Any) -> None:
+    soon = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    d = create(api, design([interactive(run_until=soon), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    # the next cycle would be due after run_until: the first cycle is the last
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed", done
+    assert [c["records"] for c in activities(done)["Live west"]["cycles"]] == [5]
+
+    # an interactive audience heads its branch, and has a frequency
+    later = api.post("/api/interactions", design([interactive(), offer(), interactive("Again")]))
+    assert later.status == 400, later.body
+    assert "must head its branch" in str(later.body)
+    missing = api.post("/api/interactions", design([{**interactive(), "frequency_minutes": 0}]))
+    assert missing.status == 400, missing.body
+    assert api.get(wf(d["id"])).status == 200
