@@ -40,6 +40,7 @@ class InteractionStatus(StrEnum):
     FAILED = "Failed"
     COMPLETED = "Completed"
     WAITING_NEXT_TRIGGER = "Waiting Next Trigger"
+    TERMINATED = "Terminated"  # an interactive branch's activities when its workflow is stopped
     COUNTING_DOWN_DELAY = "Counting Down Delay"
     QUEUED = "Queued"
     TEST_MODE = "Test Mode"
@@ -304,6 +305,18 @@ Activity = Annotated[
 ]
 AUDIENCE_TYPES = ("batch_audience", "interactive_audience")  # what heads a branch
 FULFILMENT = ("offer", "control", "export", "decision_offer", "data_transfer")
+# the output that an activity's results bubble counts
+COUNTED = {
+    "batch_audience": "records",
+    "interactive_audience": "targeted",  # over all its cycles
+    "offer": "offered",
+    "control": "control_group",
+    "export": "exported",
+    "decision_offer": "offered",
+    "data_process": "records",
+    "data_transfer": "transferred",
+    "wait_for_event": "records",
+}
 # activities that write offer history (re-contact exclusion reads them back)
 HISTORY_TYPES = ("offer", "control", "decision_offer")
 

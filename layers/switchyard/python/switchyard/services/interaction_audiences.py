@@ -22,6 +22,7 @@ from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, spa
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.tasks.interaction import RUN_PARTS
+from switchyard.tasks.interaction_interactive import cycle_folder
 
 S = InteractionStatus
 PAUSE_REQUESTED, PAUSED, REWOUND = "pause_requested", "paused", "rewound"
@@ -244,9 +245,9 @@ class AudienceService:
             ):
                 files.append(str(outputs["location"]))
             if (task.inputs.get("activity") or {}).get("type") == "interactive_audience":
-                files.extend(str(c["location"]) for c in outputs.get("cycles") or [] if c.get("location"))
-                if outputs.get("targeted_location"):
-                    files.append(str(outputs["targeted_location"]))
+                # every cycle's audience and the records it targeted: the replay starts afresh
+                folder = cycle_folder(space, instance_id, audience)
+                files.extend(self.deps.blobs.list(self.deps.settings.data_bucket, folder + "/"))
         bucket = self.deps.settings.data_bucket
         for file_key in files:
             self.deps.blobs.delete(bucket, file_key)

@@ -21,7 +21,7 @@ from typing import Any
 
 from switchyard.data import audience_controls as controls
 from switchyard.data.models import TaskModel
-from switchyard.domain.interactions import InteractiveAudience
+from switchyard.domain.interactions import COUNTED, InteractiveAudience
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 
@@ -52,20 +52,54 @@ def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime, poll: 
         return {"wait_seconds": max(1, min(poll, math.ceil((due - now).total_seconds())))}
     outputs = task.outputs or {}
     cycles = list(outputs.get("cycles") or [])
+    totals = {str(k): int(v) for k, v in (outputs.get("branch_totals") or {}).items()}
     if cycles:
         run = deps.workflows.get(workflow.id)
         stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
-        later = [t.id for t in (stage.tasks if stage else []) if t.position > task.position]
-        controls.forget(int((run.config or {})["instance_id"]), later, [])  # delays count anew
-        controls.reset_tasks(run.id, later)
+        later = [t for t in (stage.tasks if stage else []) if t.position > task.position]
+        for t in later:  # what the last cycle's activities counted joins the branch's totals
+            totals[t.id] = totals.get(t.id, 0) + (own_count(t) or 0)
+        ids = [t.id for t in later]
+        controls.forget(int((run.config or {})["instance_id"]), ids, [])  # delays count anew
+        controls.reset_tasks(run.id, ids)
     return {
         "_cycle": {
-            "number": len(cycles) + 1,
+            "number": int(outputs.get("cycle") or len(cycles)) + 1,
             "cycles": cycles,
             "targeted": int(outputs.get("targeted") or 0),
             "targeted_location": outputs.get("targeted_location"),
+            "branch_totals": totals,
         }
     }
+
+
+def own_count(task: Task) -> int | None:
+    """What the activity's results bubble counts in its own output (this cycle's, in an
+    interactive branch)."""
+    field = COUNTED.get(str((task.inputs.get("activity") or {}).get("type", "")))
+    count = (task.outputs or {}).get(field) if field else None
+    return int(count) if isinstance(count, (int, float)) else None
+
+
+def cumulative_count(run: Workflow, task: Task) -> int | None:
+    """The activity's count over every cycle of its interactive branch (its own count when its
+    branch is not interactive)."""
+    own = own_count(task)
+    if task.position == 0:
+        return own
+    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    head = stage.tasks[0] if stage and stage.tasks else None
+    if head is None or not is_interactive(head):
+        return own
+    earlier = (head.outputs or {}).get("branch_totals") or {}
+    if task.id not in earlier:
+        return own
+    return int(earlier[task.id]) + (own or 0)
+
+
+def in_interactive_branch(run: Workflow, task: Task) -> bool:
+    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    return bool(stage and stage.tasks and is_interactive(stage.tasks[0]))
 
 
 def next_cycle(deps: Deps, workflow: Workflow, task_ids: list[str]) -> list[str]:

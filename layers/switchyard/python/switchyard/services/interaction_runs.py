@@ -39,7 +39,14 @@ from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
 from switchyard.services.interaction_audiences import audience_gate
 from switchyard.services.interaction_events import hold_for_event
-from switchyard.services.interaction_interactive import cycle_gate, is_interactive, next_due
+from switchyard.services.interaction_interactive import (
+    cumulative_count,
+    cycle_gate,
+    in_interactive_branch,
+    is_interactive,
+    next_due,
+    own_count,
+)
 from switchyard.services.interaction_priority import leave_queue, raise_if_queued_too_long, take_slot
 from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interaction import (
@@ -58,7 +65,7 @@ from switchyard.tasks.interaction_activities import (
 from switchyard.tasks.interaction_interactive import run_interactive_audience
 
 ACTIVITY = TypeAdapter(Activity)
-NOT_PASSED_ON = ("warnings", "paused")
+NOT_PASSED_ON = ("warnings", "paused", "cycles", "branch_totals")  # the last two: interactive audiences
 S = InteractionStatus
 
 
@@ -187,18 +194,6 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
 
 # --- statuses ------------------------------------------------------------------------------------
 
-COUNTED = {
-    "batch_audience": "records",
-    "interactive_audience": "targeted",  # over all its cycles
-    "offer": "offered",
-    "control": "control_group",
-    "export": "exported",
-    "decision_offer": "offered",
-    "data_process": "records",
-    "data_transfer": "transferred",
-    "wait_for_event": "records",
-}
-
 
 def instance_status(
     instance: Instance, run: Workflow | None, now: datetime, queued: Mapping[str, str] | None = None
@@ -246,6 +241,12 @@ def activity_status(
     if task.status == TaskStatus.RUNNING:
         held = instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED)
         out["status"] = S.PAUSING if held else S.PLAYING
+    elif (
+        run.status in (WorkflowStatus.STOPPED, WorkflowStatus.STOPPING)
+        and task.status != TaskStatus.FAILED
+        and in_interactive_branch(run, task)
+    ):
+        out["status"] = S.TERMINATED  # an interactive branch never ends on its own: a stop ends it
     elif task.status in (TaskStatus.SUCCEEDED, TaskStatus.WARNING):
         out["status"] = S.TEST_COMPLETED if test else S.COMPLETED
     elif task.status == TaskStatus.FAILED:
@@ -269,9 +270,9 @@ def activity_status(
         out["queued_reason"] = (queued or {})[task.id]
     else:
         out["status"] = S.WAITING_FOR_TRIGGER
-    field = COUNTED.get(kind)
-    count = (task.outputs or {}).get(field) if field else None
-    out["count"] = int(count) if isinstance(count, (int, float)) else None
+    out["count"] = cumulative_count(run, task)  # an interactive branch's: over all its cycles
+    if in_interactive_branch(run, task):
+        out["last_cycle_count"] = own_count(task) if task.position else (task.outputs or {}).get("records")
     if kind == "interactive_audience":  # its cycles so far: number, start time, records targeted
         cycles = (task.outputs or {}).get("cycles") or []
         out["cycles"] = [{k: c.get(k) for k in ("cycle", "at", "records")} for c in cycles]

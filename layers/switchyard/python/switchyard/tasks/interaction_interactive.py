@@ -13,6 +13,10 @@ from typing import Any
 from switchyard.domain.interactions import InteractiveAudience
 from switchyard.tasks.interaction import RUN_PARTS, ActivityContext, run_batch_audience, slug
 
+# the cycles an interactive audience's output lists (its ``cycle`` number and ``targeted`` count
+# cover all of them)
+CYCLES_KEPT = 96
+
 
 def cycle_folder(space: str, instance_id: int, name: str) -> str:
     return f"interactions/{space}/{instance_id}/{slug(name)}"
@@ -38,6 +42,7 @@ def run_interactive_audience(
     earlier = int(cycle.get("targeted") or 0) if cycles else 0
     n = int(out["records"])
     cycles.append({"cycle": number, "at": ctx.now.isoformat(), "records": n, "location": out["location"]})
+    cycles = cycles[-CYCLES_KEPT:]  # the run's item stays small however long the branch runs
     return {
         **out,
         "cycle": number,
@@ -46,4 +51,6 @@ def run_interactive_audience(
         "excluded_already_targeted": earlier,
         "targeted_location": targeted_key,
         "history_part": (number - 1) * RUN_PARTS,
+        # the branch's later activities' counts over the earlier cycles (cumulative bubbles)
+        "branch_totals": dict(cycle.get("branch_totals") or {}),
     }
