@@ -862,7 +862,7 @@ class InteractionService:
                         "error": task.error.model_dump() if task.error else None,
                         "task_id": task.id,
                         "queued_reason": shown.get("queued_reason"),
-                        **{k: shown[k] for k in ("cycles", "last_cycle_count") if k in shown},
+                        **{str(k): shown[k] for k in ("cycles", "last_cycle_count") if k in shown},
                     }
                 )
         audiences = audience_views(instance.instance_id, instance.mode, run, activities)

@@ -233,8 +233,18 @@ export async function render(main, { id, key, n }, session) {
     });
   }
 
+  // An interactive branch runs again on its frequency: its cycles so far and the last one's count.
+  function cycles(a) {
+    if (a.last_cycle_count === undefined && !a.cycles) return null;
+    const last = (a.cycles || []).at(-1);
+    const parts = [];
+    if (last) parts.push(`${last.cycle} cycle${last.cycle === 1 ? "" : "s"}, last at ${new Date(last.at).toLocaleString()}`);
+    if (a.last_cycle_count !== null && a.last_cycle_count !== undefined) parts.push(`last cycle ${a.last_cycle_count.toLocaleString()}`);
+    return parts.length ? h("p", { class: "cycles muted small" }, parts.join(" · ")) : null;
+  }
+
   function activityCard(a, index, activities) {
-    const remaining = a.remaining_seconds !== null && a.remaining_seconds !== undefined ? h("p", { class: "remaining", "data-remaining": String(a.remaining_seconds) }, h("span", { class: "muted small" }, "Time remaining "), h("strong", { class: "countdown" }, formatRemaining(a.remaining_seconds))) : null;
+    const remaining = a.remaining_seconds !== null && a.remaining_seconds !== undefined ? h("p", { class: "remaining", "data-remaining": String(a.remaining_seconds) }, h("span", { class: "muted small" }, a.type === "interactive_audience" ? "Next cycle in " : "Time remaining "), h("strong", { class: "countdown" }, formatRemaining(a.remaining_seconds))) : null;
     return h(
       "li",
       { class: "activity", "data-activity": a.name, "data-status": a.status || "" },
@@ -242,6 +252,7 @@ export async function render(main, { id, key, n }, session) {
       h("p", { class: "muted small" }, activityType(a.type)),
       a.status ? ixBadge(a.status) : h("span", { class: "muted small" }, "Not started"),
       remaining,
+      cycles(a),
       (a.warnings || []).length ? h("ul", { class: "task-warnings" }, a.warnings.map((x) => h("li", {}, x))) : null,
       a.error ? h("p", { class: "activity-error", role: "note" }, `${a.error.code}: ${a.error.message}`) : null,
       a.queued_reason ? h("p", { class: "queued-reason small" }, h("strong", {}, "Queued: "), a.queued_reason) : null,

@@ -101,6 +101,7 @@ export function formatRemaining(seconds) {
 
 export const ACTIVITY_TYPES = {
   batch_audience: "Audience",
+  interactive_audience: "Interactive audience",
   offer: "Offer",
   control: "Control",
   export: "Export",
