@@ -27,6 +27,8 @@ ENV_SCHEDULES_TABLE = "SWITCHYARD_SCHEDULES_TABLE"
 ENV_SCHEDULER_ROLE_ARN = "SWITCHYARD_SCHEDULER_ROLE_ARN"
 ENV_TRIGGERS_FUNCTION_ARN = "SWITCHYARD_TRIGGERS_FUNCTION_ARN"
 ENV_INTERACTION_POLL_SECONDS = "SWITCHYARD_INTERACTION_POLL_SECONDS"
+# how long an interactive audience waits at most between two looks at its next cycle
+ENV_INTERACTIVE_CHECK_SECONDS = "SWITCHYARD_INTERACTIVE_CHECK_SECONDS"
 # Alerts (docs/alerts.md): the SES sender and reply-to, the Slack webhook's secret (or, locally, a
 # URL), and the alerts function that Scheduler invokes for retries and duration checks.
 ENV_ALERTS_SENDER = "SWITCHYARD_ALERTS_SENDER"

@@ -41,6 +41,8 @@ class Settings:
     table_names: dict[str, str] = field(default_factory=lambda: dict(d.TABLE_NAMES))
     # how often a paused interaction asks again whether it may play
     interaction_poll_seconds: int = 30
+    # an interactive audience between cycles: each look is a few Step Functions history events
+    interactive_check_seconds: int = 300
     # alerts: SES sender and reply-to, the Slack webhook (a secret's name, or locally a URL), and
     # the alerts function Scheduler invokes for retries and duration checks
     alerts_sender: str = ""
@@ -74,6 +76,7 @@ class Settings:
                 for logical, variable in d.TABLE_ENV.items()
             },
             interaction_poll_seconds=int(env.get(d.ENV_INTERACTION_POLL_SECONDS) or 30),
+            interactive_check_seconds=int(env.get(d.ENV_INTERACTIVE_CHECK_SECONDS) or 300),
             alerts_sender=env.get(d.ENV_ALERTS_SENDER, ""),
             alerts_reply_to=env.get(d.ENV_ALERTS_REPLY_TO, ""),
             slack_webhook_secret=env.get(d.ENV_SLACK_WEBHOOK_SECRET) or d.DEFAULT_SLACK_WEBHOOK_SECRET,

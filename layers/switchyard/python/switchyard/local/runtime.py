@@ -172,6 +172,8 @@ class LocalRuntime:
             d.ENV_SLACK_WEBHOOK_URL: os.environ.get(d.ENV_SLACK_WEBHOOK_URL, ""),
             # and a paused interaction asks again every second
             d.ENV_INTERACTION_POLL_SECONDS: os.environ.get(d.ENV_INTERACTION_POLL_SECONDS, "1"),
+            # and an interactive audience looks at its next cycle every second (the clock may jump)
+            d.ENV_INTERACTIVE_CHECK_SECONDS: os.environ.get(d.ENV_INTERACTIVE_CHECK_SECONDS, "1"),
         }
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)

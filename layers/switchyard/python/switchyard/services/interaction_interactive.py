@@ -42,14 +42,16 @@ def next_due(task: Task) -> datetime | None:
     return datetime.fromisoformat(str(cycles[-1]["at"])) + timedelta(minutes=activity.frequency_minutes)
 
 
-def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime, poll: int) -> dict[str, Any]:
-    """``{"wait_seconds": n}`` until the next cycle is due (asked again at least every ``poll``
-    seconds, so a stop or a pause is seen), else ``{"_cycle": {...}}`` for the activity. A due
-    cycle puts the branch's later activities back to pending: until then they show what they
-    did in the last cycle."""
+def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime) -> dict[str, Any]:
+    """``{"wait_seconds": n}`` until the next cycle is due (asked again at least every
+    ``interactive_check_seconds``: a stop ends the execution at once, a pause is seen when the
+    cycle falls due, a rewound audience's replay starts at the next look), else
+    ``{"_cycle": {...}}`` for the activity. A due cycle puts the branch's later activities back
+    to pending: until then they show what they did in the last cycle."""
     due = next_due(task)
     if due is not None and due > now:
-        return {"wait_seconds": max(1, min(poll, math.ceil((due - now).total_seconds())))}
+        check = max(1, deps.settings.interactive_check_seconds)
+        return {"wait_seconds": max(1, min(check, math.ceil((due - now).total_seconds())))}
     outputs = task.outputs or {}
     cycles = list(outputs.get("cycles") or [])
     totals = {str(k): int(v) for k, v in (outputs.get("branch_totals") or {}).items()}

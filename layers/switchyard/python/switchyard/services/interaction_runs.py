@@ -116,7 +116,7 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
     if instance.control == PlayControl.RESUME_REQUESTED:
         instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
     if activity.get("type") == "interactive_audience":  # held until its next cycle is due
-        extra = cycle_gate(deps, workflow, task, now, poll)
+        extra = cycle_gate(deps, workflow, task, now)
         if "wait_seconds" in extra:
             return extra
     queued = take_slot(deps, workflow, task)  # prioritization: a free slot, or wait queued
