@@ -74,6 +74,14 @@ class Schedules(Construct):
             pattern=d.INSTANCE_ENDED_PATTERN,
             function=triggers,
         )
+        self.activity_state_rule = events_.rule_to(
+            self,
+            "ActivityStateRule",
+            name=d.ACTIVITY_STATE_RULE_NAME,
+            description="An interaction activity completed or failed: fire the triggers that watch it",
+            pattern=d.ACTIVITY_STATE_PATTERN,
+            function=triggers,
+        )
 
         for key, decl in d.FUNCTIONS.items():
             if decl.manage_schedules:

@@ -113,6 +113,7 @@ def test_the_default_tenant_has_its_schedule_group(template: dict[str, Any]) -> 
     [
         (d.RUN_AFTER_RULE_NAME, d.RUN_AFTER_PATTERN),
         (d.INSTANCE_ENDED_RULE_NAME, d.INSTANCE_ENDED_PATTERN),
+        (d.ACTIVITY_STATE_RULE_NAME, d.ACTIVITY_STATE_PATTERN),
     ],
 )
 def test_the_run_after_and_instance_ended_rules_send_their_events_to_the_triggers_function(

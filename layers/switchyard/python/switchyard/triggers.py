@@ -76,8 +76,31 @@ class StatusChanged(BaseModel):
     detail: StatusChangedDetail
 
 
+class ActivityStateDetail(BaseModel):
+    workflow_id: str
+    task_id: str
+    state: str
+
+
+class ActivityStateChanged(BaseModel):
+    """An ``Interaction Activity State Changed`` event (an activity completed or failed)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    detail_type: Literal["Interaction Activity State Changed"] = Field(alias="detail-type")
+    detail: ActivityStateDetail
+
+
 def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
     service = ScheduleService(get_deps())
+    if raw.get("detail-type") == "Interaction Activity State Changed":
+        from switchyard.services.interaction_activity_triggers import ActivityTriggers
+        from switchyard.services.interactions import InteractionService
+
+        changed = ActivityStateChanged.model_validate(raw).detail
+        return ActivityTriggers(InteractionService(get_deps())).on_activity_state(
+            changed.workflow_id, changed.task_id, changed.state
+        )
     if "detail-type" in raw:
         event = StatusChanged.model_validate(raw)
         if event.detail.type == "interaction":

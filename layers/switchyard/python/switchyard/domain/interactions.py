@@ -325,10 +325,13 @@ HISTORY_TYPES = ("offer", "control", "decision_offer")
 
 
 class WatchedWorkflow(_Strict):
-    """What an activity-state trigger waits for: an instance of another workflow ending."""
+    """What an activity-state trigger waits for: an instance of another workflow ending, or,
+    with ``activity``, that activity of an instance reaching one of ``states``."""
 
     design_id: str | None = Field(default=None, max_length=64)  # None: this design
     workflow_key: str = Field(pattern=KEY)
+    # one activity of the watched workflow (its name); None: the instance as a whole
+    activity: str | None = Field(default=None, pattern=NAME)
     states: list[Literal["Completed", "Failed", "Stopped"]] = Field(default=["Completed"], min_length=1)
 
 

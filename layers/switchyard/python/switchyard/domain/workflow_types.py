@@ -509,9 +509,11 @@ def _interaction_again(deps: Any, workflow: Any, task_ids: list[str]) -> list[st
 
 
 def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
+    from switchyard.services.interaction_activity_triggers import publish_activity_state
     from switchyard.services.interaction_priority import release
 
     release(deps, workflow.id, task_id)
+    publish_activity_state(deps, workflow, task_id)  # activity-state triggers on one activity
 
 
 WORKFLOW_TYPES: dict[str, WorkflowType] = {

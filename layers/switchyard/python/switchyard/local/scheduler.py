@@ -253,6 +253,7 @@ def deploy(region: str, account: str, triggers_function_arn: str) -> str:
     for name, pattern in (
         (d.RUN_AFTER_RULE_NAME, d.RUN_AFTER_PATTERN),
         (d.INSTANCE_ENDED_RULE_NAME, d.INSTANCE_ENDED_PATTERN),
+        (d.ACTIVITY_STATE_RULE_NAME, d.ACTIVITY_STATE_PATTERN),
     ):
         events.put_rule(
             Name=name, EventBusName=d.EVENT_BUS_NAME, EventPattern=json.dumps(pattern), State="ENABLED"

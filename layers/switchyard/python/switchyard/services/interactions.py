@@ -150,6 +150,10 @@ class InteractionService:
                         message="A workflow cannot be triggered by its own instances.",
                     )
                 )
+            if watch.activity is not None and watched is not None:
+                from switchyard.services.interaction_activity_triggers import watched_activity_problems
+
+                problems += watched_activity_problems(path, watched, watch)
         return problems
 
     def create(self, principal: Principal, body: Any) -> tuple[StoredDesign, list[Problem]]:
@@ -367,6 +371,7 @@ class InteractionService:
                 wstate = stored.workflow_state(workflow.key)
                 if (
                     watch is None
+                    or watch.activity is not None  # watches one activity: interaction_activity_triggers
                     or not wstate.active
                     or wstate.mode != str(run.mode)
                     or (watch.design_id or stored.id) != config["design_id"]
@@ -383,6 +388,10 @@ class InteractionService:
                 self.designs.replace(stored, version)
                 fired = self._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
                 started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
+        if state == "Stopped":  # triggers watching one of its activities: those not done are Stopped
+            from switchyard.services.interaction_activity_triggers import ActivityTriggers
+
+            started += ActivityTriggers(self).on_instance_stopped(run)
         return {"started": started}
 
     def fire_scheduled(self, tenant: str, design_id: str, key: str, scheduled_time: str) -> dict[str, Any]:
