@@ -8,13 +8,14 @@ its event came (``Instance.events``).
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from switchyard.domain.errors import Conflict, NotFound, SwitchyardError
-from switchyard.domain.interactions import Instance, WaitForEvent
+from switchyard.domain.errors import Conflict, NotFound, SwitchyardError, ValidationFailed
+from switchyard.domain.interactions import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
 
@@ -44,14 +45,40 @@ def hold_for_event(
         if w.trigger == "manual":
             return {"wait_seconds": poll}
         due = event_time(w)
-        if now < due:
-            return {"wait_seconds": max(1, math.ceil((due - now).total_seconds()))}
+        if now < due:  # asked again at least every poll: it may be fired early, or paused
+            return {"wait_seconds": max(1, min(poll, math.ceil((due - now).total_seconds())))}
         state = instances.set_event(
             instance.instance_id, task.id, {"at": _iso(now), "how": "scheduled", "scheduled_for": _iso(due)}
         )
     if w.constraints and unmet_constraints(deps, w):
         return {"wait_seconds": poll}  # checked again at each poll
-    return {"_event": {k: v for k, v in state.items() if k in ("at", "how", "by", "scheduled_for")}}
+    return {"_event": {k: v for k, v in state.items() if k in PASSED_ON}}
+
+
+# what the activity's outputs say of its event (and pass on to the next activity)
+PASSED_ON = ("at", "how", "by", "scheduled_for", "payload")
+# the largest payload an event may carry, as compact JSON (bytes of UTF-8)
+MAX_PAYLOAD_BYTES = 16 * 1024
+
+
+def payload_size(payload: dict[str, Any]) -> int:
+    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def event_view(instance: Instance, task: Task) -> dict[str, Any] | None:
+    """A wait for event's event as the instance view shows it (None for other activities)."""
+    activity = task.inputs.get("activity") or {}
+    if activity.get("type") != "wait_for_event":
+        return None
+    state = instance.events.get(task.id) or {}
+    view: dict[str, Any] = {
+        "trigger": activity.get("trigger", "manual"),
+        "waiting_since": state.get("waiting_since"),
+        **{k: state.get(k) for k in PASSED_ON},
+    }
+    if view["trigger"] == "scheduled" and not view["scheduled_for"]:
+        view["scheduled_for"] = _iso(event_time(WaitForEvent.model_validate(activity)))
+    return view
 
 
 def unmet_constraints(deps: Deps, w: WaitForEvent) -> list[str]:
@@ -76,9 +103,24 @@ def unmet_constraints(deps: Deps, w: WaitForEvent) -> list[str]:
 
 
 def signal_event(
-    deps: Deps, principal: Principal, design_id: str, key: str, instance_id: int, activity: str
+    deps: Deps,
+    principal: Principal,
+    design_id: str,
+    key: str,
+    instance_id: int,
+    activity: str,
+    payload: dict[str, Any] | None = None,
+    early: bool = False,
 ) -> Instance:
-    """``POST .../instances/{n}/activities/{activity}/event``: a manual wait for event's event."""
+    """``POST .../instances/{n}/activities/{activity}/event``: a manual wait for event's event,
+    or (``early``) a scheduled one's before its time. ``payload`` (a JSON object) goes into the
+    activity's outputs, under ``event``, and so on to the next activity."""
+    if payload is not None and payload_size(payload) > MAX_PAYLOAD_BYTES:
+        raise ValidationFailed(
+            f"The event's payload is {payload_size(payload):,} bytes as JSON; the most it may be is "
+            f"{MAX_PAYLOAD_BYTES:,} bytes (16 KB).",
+            {"field": "payload", "bytes": payload_size(payload), "max_bytes": MAX_PAYLOAD_BYTES},
+        )
     stored = deps.interactions.designs.get(principal.tenant, design_id)
     workflow = stored.design.workflow(key)
     if workflow is None:
@@ -96,8 +138,18 @@ def signal_event(
             f"Workflow {key!r} has no wait_for_event activity {activity!r}.", {"activity": activity}
         )
     w = WaitForEvent.model_validate(task.inputs["activity"])
-    if w.trigger != "manual":
-        raise Conflict(f"Activity {activity!r} waits for a scheduled event, not a manual one.")
+    if w.trigger != "manual" and not early:
+        raise Conflict(
+            f"Activity {activity!r} waits for a scheduled event, not a manual one; send "
+            '{"early": true} to fire it before its time.',
+            {"activity": activity, "trigger": w.trigger},
+        )
+    if w.trigger == "manual" and early:
+        raise ValidationFailed(
+            f"'early' fires a scheduled event before its time; activity {activity!r} waits for a "
+            "manual event: post it without 'early'.",
+            {"field": "early", "activity": activity},
+        )
     state = instance.events.get(task.id) or {}
     waiting = (
         run.status == WorkflowStatus.RUNNING
@@ -110,7 +162,16 @@ def signal_event(
             f"Activity {activity!r} of instance {instance_id} is not waiting for its event.",
             {"activity": activity, "task_status": str(task.status), "run_status": str(run.status)},
         )
-    deps.interactions.instances.set_event(
-        instance_id, task.id, {"at": _iso(deps.clock()), "how": "manual", "by": principal.user}
-    )
+    came: dict[str, Any] = {"at": _iso(deps.clock()), "how": "manual", "by": principal.user}
+    if early:
+        if instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED):
+            raise Conflict(
+                f"Instance {instance_id} is paused: a scheduled event does not fire while the workflow "
+                "is paused. Play it first, then fire the event early.",
+                {"activity": activity, "instance_id": instance_id},
+            )
+        came = {**came, "how": "early", "scheduled_for": _iso(event_time(w))}
+    if payload is not None:
+        came["payload"] = payload
+    deps.interactions.instances.set_event(instance_id, task.id, came)
     return deps.interactions.instances.get(instance_id)

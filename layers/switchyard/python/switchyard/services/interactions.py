@@ -40,6 +40,7 @@ from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
 from switchyard.services.interaction_audiences import audience_views
+from switchyard.services.interaction_events import event_view
 from switchyard.services.interaction_priority import queued, release
 from switchyard.services.interaction_runs import activity_status, instance_status
 from switchyard.services.interaction_validation import (
@@ -871,6 +872,7 @@ class InteractionService:
                         "error": task.error.model_dump() if task.error else None,
                         "task_id": task.id,
                         "queued_reason": shown.get("queued_reason"),
+                        "event": event_view(instance, task),  # a wait for event's event
                         **{str(k): shown[k] for k in ("cycles", "last_cycle_count") if k in shown},
                     }
                 )

@@ -4,12 +4,13 @@ activity waits for (docs/interactions.md)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict
 
 from switchyard.api.auth import Permission, require
 from switchyard.domain.models import Principal
@@ -18,6 +19,16 @@ from switchyard.services.interaction_events import signal_event
 from switchyard.services.interactions import InteractionService
 
 router = APIGatewayRouter()
+
+
+class EventBody(BaseModel):
+    """What an event may bring: a JSON object for the activity's outputs (at most 16 KB), and
+    ``early`` to fire a scheduled event before its time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payload: dict[str, Any] | None = None
+    early: bool = False
 
 
 @router.post(
@@ -30,11 +41,15 @@ def activity_event(
     key: Annotated[str, Path(max_length=63)],
     instance_id: Annotated[int, Path(ge=1)],
     activity: Annotated[str, Path(max_length=64)],
+    body: Annotated[EventBody | None, Body()] = None,
 ) -> Response[str]:
     who: Principal = router.context["principal"]
     require(who, Permission.MANAGE_INTERACTIONS)
     deps = get_deps()
-    instance = signal_event(deps, who, design_id, key, instance_id, unquote(activity))
+    sent = body or EventBody()
+    instance = signal_event(
+        deps, who, design_id, key, instance_id, unquote(activity), payload=sent.payload, early=sent.early
+    )
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
