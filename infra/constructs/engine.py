@@ -282,7 +282,10 @@ class Engine(Construct):
             if decl.secrets == "read_write":
                 actions += ["secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"]
             function.add_to_role_policy(
-                iam.PolicyStatement(actions=actions, resources=[self._secrets_arn(decl.secrets_under)])
+                iam.PolicyStatement(
+                    actions=actions,
+                    resources=[self._secrets_arn(u) for u in (decl.secrets_under, *decl.secrets_also_under)],
+                )
             )
         if decl.start_executions:
             function.add_to_role_policy(
@@ -335,13 +338,14 @@ class Engine(Construct):
                     "An action group of CDK's Bucket.grant_read / grant_read_write, on the data bucket only.",
                 )
         if decl.secrets:
-            nag.acknowledge(
-                role,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{decl.secrets_under}*]",
-                f"Only secrets under the {SECRETS_PREFIX}{decl.secrets_under} prefix, named in configuration "
-                "(destination credentials, exports' PGP public keys).",
-            )
+            for under in (decl.secrets_under, *decl.secrets_also_under):
+                nag.acknowledge(
+                    role,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                    f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{under}*]",
+                    f"Only secrets under the {SECRETS_PREFIX}{under} prefix, named in configuration "
+                    "(destination credentials, exports' PGP public keys).",
+                )
         if decl.start_executions:
             for workflow_type in d.STATE_MACHINES:
                 name = d.state_machine_name(workflow_type)

@@ -17,16 +17,23 @@ def _secret_grants(template: dict[str, Any], key: str) -> list[tuple[str, str]]:
     return grants(role_statements(template, function["Properties"]["Role"]), "secretsmanager")
 
 
-@pytest.mark.parametrize("key", ["activity", "triggers"])
+@pytest.mark.parametrize(
+    ("key", "prefixes"),
+    [
+        # the activity function also delivers exports: their destinations' credentials
+        ("activity", ["switchyard/destinations/", d.PGP_SECRET_PREFIX]),
+        ("triggers", [d.PGP_SECRET_PREFIX]),
+    ],
+)
 def test_the_activity_and_triggers_functions_only_read_the_pgp_public_keys(
-    template: dict[str, Any], key: str
+    template: dict[str, Any], key: str, prefixes: list[str]
 ) -> None:
     found = _secret_grants(template, key)
     assert {action for action, _ in found} == READ
-    resources = {resource for _, resource in found}
-    assert len(resources) == 1
-    (resource,) = resources
-    assert resource.endswith(f":secret:{d.PGP_SECRET_PREFIX}*")
+    resources = sorted({resource for _, resource in found})
+    assert len(resources) == len(prefixes)
+    for resource, prefix in zip(resources, prefixes, strict=True):
+        assert resource.endswith(f":secret:{prefix}*")
     assert d.PGP_SECRET_PREFIX == "switchyard/pgp/"
 
 

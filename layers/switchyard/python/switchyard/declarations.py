@@ -97,6 +97,8 @@ class FunctionDecl:
     secrets: str = ""
     # Narrows ``secrets`` to names under ``switchyard/<secrets_under>`` (e.g. "pgp/"); "" for all.
     secrets_under: str = ""
+    # More prefixes under ``switchyard/`` the function reads (with ``secrets_under``'s grant).
+    secrets_also_under: tuple[str, ...] = ()
     put_events: bool = False
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
@@ -200,6 +202,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         bucket="read_write",
         secrets="read",  # an encrypted export reads its recipient's public key
         secrets_under="pgp/",
+        # a delivered export reads its destination's credentials (docs/interactions.md)
+        secrets_also_under=("destinations/",),
     ),
     "customer_360": FunctionDecl(
         key="customer_360",

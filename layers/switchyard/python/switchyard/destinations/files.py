@@ -1,10 +1,17 @@
-"""S3 and SFTP: the audience as a CSV file."""
+"""S3 and SFTP: the audience as a CSV file; or given files, as they are (interaction exports).
+
+``names``/``put_files`` are what a *file destination* offers besides ``send``: the file names
+already in its folder (so a delivery never overwrites one) and the upload of ready-made files,
+each appended to ``delivered`` as soon as it is there (a failure part-way says what arrived).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import posixpath
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from switchyard.destinations.base import Delivery, Services
 from switchyard.domain.errors import (
@@ -24,6 +31,43 @@ class S3Destination:
         services.blobs.put(bucket, key, delivery.csv_bytes())
         return {"sent": len(delivery.rows), "location": f"s3://{bucket}/{key}"}
 
+    @staticmethod
+    def _where(config: dict[str, Any], services: Services) -> tuple[str, str]:
+        prefix = str(config.get("prefix", "exports/"))
+        return str(config.get("bucket") or services.default_bucket), prefix.rstrip(
+            "/"
+        ) + "/" if prefix else ""
+
+    def names(self, config: dict[str, Any], services: Services) -> set[str]:
+        bucket, prefix = self._where(config, services)
+        try:
+            keys = services.blobs.list(bucket, prefix)
+        except ClientError as exc:
+            raise _s3_error(config, bucket, exc) from None
+        return {k[len(prefix) :] for k in keys if "/" not in k[len(prefix) :]}
+
+    def put_files(
+        self, config: dict[str, Any], files: list[tuple[str, bytes]], services: Services, delivered: list[str]
+    ) -> None:
+        bucket, prefix = self._where(config, services)
+        for name, body in files:
+            try:
+                services.blobs.put(bucket, prefix + name, body)
+            except ClientError as exc:
+                raise _s3_error(config, bucket, exc) from None
+            delivered.append(f"s3://{bucket}/{prefix}{name}")
+
+
+def _s3_error(config: dict[str, Any], bucket: str, exc: ClientError) -> Exception:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return DestinationAuthorizationError(f"S3 refused access to bucket {bucket!r} ({code}).")
+    if code in ("NoSuchBucket", "404"):
+        return DestinationRejectedError(
+            f"S3 destination {config.get('name')!r}: bucket {bucket!r} does not exist."
+        )
+    return DestinationConnectionError(f"S3 destination {config.get('name')!r} failed: {code or exc}.")
+
 
 class SftpDestination:
     """Uploads the file over SFTP. Credentials come from the secret named in ``secret``:
@@ -31,13 +75,43 @@ class SftpDestination:
 
     kind = "sftp"
 
-    def send(self, config: dict[str, Any], delivery: Delivery, services: Services) -> dict[str, Any]:
+    @staticmethod
+    def _secret(config: dict[str, Any], services: Services) -> dict[str, Any]:
         secret = services.secrets.get(config.get("secret", "")) if config.get("secret") else None
         if not secret or not secret.get("username") or not secret.get("password"):
             raise InvalidCredentialsError(
                 f"SFTP destination {config['name']!r} needs a secret with username and password "
                 f"(secret {config.get('secret')!r})."
             )
+        return secret
+
+    def names(self, config: dict[str, Any], services: Services) -> set[str]:
+        secret = self._secret(config, services)
+        found: set[str] = set()
+
+        async def listing(sftp: Any) -> None:
+            found.update(str(n) for n in await sftp.listdir(config.get("path", ".")))
+
+        asyncio.run(self._session(config, secret, listing))
+        return found - {".", ".."}
+
+    def put_files(
+        self, config: dict[str, Any], files: list[tuple[str, bytes]], services: Services, delivered: list[str]
+    ) -> None:
+        secret = self._secret(config, services)
+
+        async def upload(sftp: Any) -> None:
+            for name, body in files:
+                path = posixpath.join(config.get("path", "."), name)
+                # "x": never overwrite a file that appeared since the names were read
+                async with sftp.open(path, "xb") as fh:
+                    await fh.write(body)
+                delivered.append(f"sftp://{config['host']}:{config.get('port', 22)}/{path}")
+
+        asyncio.run(self._session(config, secret, upload))
+
+    def send(self, config: dict[str, Any], delivery: Delivery, services: Services) -> dict[str, Any]:
+        secret = self._secret(config, services)
         path = posixpath.join(config.get("path", "."), delivery.file_name)
         asyncio.run(self._upload(config, secret, path, delivery.csv_bytes()))
         return {
@@ -45,8 +119,17 @@ class SftpDestination:
             "location": f"sftp://{config['host']}:{config.get('port', 22)}/{path}",
         }
 
+    @classmethod
+    async def _upload(cls, config: dict[str, Any], secret: dict[str, Any], path: str, body: bytes) -> None:
+        async def write(sftp: Any) -> None:
+            async with sftp.open(path, "wb") as fh:
+                await fh.write(body)
+
+        await cls._session(config, secret, write)
+
     @staticmethod
-    async def _upload(config: dict[str, Any], secret: dict[str, Any], path: str, body: bytes) -> None:
+    async def _session(config: dict[str, Any], secret: dict[str, Any], work: Any) -> None:
+        """Connect, open an SFTP session, ``await work(sftp)``; errors as destination errors."""
         import asyncssh
 
         known_hosts: Any = None
@@ -66,9 +149,8 @@ class SftpDestination:
                     connect_timeout=20,
                 ) as conn,
                 conn.start_sftp_client() as sftp,
-                sftp.open(path, "wb") as fh,
             ):
-                await fh.write(body)
+                await work(sftp)
         except asyncssh.PermissionDenied:
             raise DestinationAuthorizationError(
                 f"SFTP server {config['host']} refused the credentials for user {secret['username']!r}."

@@ -216,6 +216,14 @@ class PgpError(TaskError):
     category = "source"
 
 
+class ExportDestinationError(TaskError):
+    """An export's channel or template names a destination that is not configured, or that is
+    not a file destination (s3, sftp): nothing was exported."""
+
+    code = "invalid_export_destination"
+    category = "validation"
+
+
 class PgpKeyError(TaskError):
     """An export's PGP recipient key is missing or unusable: nothing was exported."""
 

@@ -50,12 +50,16 @@ class ExportTemplate(_Strict):
     columns: list[Column] = Field(min_length=1)
     # exports with this template are PGP-encrypted for this key (secret switchyard/pgp/<pgp_key>)
     pgp_key: Name | None = None
+    # exports with this template deliver their files through this destination (s3 or sftp),
+    # unless their channel has one (channel_destinations)
+    destination: Name | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_key(self, handler: Any) -> Any:
         out = handler(self)
-        if out.get("pgp_key") is None:
-            out.pop("pgp_key", None)
+        for optional in ("pgp_key", "destination"):
+            if out.get(optional) is None:
+                out.pop(optional, None)
         return out
 
 
@@ -78,6 +82,8 @@ class CatalogSettings(_Strict):
     )
     channels: list[Name] = Field(default_factory=list)
     export_templates: dict[Name, ExportTemplate] = Field(default_factory=dict)
+    # channel -> the destination (configuration kind "destination") its exports deliver through
+    channel_destinations: dict[Name, Name] = Field(default_factory=dict)
     restricted: Restricted = Field(default_factory=Restricted)
 
     @field_validator("primary_keys", mode="before")
@@ -165,6 +171,35 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
     return problems
 
 
+def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
+    """Mapped channels are the tenant's channels; named destinations exist; a template's
+    destination takes files (a channel's is checked where an export uses it)."""
+    from switchyard.tasks.interaction_delivery import destination_problem
+
+    problems: list[Problem] = []
+    for channel, name in settings.channel_destinations.items():
+        path = f"channel_destinations.{channel}"
+        if channel not in settings.channels:
+            problems.append(
+                _problem(path, "unknown_channel", f"Channel {channel!r} is not in 'channels'.", "error")
+            )
+        found = destination_problem(name, config)
+        if found is not None:
+            code, message = found
+            # a channel may carry more than exports: a non-file destination fails only its exports
+            severity: Literal["error", "warning"] = "error" if code == "unknown_destination" else "warning"
+            extra = "" if severity == "error" else f" Exports to channel {channel!r} are refused."
+            problems.append(_problem(path, code, message + extra, severity))
+    for template_name, template in settings.export_templates.items():
+        if template.destination:
+            found = destination_problem(template.destination, config)
+            if found is not None:
+                problems.append(
+                    _problem(f"export_templates.{template_name}.destination", found[0], found[1], "error")
+                )
+    return problems
+
+
 class CatalogService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -179,7 +214,10 @@ class CatalogService:
         warnings: list[Problem] = []
         # a catalog written by hand outside the API may not parse; the next PUT shows its problems
         with contextlib.suppress(ValidationError):
-            warnings = check_against_warehouse(CatalogSettings.model_validate(stored), tables)
+            settings = CatalogSettings.model_validate(stored)
+            warnings = check_against_warehouse(settings, tables) + check_destinations(
+                settings, self.deps.config
+            )
         return {
             "catalog": stored,
             "tables": [
@@ -203,6 +241,7 @@ class CatalogService:
         if settings is not None:
             problems = check_against_warehouse(settings, self.tables())
             problems += check_template_keys(settings, self.deps.secrets)
+            problems += check_destinations(settings, self.deps.config)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])

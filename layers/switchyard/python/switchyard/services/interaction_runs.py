@@ -65,7 +65,13 @@ from switchyard.tasks.interaction_activities import (
 from switchyard.tasks.interaction_interactive import run_interactive_audience
 
 ACTIVITY = TypeAdapter(Activity)
-NOT_PASSED_ON = ("warnings", "paused", "cycles", "branch_totals")  # the last two: interactive audiences
+NOT_PASSED_ON = (
+    "warnings",
+    "paused",
+    "delivered",
+    "cycles",
+    "branch_totals",
+)  # the last two: interactive audiences
 S = InteractionStatus
 
 
@@ -169,6 +175,7 @@ def activity_event(raw: dict[str, Any]) -> dict[str, Any]:
         run=int(raw.get("run") or 0),
         target_limits={str(k): int(v) for k, v in (raw.get("target_limits") or {}).items()},
         secrets=deps.secrets,
+        config=deps.config,
     )
     if isinstance(activity, InteractiveAudience):  # before BatchAudience: it is one
         return run_interactive_audience(activity, ctx, previous, dict(raw.get("_cycle") or {}))

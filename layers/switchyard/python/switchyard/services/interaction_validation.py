@@ -48,6 +48,8 @@ class WarehouseCatalog:
     # where exports' PGP public keys are read (switchyard/pgp/<name>); None: keys are not checked
     secrets: SecretStore | None = None
     _keys: dict[str, Any] = field(default_factory=dict)  # name -> Recipient or KeyProblem, read once
+    # the configuration table: the destinations exports deliver through; None: not checked
+    config: ConfigSource | None = None
 
     @classmethod
     def load(
@@ -60,6 +62,7 @@ class WarehouseCatalog:
             settings=config.get(CATALOG_KIND, CATALOG_NAME) or {},
             locations=table_locations(blobs, bucket),
             secrets=secrets,
+            config=config,
         )
 
     def pgp_key_problem(self, name: str) -> tuple[str, str] | None:
@@ -372,6 +375,7 @@ def _check_export(
             problems.append(_problem(where, code, prefix + message))
     if e.channel is not None and not catalog.allowed("channels", e.channel, principal):
         problems.append(_denied(f"{path}.channel", "channel", e.channel))
+    _check_export_destination(e, path, catalog, problems)
     if e.database and e.table:  # a database-table extract: checked like a data transfer's table
         as_transfer = DataTransfer(type="data_transfer", name=e.name, database=e.database, table=e.table)
         _check_transfer(as_transfer, path, columns, principal, catalog, problems)
@@ -384,6 +388,25 @@ def _check_export(
                     f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
                 )
             )
+
+
+def _check_export_destination(
+    e: Export, path: str, catalog: WarehouseCatalog, problems: list[Problem]
+) -> None:
+    """The destination the export's channel (else template) delivers to takes files."""
+    from switchyard.tasks.interaction_delivery import destination_name, destination_problem
+
+    named = destination_name(e, catalog.settings)
+    if named is None or catalog.config is None:
+        return
+    name, via = named
+    problem = destination_problem(name, catalog.config)
+    if problem is not None:
+        code, message = problem
+        owner = f"Channel {e.channel!r}" if via == "channel" else f"Export template {e.template!r}"
+        problems.append(
+            _problem(f"{path}.{via}", code, f"{owner} delivers to destination {name!r}. {message}")
+        )
 
 
 # --- decision offer, wait for event, data process, data transfer -------------------------------------

@@ -809,6 +809,7 @@ class InteractionService:
         self.instances.set_rollback(instance_id, S.ROLLING_BACK, expected=S.ROLLBACK_REQUESTED)
         activities = [a.name for _, _, a in workflow.activities() if a.type in FULFILMENT]
         removed_files: list[str] = []
+        not_recalled = _delivered(self.deps, instance)  # sent to destinations: out of our reach
         try:
             removed = self.history.delete_instance(instance.space, instance_id, activities)
             for file_key in self.instances.get(instance_id).exported:
@@ -825,6 +826,7 @@ class InteractionService:
                 {
                     "error": f"{type(exc).__name__}: {exc}",
                     "files_removed": removed_files,
+                    **not_recalled,
                     "by": principal.user,
                 },
             )
@@ -832,7 +834,12 @@ class InteractionService:
         self.instances.set_rollback(
             instance_id,
             S.ROLLED_BACK,
-            {"offer_history_removed": removed, "files_removed": removed_files, "by": principal.user},
+            {
+                "offer_history_removed": removed,
+                "files_removed": removed_files,
+                **not_recalled,
+                "by": principal.user,
+            },
         )
         return self.instance_view(self.instances.get(instance_id))
 
@@ -964,3 +971,18 @@ def parse_mode(value: str | None) -> Mode:
         return Mode(value or "test")
     except ValueError:
         raise ValidationFailed("mode must be 'test' or 'production'.", {"field": "mode"}) from None
+
+
+def _delivered(deps: Deps, instance: Instance) -> dict[str, Any]:
+    """What a rollback reports of the instance's deliveries: they cannot be recalled."""
+    from switchyard.tasks.interaction_delivery import delivered_locations
+
+    delivered = delivered_locations(
+        deps.blobs, deps.settings.data_bucket, instance.space, instance.instance_id
+    )
+    if not delivered:
+        return {}
+    return {
+        "delivered_not_recalled": delivered,
+        "note": "Files delivered to destinations cannot be recalled; ask their recipients to discard them.",
+    }

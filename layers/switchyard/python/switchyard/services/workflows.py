@@ -255,6 +255,10 @@ class WorkflowService:
         now = self.deps.clock()
         if resolution.id == "update_credentials":
             secret_name = (task.inputs.get("destination") or {}).get("secret")
+            if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
+                from switchyard.tasks.interaction_delivery import export_secret
+
+                secret_name = export_secret(task.inputs["activity"], self.deps.config)
             if not secret_name:
                 raise ValidationFailed(
                     "This destination names no secret to update; set 'secret' in its configuration.",

@@ -96,6 +96,7 @@ class ActivityContext:
     run: int = 0
     target_limits: dict[str, int] = field(default_factory=dict)
     secrets: SecretStore | None = None  # an encrypted export's recipient key (switchyard/pgp/...)
+    config: Any = None  # the configuration table (an export's destination), a ConfigSource
 
 
 def table_locations(blobs: BlobStore, bucket: str) -> dict[str, str]:
@@ -359,12 +360,16 @@ def run_control(c: Control, ctx: ActivityContext, previous: dict[str, Any]) -> d
 # --- export ---------------------------------------------------------------------------------------
 
 
-def unique_names(blobs: BlobStore, bucket: str, folder: str, suffix: str = "") -> tuple[str, str, str]:
+def unique_names(
+    blobs: BlobStore, bucket: str, folder: str, suffix: str = "", elsewhere: set[str] | None = None
+) -> tuple[str, str, str]:
     """actionExport.txt, its summary and sample; ``_1``, ``_2``... when the names are taken.
 
     ``suffix`` (``.pgp`` for an encrypted export) ends the data file's and the sample's names;
-    the summary keeps the plain name (``actionExport.txt_summary.xml``)."""
+    the summary keeps the plain name (``actionExport.txt_summary.xml``). ``elsewhere``: file
+    names taken at the destination the files are delivered to."""
     taken = set(blobs.list(bucket, folder.rstrip("/") + "/"))
+    taken |= {posixpath.join(folder, name) for name in elsewhere or ()}
     stem, ext = EXPORT_FILE.rsplit(".", 1)
     n = 0
     while True:
@@ -398,7 +403,12 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
 
         recipient = recipient_for_run(ctx.secrets, str(pgp_key))  # before anything is written
     suffix = PGP_SUFFIX if recipient else ""
-    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key, suffix)
+    from switchyard.tasks import interaction_delivery as delivery
+
+    destination = delivery.resolve(e, ctx.catalog, ctx.config)  # before anything is written
+    remote = delivery.remote_names(ctx, destination) if destination else None
+    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key, suffix, remote)
+    delivered: list[dict[str, str]] = []
     with workspace() as (con, folder):
         path = _audience_path(ctx, previous, folder)
         local = os.path.join(folder, EXPORT_FILE)
@@ -417,27 +427,37 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
                 encrypt_file(recipient, plain, plain + suffix)
             local, sample = local + suffix, sample + suffix
         with open(local, "rb") as fh:
-            ctx.blobs.put(ctx.bucket, data_key, fh.read())
+            data_body = fh.read()
         with open(sample, "rb") as fh:
-            ctx.blobs.put(ctx.bucket, sample_key, fh.read())
+            sample_body = fh.read()
+        summary = summary_xml(
+            design=ctx.design_id,
+            workflow=ctx.workflow_key,
+            instance=ctx.instance_id,
+            activity=e.name,
+            records=int(n),
+            file=posixpath.basename(data_key),
+            columns=columns,
+            at=ctx.now,
+            encryption={"key": recipient.name, "fingerprint": recipient.fingerprint} if recipient else None,
+        ).encode()
+        written = [(data_key, data_body), (sample_key, sample_body), (summary_key, summary)]
+        for key, body in written:
+            ctx.blobs.put(ctx.bucket, key, body)
+        if destination is not None:  # the summary last: its arrival says the files are complete
+            try:
+                files = [(posixpath.basename(k), b) for k, b in written]
+                delivered = delivery.deliver(ctx, e.name, destination, files)
+            except Exception:
+                for key, _ in written:  # a retry writes and delivers them again
+                    ctx.blobs.delete(ctx.bucket, key)
+                raise
         extract = []
         if e.database and e.table:  # a database-table extract
             from switchyard.tasks.interaction_activities import write_table
 
             query = f"SELECT {select} FROM read_parquet('{path}')"
             extract = [write_table(ctx, con, folder, query, e.database, e.table)]
-    summary = summary_xml(
-        design=ctx.design_id,
-        workflow=ctx.workflow_key,
-        instance=ctx.instance_id,
-        activity=e.name,
-        records=int(n),
-        file=posixpath.basename(data_key),
-        columns=columns,
-        at=ctx.now,
-        encryption={"key": recipient.name, "fingerprint": recipient.fingerprint} if recipient else None,
-    )
-    ctx.blobs.put(ctx.bucket, summary_key, summary.encode())
     keys = [data_key, summary_key, sample_key, *extract]
     ctx.instances.add_exported(ctx.instance_id, keys)
     ctx.history.put_meta(
@@ -454,6 +474,8 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
     out = {**previous, "exported": int(n), "files": keys}
     if recipient:
         out["encrypted"] = {"pgp_key": recipient.name, "fingerprint": recipient.fingerprint}
+    if destination is not None:
+        out["delivered"] = delivered
     return out
 
 
