@@ -156,9 +156,11 @@ class Export(_Strict):
     folder: str = Field(default="exports/interactions", pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_\-/]{0,200}$")
     columns: list[Annotated[str, Field(pattern=COLUMN)]] = Field(default_factory=list)
     sample_size: int = Field(default=10, ge=0, le=1000)
-    # a database-table extract: the exported columns also replace db/<database>/<table>.parquet
+    # a database-table extract: the exported columns also replace db/<database>/<table>.parquet,
+    # or are appended to it (mode "append")
     database: str | None = Field(default=None, pattern=KEY)
     table: str | None = Field(default=None, pattern=KEY)
+    mode: Literal["replace", "append"] = "replace"
     # encrypt the data file and the sample for this recipient (secret switchyard/pgp/<pgp_key>);
     # without it, the template's pgp_key, if any
     pgp_key: str | None = Field(default=None, pattern=KEY)
@@ -167,6 +169,8 @@ class Export(_Strict):
     def _extract(self) -> Export:
         if (self.database is None) != (self.table is None):
             raise ValueError("a database-table extract needs both 'database' and 'table'")
+        if self.mode != "replace" and self.table is None:
+            raise ValueError("'mode' belongs to a database-table extract ('database' and 'table')")
         return self
 
 

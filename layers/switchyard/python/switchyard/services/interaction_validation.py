@@ -377,7 +377,14 @@ def _check_export(
         problems.append(_denied(f"{path}.channel", "channel", e.channel))
     _check_export_destination(e, path, catalog, problems)
     if e.database and e.table:  # a database-table extract: checked like a data transfer's table
-        as_transfer = DataTransfer(type="data_transfer", name=e.name, database=e.database, table=e.table)
+        as_transfer = DataTransfer(
+            type="data_transfer",
+            name=e.name,
+            database=e.database,
+            table=e.table,
+            write=e.mode,
+            columns=[c for c in wanted if c in columns],  # a column not in the audience: said below
+        )
         _check_transfer(as_transfer, path, columns, principal, catalog, problems)
     for column in wanted:
         if column not in columns:

@@ -457,7 +457,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
             from switchyard.tasks.interaction_activities import write_table
 
             query = f"SELECT {select} FROM read_parquet('{path}')"
-            extract = [write_table(ctx, con, folder, query, e.database, e.table)]
+            extract = [write_table(ctx, con, folder, query, e.database, e.table, e.mode)]
     keys = [data_key, summary_key, sample_key, *extract]
     ctx.instances.add_exported(ctx.instance_id, keys)
     ctx.history.put_meta(

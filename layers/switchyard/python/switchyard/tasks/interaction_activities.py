@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import uuid
 from typing import Any
 
 import duckdb
@@ -244,17 +245,78 @@ def backup_key(space: Space | str, instance_id: int, key: str) -> str:
     return f"interactions/{space}/{instance_id}/backups/{key}"
 
 
+def appended_prefix(space: Space | str, instance_id: int, key: str) -> str:
+    """Where the rows an instance appended to a table it did not create are kept, one Parquet file
+    per append: what its rollback removes from the table (and only that)."""
+    return f"interactions/{space}/{instance_id}/appended/{key}/"
+
+
 def undo_write(blobs: BlobStore, bucket: str, space: Space | str, instance_id: int, key: str) -> None:
-    """Rollback of one written key: a table the instance replaced or appended to gets its earlier
-    content back (an empty backup: the table did not exist, so it goes); any other file goes."""
+    """Rollback of one written key: a table the instance replaced (or created) gets its earlier
+    content back (an empty backup: the table did not exist, so it goes); a table it only appended
+    to loses exactly the rows it appended; any other file goes."""
     backup = backup_key(space, instance_id, key)
     before = blobs.get(bucket, backup)
-    if before:
+    appended = sorted(blobs.list(bucket, appended_prefix(space, instance_id, key)))
+    if before is None and appended:
+        remove_appended(blobs, bucket, key, appended)
+    elif before:
         blobs.put(bucket, key, before)
     else:
         blobs.delete(bucket, key)
     if before is not None:
         blobs.delete(bucket, backup)
+    for part in appended:
+        blobs.delete(bucket, part)
+
+
+def remove_appended(blobs: BlobStore, bucket: str, key: str, parts: list[str]) -> None:
+    """The table ``key`` without the rows in ``parts`` (what one instance appended): each appended
+    row takes away one equal row, the latest first, so an equal row written by someone else
+    (before, or by another instance) stays. Rows keep their order."""
+    with workspace() as (con, folder):
+        path = download(blobs, bucket, key, folder, "table.parquet")
+        if path is None:  # the table is gone already: nothing to take rows from
+            return
+        files = [download(blobs, bucket, p, folder, f"appended{i}.parquet") for i, p in enumerate(parts)]
+        listed = ", ".join(f"'{f}'" for f in files if f)
+        if not listed:
+            return
+        columns = [
+            str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+        ]
+        added = [
+            str(r[0])
+            for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            ).fetchall()
+        ]
+        missing = sorted(set(added) - set(columns))
+        if missing:
+            raise MissingTableError(
+                f"Table {key!r} no longer has the column(s) {', '.join(missing)} this instance appended: "
+                "its rows cannot be told apart; restore the table by hand."
+            )
+        cols = ['"' + c.replace('"', '""') + '"' for c in columns]  # any name a table may hold
+        quoted = ", ".join(cols)
+        chosen = ", ".join(q if c in added else f"NULL AS {q}" for c, q in zip(columns, cols, strict=True))
+        same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM a.{c}" for c in cols)
+        local = os.path.join(folder, "kept.parquet")
+        con.execute(
+            f"""COPY (
+                WITH t0 AS (SELECT *, row_number() OVER () AS _row FROM read_parquet('{path}')),
+                t AS (SELECT *, row_number() OVER (PARTITION BY {quoted} ORDER BY _row DESC) AS _nth FROM t0),
+                a AS (
+                    SELECT {quoted}, count(*) AS _n
+                    FROM (SELECT {chosen} FROM read_parquet([{listed}], union_by_name = true))
+                    GROUP BY ALL
+                )
+                SELECT {", ".join(f"t.{c}" for c in cols)} FROM t LEFT JOIN a ON {same}
+                WHERE t._nth > coalesce(a._n, 0) ORDER BY t._row
+            ) TO '{local}' (FORMAT parquet, COMPRESSION zstd)"""
+        )
+        with open(local, "rb") as fh:
+            blobs.put(bucket, key, fh.read())
 
 
 def _unique_file(blobs: BlobStore, bucket: str, folder: str, stem: str, ext: str) -> str:
@@ -277,17 +339,35 @@ def write_table(
     write: str = "replace",
 ) -> str:
     """Write ``query``'s rows into the warehouse table ``db/<database>/<table>.parquet``
-    (``replace`` or ``append``), keeping what it held before for a rollback; returns its key."""
+    (``replace`` or ``append``), keeping what a rollback needs; returns its key.
+
+    A replace (or an append creating the table) keeps what the table held before the instance
+    first wrote it; an append to an existing table keeps the rows it appends instead, so a
+    rollback removes those rows only (others may append after it)."""
     key = table_key(database, table)
     existing = ctx.blobs.get(ctx.bucket, key)
     backup = backup_key(ctx.space, ctx.instance_id, key)
-    if ctx.blobs.get(ctx.bucket, backup) is None:  # the instance's first write keeps the original
-        ctx.blobs.put(ctx.bucket, backup, existing or b"")
+    has_backup = ctx.blobs.get(ctx.bucket, backup) is not None
+    appended = appended_prefix(ctx.space, ctx.instance_id, key)
     if write == "append" and existing is not None:
+        rows = os.path.join(folder, "appended.parquet")
+        con.execute(f"COPY ({query}) TO '{rows}' (FORMAT parquet, COMPRESSION zstd)")
+        if not has_backup:  # the rows this instance adds, for its rollback
+            _put_file(ctx, f"{appended}{uuid.uuid4().hex}.parquet", rows)
         before = os.path.join(folder, "before.parquet")
         with open(before, "wb") as fh:
             fh.write(existing)
-        query = f"SELECT * FROM read_parquet('{before}') UNION ALL BY NAME {query}"
+        query = (
+            f"SELECT * FROM read_parquet('{before}') UNION ALL BY NAME SELECT * FROM read_parquet('{rows}')"
+        )
+    elif not has_backup:  # the instance's first replace keeps the original
+        parts = sorted(ctx.blobs.list(ctx.bucket, appended))
+        if parts and existing is not None:  # it appended before: the original is the table without those
+            remove_appended(ctx.blobs, ctx.bucket, key, parts)
+            existing = ctx.blobs.get(ctx.bucket, key)
+        for part in parts:
+            ctx.blobs.delete(ctx.bucket, part)
+        ctx.blobs.put(ctx.bucket, backup, existing or b"")
     local = os.path.join(folder, "table.parquet")
     con.execute(f"COPY ({query}) TO '{local}' (FORMAT parquet, COMPRESSION zstd)")
     _put_file(ctx, key, local)
