@@ -97,8 +97,7 @@ def test_an_encrypted_export_writes_ciphertext_only_and_says_so_in_the_summary(
     ]
     assert sorted(people.list(BUCKET, "out/")) == sorted(out["files"])
     assert out["encrypted"] == {
-        "pgp_key": "acme",
-        "fingerprint": SECRET.extract_certificate().fingerprint.upper(),
+        "recipients": [{"pgp_key": "acme", "fingerprint": SECRET.extract_certificate().fingerprint.upper()}]
     }
     data = people.get(BUCKET, "out/actionExport.txt.pgp") or b""
     assert b"@x.org" not in data
@@ -125,5 +124,5 @@ def test_a_template_key_applies_unless_the_export_names_its_own(
     assert people.list(BUCKET, "a/") == []  # nothing written
     own = from_template.model_copy(update={"pgp_key": "acme_plain", "folder": "b"})
     out = run_export(own, context(people, secrets=secrets, catalog=catalog), selected)
-    assert out["encrypted"]["pgp_key"] == "acme_plain"
+    assert [r["pgp_key"] for r in out["encrypted"]["recipients"]] == ["acme_plain"]
     assert people.list(BUCKET, "b/")[0].endswith(".pgp")

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from switchyard.domain.interaction_triggers import RetryState
 from switchyard.domain.models import PlannedStage, PlannedTask
@@ -148,6 +148,27 @@ class Control(_Strict):
     offer_code: str = Field(default="CONTROL", min_length=1, max_length=64)
 
 
+MAX_PGP_RECIPIENTS = 10
+
+
+def check_pgp_keys(value: Any) -> Any:
+    """An export's (or export template's) ``pgp_key``: one key name, or a list of 1 to 10
+    distinct names (docs/interactions.md, "Encrypted exports")."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not 1 <= len(names) <= MAX_PGP_RECIPIENTS:
+        raise ValueError(f"'pgp_key' is a key name or a list of 1 to {MAX_PGP_RECIPIENTS} key names")
+    for name in names:
+        if not isinstance(name, str) or not re.match(KEY, name):
+            raise ValueError(
+                f"{name!r} is not a key name (lower-case letters, digits and '_', starting with a letter)"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError("'pgp_key' names a key more than once")
+    return value
+
+
 class Export(_Strict):
     type: Literal["export"]
     name: str = Field(pattern=NAME)
@@ -161,9 +182,14 @@ class Export(_Strict):
     database: str | None = Field(default=None, pattern=KEY)
     table: str | None = Field(default=None, pattern=KEY)
     mode: Literal["replace", "append"] = "replace"
-    # encrypt the data file and the sample for this recipient (secret switchyard/pgp/<pgp_key>);
-    # without it, the template's pgp_key, if any
-    pgp_key: str | None = Field(default=None, pattern=KEY)
+    # encrypt the data file and the sample for this recipient (secret switchyard/pgp/<pgp_key>),
+    # or for each of several (any one of them decrypts); without it, the template's pgp_key, if any
+    pgp_key: str | list[str] | None = None
+    # sign what is encrypted with our private key (secret switchyard/pgp/<pgp_sign_key>);
+    # without it, the template's pgp_sign_key, if any
+    pgp_sign_key: str | None = Field(default=None, pattern=KEY)
+
+    _pgp_keys = field_validator("pgp_key", mode="before")(check_pgp_keys)
 
     @model_validator(mode="after")
     def _extract(self) -> Export:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogInvalid
-from switchyard.domain.interactions import COLUMN, KEY, Problem
+from switchyard.domain.interactions import COLUMN, KEY, Problem, check_pgp_keys
 from switchyard.services.deps import Deps
 from switchyard.services.interaction_validation import (
     CATALOG_KIND,
@@ -48,16 +48,21 @@ class CatalogJoin(_Strict):
 
 class ExportTemplate(_Strict):
     columns: list[Column] = Field(min_length=1)
-    # exports with this template are PGP-encrypted for this key (secret switchyard/pgp/<pgp_key>)
-    pgp_key: Name | None = None
+    # exports with this template are PGP-encrypted for this key (secret switchyard/pgp/<pgp_key>),
+    # or for each of a list of 1 to 10 keys
+    pgp_key: str | list[str] | None = None
+    # and signed with our private key (secret switchyard/pgp/<pgp_sign_key>)
+    pgp_sign_key: Name | None = None
     # exports with this template deliver their files through this destination (s3 or sftp),
     # unless their channel has one (channel_destinations)
     destination: Name | None = None
 
+    _pgp_keys = field_validator("pgp_key", mode="before")(check_pgp_keys)
+
     @model_serializer(mode="wrap")
     def _without_unset_key(self, handler: Any) -> Any:
         out = handler(self)
-        for optional in ("pgp_key", "destination"):
+        for optional in ("pgp_key", "pgp_sign_key", "destination"):
             if out.get(optional) is None:
                 out.pop(optional, None)
         return out
@@ -156,18 +161,25 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
 
 
 def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem]:
-    """Every export template's PGP key must exist and parse (exports with it would fail)."""
-    from switchyard.tasks.pgp import KeyProblem, load_recipient
+    """Every export template's PGP keys must exist and be usable (exports with them would fail):
+    its recipients' public keys, and its signing key."""
+    from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, load_signer
 
     problems: list[Problem] = []
     for name, template in settings.export_templates.items():
-        if template.pgp_key:
+        several = isinstance(template.pgp_key, list)
+        for i, key in enumerate(key_names(template.pgp_key)):
             try:
-                load_recipient(secrets, template.pgp_key)
+                load_recipient(secrets, key)
             except KeyProblem as problem:
-                problems.append(
-                    _problem(f"export_templates.{name}.pgp_key", problem.code, problem.message, "error")
-                )
+                path = f"export_templates.{name}.pgp_key" + (f".{i}" if several else "")
+                problems.append(_problem(path, problem.code, problem.message, "error"))
+        if template.pgp_sign_key:
+            path = f"export_templates.{name}.pgp_sign_key"
+            try:
+                load_signer(secrets, template.pgp_sign_key)
+            except KeyProblem as problem:
+                problems.append(_problem(path, problem.code, problem.message, "error"))
     return problems
 
 

@@ -79,6 +79,21 @@ class WarehouseCatalog:
         found = self._keys[name]
         return (found.code, found.message) if isinstance(found, KeyProblem) else None
 
+    def pgp_sign_key_problem(self, name: str) -> tuple[str, str] | None:
+        """(code, message) when the signing key ``name`` cannot sign; None when it can."""
+        if self.secrets is None:
+            return None
+        from switchyard.tasks.pgp import KeyProblem, load_signer
+
+        cached = f"sign:{name}"  # recipients are cached under their bare names
+        if cached not in self._keys:
+            try:
+                self._keys[cached] = load_signer(self.secrets, name)
+            except KeyProblem as problem:
+                self._keys[cached] = problem
+        found = self._keys[cached]
+        return (found.code, found.message) if isinstance(found, KeyProblem) else None
+
     def resolution(self, level: str) -> dict[str, Any] | None:
         found = (self.settings.get("resolution_levels") or {}).get(level)
         return dict(found) if isinstance(found, dict) else None
@@ -365,14 +380,7 @@ def _check_export(
             )
         elif not wanted:
             wanted = list(template.get("columns") or [])
-    template_key = (catalog.export_template(e.template) or {}).get("pgp_key") if e.template else None
-    if e.pgp_key or template_key:  # the activity's key wins over its template's
-        problem = catalog.pgp_key_problem(str(e.pgp_key or template_key))
-        if problem is not None:
-            code, message = problem
-            where = f"{path}.pgp_key" if e.pgp_key else f"{path}.template"
-            prefix = "" if e.pgp_key else f"Export template {e.template!r}: "
-            problems.append(_problem(where, code, prefix + message))
+    _check_export_keys(e, path, catalog, problems)
     if e.channel is not None and not catalog.allowed("channels", e.channel, principal):
         problems.append(_denied(f"{path}.channel", "channel", e.channel))
     _check_export_destination(e, path, catalog, problems)
@@ -395,6 +403,35 @@ def _check_export(
                     f"Column {column!r} is not in the audience ({', '.join(columns) or 'no columns'}).",
                 )
             )
+
+
+def _check_export_keys(e: Export, path: str, catalog: WarehouseCatalog, problems: list[Problem]) -> None:
+    """The recipients' public keys and the signing key (docs/interactions.md, "Encrypted
+    exports"); the activity's keys win over its template's."""
+    from switchyard.tasks.pgp import SIGN_ALONE, key_names
+
+    template = (catalog.export_template(e.template) or {}) if e.template else {}
+    own = e.pgp_key is not None
+    keys = e.pgp_key if own else template.get("pgp_key")
+    several = isinstance(keys, list)
+    for i, name in enumerate(key_names(keys)):
+        problem = catalog.pgp_key_problem(name)
+        if problem is not None:
+            code, message = problem
+            where = (f"{path}.pgp_key" + (f".{i}" if several else "")) if own else f"{path}.template"
+            prefix = "" if own else f"Export template {e.template!r}: "
+            problems.append(_problem(where, code, prefix + message))
+    sign_own = e.pgp_sign_key is not None
+    sign_key = e.pgp_sign_key if sign_own else template.get("pgp_sign_key")
+    if sign_key:
+        where = f"{path}.pgp_sign_key" if sign_own else f"{path}.template"
+        prefix = "" if sign_own else f"Export template {e.template!r}: "
+        if not keys:
+            problems.append(_problem(where, "pgp_sign_without_pgp_key", prefix + SIGN_ALONE))
+        problem = catalog.pgp_sign_key_problem(str(sign_key))
+        if problem is not None:
+            code, message = problem
+            problems.append(_problem(where, code, prefix + message))
 
 
 def _check_export_destination(

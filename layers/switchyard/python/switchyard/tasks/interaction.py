@@ -18,10 +18,10 @@ from xml.sax.saxutils import escape
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
-from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
+from switchyard.domain.errors import MissingTableError, PgpKeyError, UnauthorisedChannelError
 from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Rule, Space
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
-from switchyard.tasks.pgp import PGP_SUFFIX
+from switchyard.tasks.pgp import PGP_SUFFIX, key_names
 from switchyard.tasks.tables import download, identifier, workspace
 
 EXPORT_FILE = "actionExport.txt"
@@ -396,13 +396,8 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
     )
     select = ", ".join(identifier(c, "column") for c in columns)
     folder_key = e.folder.strip("/")
-    pgp_key = e.pgp_key or (template or {}).get("pgp_key")  # the activity's key, else the template's
-    recipient = None
-    if pgp_key:
-        from switchyard.tasks.pgp import recipient_for_run
-
-        recipient = recipient_for_run(ctx.secrets, str(pgp_key))  # before anything is written
-    suffix = PGP_SUFFIX if recipient else ""
+    recipients, signer = _export_keys(e, ctx, template)  # before anything is written
+    suffix = PGP_SUFFIX if recipients else ""
     from switchyard.tasks import interaction_delivery as delivery
 
     destination = delivery.resolve(e, ctx.catalog, ctx.config)  # before anything is written
@@ -420,16 +415,17 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
             f"COPY (SELECT {select} FROM read_parquet('{path}') LIMIT {limit}) TO '{sample}' {options}"
         )
         (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone() or (0,)
-        if recipient:  # only ciphertext leaves the function's scratch folder
+        if recipients:  # only ciphertext leaves the function's scratch folder
             from switchyard.tasks.pgp import encrypt_file
 
             for plain in (local, sample):
-                encrypt_file(recipient, plain, plain + suffix)
+                encrypt_file(recipients, plain, plain + suffix, signer)
             local, sample = local + suffix, sample + suffix
         with open(local, "rb") as fh:
             data_body = fh.read()
         with open(sample, "rb") as fh:
             sample_body = fh.read()
+        encrypted = _encrypted(recipients, signer) if recipients else None
         summary = summary_xml(
             design=ctx.design_id,
             workflow=ctx.workflow_key,
@@ -439,7 +435,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
             file=posixpath.basename(data_key),
             columns=columns,
             at=ctx.now,
-            encryption={"key": recipient.name, "fingerprint": recipient.fingerprint} if recipient else None,
+            encryption=encrypted,
         ).encode()
         written = [(data_key, data_body), (sample_key, sample_body), (summary_key, summary)]
         for key, body in written:
@@ -472,10 +468,40 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
         at=ctx.now,
     )
     out = {**previous, "exported": int(n), "files": keys}
-    if recipient:
-        out["encrypted"] = {"pgp_key": recipient.name, "fingerprint": recipient.fingerprint}
+    if encrypted:
+        out["encrypted"] = encrypted
     if destination is not None:
         out["delivered"] = delivered
+    return out
+
+
+def _key_xml(key: dict[str, str]) -> str:
+    return f"<Key>{escape(key['pgp_key'])}</Key><Fingerprint>{escape(key['fingerprint'])}</Fingerprint>"
+
+
+def _export_keys(e: Export, ctx: ActivityContext, template: dict[str, Any] | None) -> tuple[list[Any], Any]:
+    """The recipients an export encrypts for and the key that signs it (None: unsigned); the
+    activity's keys win over its template's. A missing or unusable key raises PgpKeyError."""
+    keys = key_names(e.pgp_key or (template or {}).get("pgp_key"))
+    sign_key = e.pgp_sign_key or (template or {}).get("pgp_sign_key")
+    if not keys and not sign_key:
+        return [], None
+    from switchyard.tasks.pgp import SIGN_ALONE, recipients_for_run, signer_for_run
+
+    if not keys:
+        detail = {"pgp_sign_key": sign_key, "problem": "pgp_sign_without_pgp_key"}
+        raise PgpKeyError(f"{SIGN_ALONE} Nothing was exported.", detail)
+    recipients = recipients_for_run(ctx.secrets, keys)
+    return recipients, signer_for_run(ctx.secrets, str(sign_key)) if sign_key else None
+
+
+def _encrypted(recipients: list[Any], signer: Any) -> dict[str, Any]:
+    """The activity's ``encrypted`` output: who can decrypt, and who signed."""
+    out: dict[str, Any] = {
+        "recipients": [{"pgp_key": r.name, "fingerprint": r.fingerprint} for r in recipients]
+    }
+    if signer is not None:
+        out["signed_by"] = {"pgp_key": signer.name, "fingerprint": signer.fingerprint}
     return out
 
 
@@ -489,16 +515,15 @@ def summary_xml(
     file: str,
     columns: list[str],
     at: datetime,
-    encryption: dict[str, str] | None = None,
+    encryption: dict[str, Any] | None = None,
 ) -> str:
     cols = "".join(f"<Column>{escape(c)}</Column>" for c in columns)
-    encrypted = (
-        "<Encryption><Method>PGP</Method>"
-        f"<Key>{escape(encryption['key'])}</Key><Fingerprint>{escape(encryption['fingerprint'])}</Fingerprint>"
-        "</Encryption>"
-        if encryption
-        else ""
-    )
+    encrypted = ""
+    if encryption:  # each recipient's key and fingerprint, in order; then who signed
+        keys = "".join(_key_xml(r) for r in encryption["recipients"])
+        signed = encryption.get("signed_by")
+        signed_by = f"<SignedBy>{_key_xml(signed)}</SignedBy>" if signed else ""
+        encrypted = f"<Encryption><Method>PGP</Method>{keys}{signed_by}</Encryption>"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<ExportSummary><Interaction>{escape(design)}</Interaction><Workflow>{escape(workflow)}</Workflow>"

@@ -1,9 +1,14 @@
 """PGP encryption of interaction exports (docs/interactions.md, "Encrypted exports").
 
-An export names a recipient key, ``pgp_key: "acme"``; the ASCII-armoured public key is the
-Secrets Manager secret ``switchyard/pgp/acme``, as ``{"public_key": "-----BEGIN PGP PUBLIC KEY
-BLOCK-----..."}`` or the armoured key as the whole secret string. Only public keys: a secret that
-holds a private key is refused (the recipient's private key has no business here).
+An export names a recipient key, ``pgp_key: "acme"``, or several, ``pgp_key: ["acme", "audit"]``;
+each ASCII-armoured public key is the Secrets Manager secret ``switchyard/pgp/<name>``, as
+``{"public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----..."}`` or the armoured key as the whole
+secret string. Only public keys: a secret that holds a private key is refused as a recipient (the
+recipient's private key has no business here).
+
+An export may also sign what it encrypts, ``pgp_sign_key: "ours"``: the secret
+``switchyard/pgp/ours`` holds *our* private key, ``{"private_key": "-----BEGIN PGP PRIVATE KEY
+BLOCK-----...", "passphrase": "..."}`` (the passphrase when the key is protected).
 
 OpenPGP is Sequoia-PGP through ``pysequoia`` (a binary wheel, no gpg binary needed in Lambda),
 imported on first use so activities that do not encrypt never load it.
@@ -19,6 +24,12 @@ from switchyard.declarations import PGP_SECRET_PREFIX
 from switchyard.domain.errors import PgpKeyError
 
 PGP_SUFFIX = ".pgp"
+
+
+SIGN_ALONE = (
+    "'pgp_sign_key' signs encrypted exports only: name the recipients' keys in 'pgp_key' "
+    "(or use a template that has one)."
+)
 
 
 def secret_name(key: str) -> str:
@@ -95,8 +106,91 @@ def recipient_for_run(secrets: SecretStore | None, name: str) -> Recipient:
         ) from None
 
 
-def encrypt_file(recipient: Recipient, source: str, target: str) -> None:
-    """Encrypt ``source`` into ``target`` (binary OpenPGP, the usual ``.pgp``), streaming."""
+def encrypt_file(
+    recipient: Recipient | list[Recipient], source: str, target: str, signer: Signer | None = None
+) -> None:
+    """Encrypt ``source`` into ``target`` (binary OpenPGP, the usual ``.pgp``) for every
+    recipient, signed by ``signer`` when given; streaming."""
     import pysequoia
 
-    pysequoia.encrypt_file(source, target, recipients=[recipient.cert], armor=False)
+    certs = [r.cert for r in (recipient if isinstance(recipient, list) else [recipient])]
+    pysequoia.encrypt_file(
+        source, target, recipients=certs, signer=signer.signer if signer else None, armor=False
+    )
+
+
+def recipients_for_run(secrets: SecretStore | None, names: list[str]) -> list[Recipient]:
+    """Every recipient's key; the first missing or bad one fails the activity."""
+    return [recipient_for_run(secrets, name) for name in names]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Our private key, unlocked, that signs encrypted exports."""
+
+    name: str
+    fingerprint: str
+    signer: Any  # pysequoia.PySigner
+
+
+def load_signer(secrets: SecretStore, name: str) -> Signer:
+    """The signing key named ``name``; raises :class:`KeyProblem` saying what to fix."""
+    import pysequoia
+
+    where = secret_name(name)
+    stored = secrets.get(where)
+    if stored is None:
+        raise KeyProblem(
+            "unknown_pgp_key",
+            f"PGP signing key {name!r} does not exist: store the private key in the secret {where!r} "
+            'as {"private_key": ..., "passphrase": ...}.',
+        )
+    text = stored.get("private_key") or stored.get("value")
+    if not isinstance(text, str) or "PRIVATE KEY BLOCK" not in text:
+        raise KeyProblem(
+            "invalid_pgp_key",
+            f"The secret {where!r} holds no private key: set 'private_key' to the ASCII-armoured "
+            "private key that signs (and 'passphrase' if it is protected).",
+        )
+    try:
+        tsk = pysequoia.Tsk.from_bytes(text.encode())
+    except Exception as exc:
+        raise KeyProblem(
+            "invalid_pgp_key", f"PGP signing key {name!r} is not an OpenPGP private key: {_first_line(exc)}."
+        ) from None
+    passphrase = stored.get("passphrase")
+    try:
+        signer = tsk.signer(str(passphrase)) if passphrase else tsk.signer()
+        pysequoia.sign(signer, b"", armor=False)  # unlocks and can sign (not expired, a signing key)
+    except Exception as exc:
+        reason = _first_line(exc)
+        if passphrase:
+            why = f"the 'passphrase' in the secret {where!r} does not unlock it (wrong passphrase?): {reason}"
+        elif "encrypted" in reason:
+            why = f"it is protected and the secret {where!r} has no 'passphrase': add it"
+        else:
+            why = reason
+        raise KeyProblem("invalid_pgp_key", f"PGP signing key {name!r} cannot sign: {why}.") from None
+    fingerprint = str(tsk.extract_certificate().fingerprint).upper()
+    return Signer(name=name, fingerprint=fingerprint, signer=signer)
+
+
+def signer_for_run(secrets: SecretStore | None, name: str) -> Signer:
+    """The key an export signs with when it runs; a missing or bad key fails the activity."""
+    if secrets is None:
+        raise PgpKeyError(
+            f"PGP signing key {name!r}: no secret store in this context.", {"pgp_sign_key": name}
+        )
+    try:
+        return load_signer(secrets, name)
+    except KeyProblem as problem:
+        raise PgpKeyError(
+            f"{problem.message} Nothing was exported.", {"pgp_sign_key": name, "problem": problem.code}
+        ) from None
+
+
+def key_names(value: Any) -> list[str]:
+    """An export's (or template's) ``pgp_key`` as a list of names: one, several, or none."""
+    if not value:
+        return []
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
