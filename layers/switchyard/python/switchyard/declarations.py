@@ -200,7 +200,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         tables_rw=("interaction_instances", "offer_history", "offer_history_meta", "offer_history_details"),
         tables_r=("config",),
         bucket="read_write",
-        secrets="read",  # an encrypted export reads its recipient's public key
+        secrets="read",  # an encrypted export reads its recipients' public keys and its signing key
         secrets_under="pgp/",
         # a delivered export reads its destination's credentials (docs/interactions.md)
         secrets_also_under=("destinations/",),
