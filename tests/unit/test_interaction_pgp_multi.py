@@ -190,6 +190,9 @@ def test_an_export_for_two_recipients_signed_writes_what_each_decrypts_and_says_
         ],
         "signed_by": {"pgp_key": "ours", "fingerprint": fingerprint(OURS)},
     }
+    # a plain export after it does not claim its encryption
+    plain = Export.model_validate({"type": "export", "name": "P", "folder": "plain"})
+    assert "encrypted" not in run_export(plain, context(blobs, secrets=secrets), out)
     data = blobs.get(BUCKET, "out/actionExport.txt.pgp") or b""
     for tsk in (ACME, AUDIT):
         found = pysequoia.decrypt(

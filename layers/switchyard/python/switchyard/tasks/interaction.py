@@ -467,7 +467,8 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
         metadata=None,
         at=ctx.now,
     )
-    out = {**previous, "exported": int(n), "files": keys}
+    # an earlier export's encryption is not this one's
+    out = {**{k: v for k, v in previous.items() if k != "encrypted"}, "exported": int(n), "files": keys}
     if encrypted:
         out["encrypted"] = encrypted
     if destination is not None:
