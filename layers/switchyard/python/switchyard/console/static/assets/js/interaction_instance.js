@@ -211,26 +211,66 @@ export async function render(main, { id, key, n }, session) {
     return audienceBar(a, { base, instanceId: instance.instance_id, manage: can("manage_interactions"), live: isLive(instance.status), done: refresh });
   }
 
-  // A manual wait for event that its branch has reached: someone may send its event.
+  // A wait for event that its branch has reached: someone may send its event ("manual"), or fire
+  // a scheduled one before its time ("early", not while the workflow is paused).
   function awaitsEvent(a, previous) {
     if (a.type !== "wait_for_event" || a.status !== "Waiting For Trigger" || FINAL.has(instance.status)) return false;
     if (!session.features.activityEvents || !can("manage_interactions")) return false;
+    if (previous && !/Completed$/.test(previous.status || "")) return false;
     const defined = (workflow().branches || []).flat().find((x) => x.name === a.name);
-    if (defined && defined.trigger && defined.trigger !== "manual") return false;
-    return !previous || /Completed$/.test(previous.status || "");
+    const trigger = (a.event && a.event.trigger) || (defined && defined.trigger) || "manual";
+    if (trigger === "manual") return "manual";
+    return trigger === "scheduled" && !HELD.has(instance.status) ? "early" : false;
   }
 
-  function sendEvent(a) {
+  function sendEvent(a, how) {
+    const early = how === "early";
+    const field = h("textarea", { id: "event-payload", class: "code", rows: "5", spellcheck: "false", placeholder: '{"approved_by": "Dana"}', "aria-describedby": "event-payload-help" });
+    const body = h(
+      "div",
+      {},
+      h("p", {}, early ? "The scheduled event comes now instead of at its time; the branch goes on from this activity (once its constraints hold), at its next check." : "The branch goes on from this activity (once its constraints hold), at its next check."),
+      h("label", { for: "event-payload" }, "Payload (optional)"),
+      field,
+      h("p", { id: "event-payload-help", class: "muted small" }, "A JSON object of up to 16 KB; it becomes part of the activity's outputs and the next activity's input."),
+    );
+    const label = early ? "Fire now" : "Send event";
     confirmAction({
-      title: `Send the event of ${a.name}?`,
-      text: "The branch goes on from this activity (once its constraints hold), at its next check.",
-      button: "Send event",
-      action: () => api("POST", `${base}/instances/${instance.instance_id}/activities/${encodeURIComponent(a.name)}/event`),
+      title: early ? `Fire the event of ${a.name} now?` : `Send the event of ${a.name}?`,
+      text: body,
+      button: label,
+      action: () => {
+        const request = {};
+        const text = field.value.trim();
+        if (text) {
+          try {
+            request.payload = JSON.parse(text);
+          } catch (exc) {
+            throw { message: `The payload is not JSON (${exc.message}): write a JSON object such as {"approved_by": "Dana"}, or leave it empty.`, code: "invalid_payload" };
+          }
+        }
+        if (early) request.early = true;
+        return api("POST", `${base}/instances/${instance.instance_id}/activities/${encodeURIComponent(a.name)}/event`, request);
+      },
       done: () => {
-        toast(`Event sent to ${a.name}.`);
+        toast(early ? `Event of ${a.name} fired early.` : `Event sent to ${a.name}.`);
         return refresh();
       },
     });
+  }
+
+  // What a wait for event waits for, or the event that came (how, by whom, when, its payload).
+  function eventOf(a) {
+    const e = a.event;
+    if (!e) return null;
+    if (!e.how) return e.trigger === "scheduled" && e.scheduled_for ? h("p", { class: "event muted small" }, "Event scheduled for ", when(e.scheduled_for)) : null;
+    const how = { manual: "Sent", scheduled: "Came at its time", early: "Fired early" }[e.how] || e.how;
+    return h(
+      "div",
+      { class: "event small", "data-how": e.how },
+      h("p", {}, h("strong", {}, "Event: "), how, e.by ? ` by ${e.by}` : "", ", ", when(e.at)),
+      e.payload ? h("details", {}, h("summary", {}, "Payload"), h("pre", { class: "code", tabindex: "0", "aria-label": `Payload of ${a.name}` }, pretty(e.payload))) : null,
+    );
   }
 
   // An interactive branch runs again on its frequency: its cycles so far and the last one's count.
@@ -256,10 +296,15 @@ export async function render(main, { id, key, n }, session) {
       (a.warnings || []).length ? h("ul", { class: "task-warnings" }, a.warnings.map((x) => h("li", {}, x))) : null,
       a.error ? h("p", { class: "activity-error", role: "note" }, `${a.error.code}: ${a.error.message}`) : null,
       a.queued_reason ? h("p", { class: "queued-reason small" }, h("strong", {}, "Queued: "), a.queued_reason) : null,
-      awaitsEvent(a, activities[index - 1])
-        ? h("button", { type: "button", class: "secondary", id: `event-${a.branch}-${index}`, "aria-label": `Send event: ${a.name}`, onclick: () => sendEvent(a) }, "Send event")
-        : null,
+      eventOf(a),
+      eventButton(a, awaitsEvent(a, activities[index - 1]), index),
     );
+  }
+
+  function eventButton(a, how, index) {
+    if (!how) return null;
+    const label = how === "early" ? "Fire now" : "Send event";
+    return h("button", { type: "button", class: "secondary", id: `event-${a.branch}-${index}`, "aria-label": `${label}: ${a.name}`, onclick: () => sendEvent(a, how) }, label);
   }
 
   // The delays count down between refreshes.
