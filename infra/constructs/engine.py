@@ -299,6 +299,14 @@ class Engine(Construct):
                     resources=[self._execution_arns(t) for t in d.STATE_MACHINES],
                 )
             )
+        if decl.continue_executions:
+            # a run that carries on in a new execution of its own machine (docs/interactions.md)
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine_arns[t] for t in decl.continue_executions],
+                )
+            )
         self._acknowledge_function_findings(function, decl)
 
     def _acknowledge_function_findings(self, function: lambda_.Function, decl: d.FunctionDecl) -> None:

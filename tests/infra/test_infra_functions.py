@@ -190,7 +190,10 @@ def test_only_functions_that_start_executions_reach_the_state_machines(
 ) -> None:
     states = grants(_statements(template, key), "states")
     if not d.FUNCTIONS[key].start_executions:
-        assert states == []
+        # at most: start again the machines of the runs it carries on (the engine: interactions)
+        assert sorted(states) == sorted(
+            ("states:StartExecution", _machine_arn(t)) for t in d.FUNCTIONS[key].continue_executions
+        )
         return
     machines = {_machine_arn(t) for t in d.STATE_MACHINES}
     executions = {
@@ -207,6 +210,16 @@ def test_only_functions_that_start_executions_reach_the_state_machines(
         "states:StopExecution": executions,
         "states:DescribeExecution": executions,
     }
+
+
+def test_the_engine_may_start_only_new_executions_of_the_interaction_machine(
+    template: dict[str, Any],
+) -> None:
+    # a long interaction carries on in a new execution of its machine, started by the engine's
+    # Finish: StartExecution on that machine, nothing else of Step Functions
+    assert grants(_statements(template, "engine"), "states") == [
+        ("states:StartExecution", _machine_arn("interaction"))
+    ]
 
 
 @pytest.mark.parametrize("key", sorted(d.FUNCTIONS))

@@ -29,6 +29,9 @@ ENV_TRIGGERS_FUNCTION_ARN = "SWITCHYARD_TRIGGERS_FUNCTION_ARN"
 ENV_INTERACTION_POLL_SECONDS = "SWITCHYARD_INTERACTION_POLL_SECONDS"
 # how long an interactive audience waits at most between two looks at its next cycle
 ENV_INTERACTIVE_CHECK_SECONDS = "SWITCHYARD_INTERACTIVE_CHECK_SECONDS"
+# the history events an interaction's execution may reach (estimated) before an interactive
+# audience between cycles hands the run over to a new execution (AWS allows 25,000)
+ENV_HANDOFF_EVENTS = "SWITCHYARD_HANDOFF_EVENTS"
 # Alerts (docs/alerts.md): the SES sender and reply-to, the Slack webhook's secret (or, locally, a
 # URL), and the alerts function that Scheduler invokes for retries and duration checks.
 ENV_ALERTS_SENDER = "SWITCHYARD_ALERTS_SENDER"
@@ -113,6 +116,9 @@ class FunctionDecl:
     config_kinds_w: tuple[str, ...] = ()
     # Environment variables beyond the shared ones.
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Workflow types whose machine the function may start again for a run it carries on (a new
+    # execution continuing one near the history-event limit): states:StartExecution only.
+    continue_executions: tuple[str, ...] = ()
 
 
 # Task kinds: the Lambda that does one kind of work in a workflow.
@@ -225,6 +231,8 @@ ENGINE_FUNCTION = FunctionDecl(
     config_kinds_w=("lock",),  # destinations that take one send at a time (LockRepository)
     bucket="read",  # a wait for event's database counts read the warehouse
     put_events=True,
+    # a long interactive interaction carries on in a new execution (docs/interactions.md)
+    continue_executions=("interaction",),
 )
 
 API_FUNCTION = FunctionDecl(

@@ -27,15 +27,22 @@ class EngineEvent(BaseModel):
     output: Any = None
     failure: dict[str, Any] | None = None
     token: str | None = None
+    execution: str | None = None  # finish: the execution's ARN (a run may carry on in a new one)
 
 
 def engine_event(raw: dict[str, Any]) -> dict[str, Any]:
     event = EngineEvent.model_validate(raw)
     service = EngineService(get_deps())
+    result = _engine_action(service, event)
+    service.count_events(event.workflow_id, event.action, result)
+    return result
+
+
+def _engine_action(service: EngineService, event: EngineEvent) -> dict[str, Any]:
     if event.action == "plan":
         return service.plan(event.workflow_id)
     if event.action == "finish":
-        return service.finish(event.workflow_id, event.failure)
+        return service.finish(event.workflow_id, event.failure, event.execution)
     if event.action == "next":
         return service.next_task(event.workflow_id, event.task_ids or [])
     assert event.task_id, "task actions need a task_id"

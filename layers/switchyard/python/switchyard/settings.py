@@ -43,6 +43,9 @@ class Settings:
     interaction_poll_seconds: int = 30
     # an interactive audience between cycles: each look is a few Step Functions history events
     interactive_check_seconds: int = 300
+    # an interaction's execution hands over to a new one past this many (estimated) history
+    # events, when its interactive audiences are between cycles; 0: never
+    handoff_events: int = 15000
     # alerts: SES sender and reply-to, the Slack webhook (a secret's name, or locally a URL), and
     # the alerts function Scheduler invokes for retries and duration checks
     alerts_sender: str = ""
@@ -77,6 +80,7 @@ class Settings:
             },
             interaction_poll_seconds=int(env.get(d.ENV_INTERACTION_POLL_SECONDS) or 30),
             interactive_check_seconds=int(env.get(d.ENV_INTERACTIVE_CHECK_SECONDS) or 300),
+            handoff_events=int(env.get(d.ENV_HANDOFF_EVENTS) or 15000),
             alerts_sender=env.get(d.ENV_ALERTS_SENDER, ""),
             alerts_reply_to=env.get(d.ENV_ALERTS_REPLY_TO, ""),
             slack_webhook_secret=env.get(d.ENV_SLACK_WEBHOOK_SECRET) or d.DEFAULT_SLACK_WEBHOOK_SECRET,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
@@ -87,6 +88,10 @@ class WorkflowModel(Model):
     warnings = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
     error = JSONAttribute(null=True)
     execution_arn = UnicodeAttribute(null=True)
+    # Interactions: the history events the current execution has used (estimated; reset when a
+    # new execution carries the run on), and whether a branch has ended to hand over to one.
+    execution_events = NumberAttribute(null=True)
+    handing_off = BooleanAttribute(null=True)
     # The token the state machine waits on while a failed task waits for a resolution.
     resolution_token = UnicodeAttribute(null=True)
     resolution_task_id = UnicodeAttribute(null=True)

@@ -39,6 +39,10 @@ class WorkflowType:
     # (deps, workflow, task ids of a sequence none of which is pending) -> the ones to run again
     # (set pending by the hook), or [] when the sequence is done; asked by the engine's ``next``
     again: Callable[[Any, Any, list[str]], list[str]] | None = None
+    # (deps, workflow, task about to run or be held) -> True when its sequence may end here for a
+    # new execution to carry the run on (the current one nears the history-event limit); the
+    # engine counts the events of the types that have it. Asked by ``next`` and ``begin``.
+    hand_off: Callable[[Any, Any, Any], bool] | None = None
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -508,6 +512,12 @@ def _interaction_again(deps: Any, workflow: Any, task_ids: list[str]) -> list[st
     return next_cycle(deps, workflow, task_ids)
 
 
+def _interaction_hand_off(deps: Any, workflow: Any, task: Any) -> bool:
+    from switchyard.services.interaction_handoff import may_hand_off
+
+    return may_hand_off(deps, workflow, task)
+
+
 def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
     from switchyard.services.interaction_activity_triggers import publish_activity_state
     from switchyard.services.interaction_priority import release
@@ -525,6 +535,7 @@ WORKFLOW_TYPES: dict[str, WorkflowType] = {
         before_task=_interaction_gate,
         after_task=_interaction_release,
         again=_interaction_again,
+        hand_off=_interaction_hand_off,
     ),
     "data_refresh": WorkflowType(
         name="data_refresh",

@@ -10,10 +10,12 @@ import json
 import uuid
 from typing import Any
 
+from switchyard.adapters.engine import state_machine_arn
 from switchyard.destinations.registry import is_exclusive
 from switchyard.domain.errors import TASK_ERRORS, NotFound
 from switchyard.domain.models import (
     FINISHED,
+    HistoryEntry,
     Stage,
     Task,
     TaskErrorInfo,
@@ -24,6 +26,10 @@ from switchyard.domain.models import (
 from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
+from switchyard.services.handoff import events_of, next_execution_name
+
+# Finish's answer when a new execution carries the run on (the finish fragment's Continued).
+CONTINUED = "continued"
 
 
 def task_id_for(workflow_id: str, stage_index: int, task_index: int) -> str:
@@ -70,6 +76,8 @@ class EngineService:
         extra, hold = self._gate(workflow_id, task_id)
         if hold < 0:  # the type says this task is not to run now (its sequence starts over)
             return halt
+        if hold and self._hands_off(self.deps.workflows.get(workflow_id, with_tasks=False), task_id):
+            return halt  # held for later, and a new execution takes the run on: not held here
         if hold:
             return {**halt, "wait": True, "wait_seconds": hold}
         lock = self._exclusive_lock(workflow_id, task_id)
@@ -129,7 +137,60 @@ class EngineService:
         again = WORKFLOW_TYPES[workflow.type].again if workflow.type in WORKFLOW_TYPES else None
         if first is None and again is not None:  # an interactive audience's next cycle
             first = next(iter(again(self.deps, workflow, task_ids)), None)
+        if first is not None and self._hands_off(workflow, first):
+            return {**done, "handoff": True}  # the sequence carries on in a new execution
         return done if first is None else {"done": False, "task_ids": [first]}
+
+    # --- one run over several executions (services/handoff.py) ------------------------------
+
+    def _hands_off(self, workflow: Workflow, task_id: str) -> bool:
+        """The type's say: does the sequence of ``task_id`` (about to run or be held) end here,
+        for a new execution to carry the run on? Recorded on the run for Finish."""
+        wtype = WORKFLOW_TYPES.get(workflow.type)
+        if wtype is None or wtype.hand_off is None:
+            return False
+        if not wtype.hand_off(self.deps, workflow, self.deps.workflows.get_task(workflow.id, task_id)):
+            return False
+        self.deps.workflows.mark_handing_off(workflow.id)
+        logger.info(
+            "sequence hands off to a new execution", extra={"workflow_id": workflow.id, "task_id": task_id}
+        )
+        return True
+
+    def count_events(self, workflow_id: str, action: str, result: dict[str, Any]) -> None:
+        """Add the history events of an engine call to the current execution's estimate, for
+        the types that hand off (``WorkflowType.hand_off``)."""
+        types = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
+        if types and result.get("status") != CONTINUED:
+            self.deps.workflows.add_execution_events(workflow_id, events_of(action, result), types)
+
+    def _carries_on(self, workflow: Workflow) -> bool:
+        """Every sequence has ended, some by handing off: a new execution carries the run on."""
+        wtype = WORKFLOW_TYPES.get(workflow.type)
+        return (
+            wtype is not None
+            and wtype.hand_off is not None
+            and any(t.status == TaskStatus.PENDING for t in workflow.all_tasks())
+            and self.deps.workflows.handing_off(workflow.id)
+        )
+
+    def _continue(self, workflow: Workflow, execution: str) -> dict[str, Any]:
+        """Start the execution that carries the run on (once: its name follows the caller's)
+        and make it the run's execution (stop, resolutions and views act on it)."""
+        name = next_execution_name(workflow.id, execution.rsplit(":", 1)[-1])
+        events = self.deps.workflows.execution_events(workflow.id)
+        arn = self.deps.engine.start_named(
+            state_machine_arn(execution), name, {"workflow_id": workflow.id, "failure": None}
+        )
+        entry = HistoryEntry(
+            at=self.deps.clock(),
+            event="continued",
+            by="switchyard",
+            detail={"execution": name, "previous_execution_events": events},
+        )
+        self.deps.workflows.continue_execution(workflow, execution, arn, entry)
+        logger.info("run continues in a new execution", extra={"workflow_id": workflow.id, "execution": name})
+        return {"status": CONTINUED}
 
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
         task = self.deps.workflows.get_task(workflow_id, task_id)
@@ -182,10 +243,19 @@ class EngineService:
 
     # --- finish -----------------------------------------------------------------------------
 
-    def finish(self, workflow_id: str, failure: dict[str, Any] | None) -> dict[str, Any]:
+    def finish(
+        self, workflow_id: str, failure: dict[str, Any] | None, execution: str | None = None
+    ) -> dict[str, Any]:
         workflow = self.deps.workflows.get(workflow_id)
         if workflow.status in FINISHED and workflow.status != WorkflowStatus.FAILED:
             return {"status": workflow.status}
+        if (
+            workflow.status == WorkflowStatus.RUNNING
+            and not failure
+            and execution
+            and self._carries_on(workflow)
+        ):
+            return self._continue(workflow, execution)
         now = self.deps.clock()
         if workflow.status == WorkflowStatus.STOPPING:
             self.deps.workflows.stop_open_tasks(workflow_id, now)

@@ -1,0 +1,186 @@
+# ruff: noqa: F811 - pytest fixtures (live, clock) imported from test_interaction_interactive
+"""Interactive audiences over many executions: past ``SWITCHYARD_HANDOFF_EVENTS`` (estimated
+history events of the current execution), an instance whose interactive audiences are between
+cycles carries on in a new execution of the interaction machine, exactly where the last one
+left off (docs/interactions.md, "Interactive audiences").
+
+The threshold is set low here (a few cycles per execution); the engine's clock is moved forward
+instead of waiting for real minutes, as in test_interaction_interactive.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from switchyard.local.runtime import REGION
+from switchyard.services.deps import Deps
+
+from tests.integration.conftest import Api
+from tests.integration.test_interaction_interactive import (  # noqa: F401  (fixtures)
+    between_cycles,
+    clock,
+    history_ids,
+    interactive,
+    live,
+    west,
+)
+from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
+    activate,
+    activities,
+    audience,
+    create,
+    design,
+    fire,
+    instance,
+    offer,
+    wait_for,
+    wait_until,
+    warehouse,
+)
+
+THRESHOLD = 100  # about one cycle and a few looks at the next one per execution
+
+
+@pytest.fixture
+def low_threshold(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, handoff_events=THRESHOLD))
+    return THRESHOLD
+
+
+def executions(deps: Deps, workflow_id: str) -> list[dict[str, Any]]:
+    """The run's executions of the interaction machine, first to last."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = deps.settings.state_machines["interaction"]
+    found = [
+        e
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        for e in page["executions"]
+        if e["name"] == workflow_id or e["name"].startswith(f"{workflow_id}-")
+    ]
+    return sorted(found, key=lambda e: 1 if e["name"] == workflow_id else int(e["name"].rsplit("-", 1)[1]))
+
+
+def continued(api: Api, workflow_id: str) -> list[dict[str, Any]]:
+    reply = api.get(f"/api/workflows/{workflow_id}")
+    assert reply.status == 200, reply.body
+    return [h for h in reply.body["history"] if h["event"] == "continued"]
+
+
+def test_an_interactive_audience_runs_its_cycles_over_several_executions(
+    api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
+) -> None:
+    # Given an interactive audience of five cycles ahead of an offer, and a low threshold
+    d = create(api, design([interactive(max_cycles=5), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+
+    # When each cycle has run, 2 more western customers arrive and the next cycle falls due
+    for cycle in range(1, 5):
+        body = between_cycles(api, d["id"], iid, cycle)
+        live(10 + 4 * cycle)
+        clock(16)
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+
+    # Then the instance completed with every cycle recorded once, counts adding up over them
+    assert done["status"] == "Test Completed", [(a["status"], a["error"]) for a in done["activities"]]
+    shown = activities(done)
+    assert [c["records"] for c in shown["Live west"]["cycles"]] == [5, 2, 2, 2, 2]
+    assert shown["Live west"]["count"] == 13 and shown["Spring offer"]["count"] == 13
+    assert shown["Spring offer"]["last_cycle_count"] == 2
+    # each record was targeted once, across executions
+    ids = deps.interactions.history.record_ids("sandbox", iid, "Spring offer")
+    assert len(ids) == len(set(ids)) == 13
+    assert history_ids(deps, iid) == west(26)
+
+    # and it took several executions: each but the last handed over, all succeeded
+    workflow_id = body["workflow_id"]
+    runs = executions(deps, workflow_id)
+    assert len(runs) > 1
+    assert [e["name"] for e in runs] == [workflow_id] + [
+        f"{workflow_id}-{n}" for n in range(2, len(runs) + 1)
+    ]
+    wait_until(lambda: executions(deps, workflow_id)[-1]["status"] == "SUCCEEDED")
+    assert {e["status"] for e in executions(deps, workflow_id)} == {"SUCCEEDED"}
+    # the run records each hand-over, and acts on its last execution
+    entries = continued(api, workflow_id)
+    assert [e["detail"]["execution"] for e in entries] == [e["name"] for e in runs[1:]]
+    assert all(e["detail"]["previous_execution_events"] >= low_threshold for e in entries)
+    assert deps.workflows.get(workflow_id, with_tasks=False).execution_arn == runs[-1]["executionArn"]
+
+
+def test_a_stop_during_a_later_execution_stops_the_instance(
+    api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
+) -> None:
+    # Given an interactive audience without an end, whose run has carried on in a new execution
+    d = create(api, design([interactive(), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    body = between_cycles(api, d["id"], iid, 1)
+    workflow_id = body["workflow_id"]
+    wait_until(lambda: len(executions(deps, workflow_id)) >= 2)
+    live(14)
+    clock(16)
+    between_cycles(api, d["id"], iid, 2)
+
+    # When it is stopped
+    current = deps.workflows.get(workflow_id, with_tasks=False).execution_arn
+    assert current is not None and current != executions(deps, workflow_id)[0]["executionArn"]
+    assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+
+    # Then the instance is stopped: the execution the stop found ended, none runs on, no cycle runs
+    assert activities(done)["Live west"]["status"] == "Terminated"
+    wait_until(lambda: all(e["status"] != "RUNNING" for e in executions(deps, workflow_id)))
+    runs = executions(deps, workflow_id)
+    assert runs[0]["status"] == "SUCCEEDED"  # the first handed over
+    # moto reports a stopped execution whose Map was running as FAILED, AWS as ABORTED
+    assert next(e for e in runs if e["executionArn"] == current)["status"] in ("ABORTED", "FAILED")
+    clock(20)
+    assert len(executions(deps, workflow_id)) == len(runs)
+    assert [c["records"] for c in activities(instance(api, d["id"], iid))["Live west"]["cycles"]] == [5, 2]
+
+
+def test_a_running_non_interactive_branch_keeps_the_execution_until_it_ends(
+    api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
+) -> None:
+    # Given an interactive audience of two cycles, beside a branch that counts a delay down
+    d = create(
+        api,
+        design(
+            [interactive(max_cycles=2), offer()],
+            [audience(), {"type": "delay", "name": "Cool off", "seconds": 6}, offer("Later offer")],
+        ),
+    )
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    body = between_cycles(api, d["id"], iid, 1)
+    workflow_id = body["workflow_id"]
+
+    # When the other branch ends (the estimate passed the threshold long before)
+    wait_until(lambda: activities(instance(api, d["id"], iid))["Later offer"]["status"] == "Test Completed")
+    wait_until(lambda: len(executions(deps, workflow_id)) >= 2)
+
+    # Then the run handed over only once that branch had ended
+    ended = deps.workflows.get(workflow_id)
+    later = next(t for t in ended.all_tasks() if t.inputs["activity"]["name"] == "Later offer")
+    entries = continued(api, workflow_id)
+    assert entries and later.ended_at is not None
+    assert datetime.fromisoformat(entries[0]["at"].replace("Z", "+00:00")) >= later.ended_at
+    assert entries[0]["detail"]["previous_execution_events"] > low_threshold
+
+    # and the next execution carries the interactive audience to its end; the other branch stays done
+    live(14)
+    clock(16)
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed", [(a["status"], a["error"]) for a in done["activities"]]
+    shown = activities(done)
+    assert [c["records"] for c in shown["Live west"]["cycles"]] == [5, 2]
+    assert shown["Later offer"]["status"] == "Test Completed"
+    assert (
+        len(deps.interactions.history.record_ids("sandbox", iid, "Later offer"))
+        == shown["Later offer"]["count"]
+    )
