@@ -10,7 +10,7 @@ import json
 import uuid
 from typing import Any
 
-from switchyard.adapters.engine import state_machine_arn
+from switchyard.adapters.engine import execution_arn, state_machine_arn
 from switchyard.destinations.registry import is_exclusive
 from switchyard.domain.errors import TASK_ERRORS, NotFound
 from switchyard.domain.models import (
@@ -175,20 +175,28 @@ class EngineService:
         )
 
     def _continue(self, workflow: Workflow, execution: str) -> dict[str, Any]:
-        """Start the execution that carries the run on (once: its name follows the caller's)
-        and make it the run's execution (stop, resolutions and views act on it)."""
+        """Make the next execution the run's (stop, resolutions and views act on it; its events
+        count from zero), then start it. Both once: its name follows the caller's, so a retried
+        Finish records and starts the same one."""
         name = next_execution_name(workflow.id, execution.rsplit(":", 1)[-1])
-        events = self.deps.workflows.execution_events(workflow.id)
-        arn = self.deps.engine.start_named(
-            state_machine_arn(execution), name, {"workflow_id": workflow.id, "failure": None}
-        )
+        machine = state_machine_arn(execution)
+        arn = execution_arn(machine, name)
         entry = HistoryEntry(
             at=self.deps.clock(),
             event="continued",
             by="switchyard",
-            detail={"execution": name, "previous_execution_events": events},
+            detail={
+                "execution": name,
+                "previous_execution_events": self.deps.workflows.execution_events(workflow.id),
+            },
         )
-        self.deps.workflows.continue_execution(workflow, execution, arn, entry)
+        recorded = self.deps.workflows.continue_execution(workflow, execution, arn, entry)
+        if not recorded and self.deps.workflows.get(workflow.id, with_tasks=False).execution_arn != arn:
+            logger.warning(
+                "run not continued: another execution is its own", extra={"workflow_id": workflow.id}
+            )
+            return {"status": self.deps.workflows.get(workflow.id, with_tasks=False).status}
+        self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
         logger.info("run continues in a new execution", extra={"workflow_id": workflow.id, "execution": name})
         return {"status": CONTINUED}
 
