@@ -64,6 +64,12 @@ def executions(deps: Deps, workflow_id: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda e: 1 if e["name"] == workflow_id else int(e["name"].rsplit("-", 1)[1]))
 
 
+def history_events(execution: str) -> int:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution)
+    return sum(len(page["events"]) for page in pages)
+
+
 def continued(api: Api, workflow_id: str) -> list[dict[str, Any]]:
     reply = api.get(f"/api/workflows/{workflow_id}")
     assert reply.status == 200, reply.body
@@ -109,6 +115,10 @@ def test_an_interactive_audience_runs_its_cycles_over_several_executions(
     entries = continued(api, workflow_id)
     assert [e["detail"]["execution"] for e in entries] == [e["name"] for e in runs[1:]]
     assert all(e["detail"]["previous_execution_events"] >= low_threshold for e in entries)
+    # the estimate is close to the history Step Functions recorded for each execution handed over
+    for run, entry in zip(runs, entries, strict=False):
+        recorded = history_events(run["executionArn"])
+        assert 0.75 * recorded <= entry["detail"]["previous_execution_events"] <= 1.25 * recorded
     assert deps.workflows.get(workflow_id, with_tasks=False).execution_arn == runs[-1]["executionArn"]
 
 
