@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from switchyard.handlers import engine_event
 from switchyard.local.runtime import REGION
 from switchyard.services.deps import Deps
 
@@ -132,6 +133,14 @@ def test_a_stop_during_a_later_execution_stops_the_instance(
     body = between_cycles(api, d["id"], iid, 1)
     workflow_id = body["workflow_id"]
     wait_until(lambda: len(executions(deps, workflow_id)) >= 2)
+    # (a Finish of the first execution retried now changes nothing: the run is the second's)
+    first, second = (e["executionArn"] for e in executions(deps, workflow_id)[:2])
+    again = engine_event(
+        {"action": "finish", "workflow_id": workflow_id, "failure": None, "execution": first}
+    )
+    assert again == {"status": "continued"}
+    assert executions(deps, workflow_id)[1]["executionArn"] == second
+    assert instance(api, d["id"], iid)["status"] == "Playing"
     live(14)
     clock(16)
     between_cycles(api, d["id"], iid, 2)

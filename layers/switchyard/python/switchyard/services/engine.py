@@ -200,6 +200,16 @@ class EngineService:
         logger.info("run continues in a new execution", extra={"workflow_id": workflow.id, "execution": name})
         return {"status": CONTINUED}
 
+    def _superseded(self, workflow: Workflow, execution: str) -> dict[str, Any]:
+        """A Finish retried after it handed the run over: the run is another execution's now.
+        Start that one if it is the caller's next (the first try may have stopped short of it);
+        the run itself is left alone."""
+        machine = state_machine_arn(execution)
+        name = next_execution_name(workflow.id, execution.rsplit(":", 1)[-1])
+        if workflow.execution_arn == execution_arn(machine, name):
+            self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
+        return {"status": CONTINUED}
+
     def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
         task = self.deps.workflows.get_task(workflow_id, task_id)
         destination = task.inputs.get("destination") if task.kind == "deliver" else None
@@ -255,6 +265,8 @@ class EngineService:
         self, workflow_id: str, failure: dict[str, Any] | None, execution: str | None = None
     ) -> dict[str, Any]:
         workflow = self.deps.workflows.get(workflow_id)
+        if execution and workflow.execution_arn and workflow.execution_arn != execution:
+            return self._superseded(workflow, execution)
         if workflow.status in FINISHED and workflow.status != WorkflowStatus.FAILED:
             return {"status": workflow.status}
         if (
