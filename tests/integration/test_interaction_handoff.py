@@ -41,6 +41,7 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     wait_for,
     wait_until,
     warehouse,
+    wf,
 )
 
 THRESHOLD = 100  # about one cycle and a few looks at the next one per execution
@@ -69,6 +70,11 @@ def history_events(execution: str) -> int:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution)
     return sum(len(page["events"]) for page in pages)
+
+
+def all_events(deps: Deps, workflow_id: str) -> int:
+    """The history events of all the run's executions (grows with every look)."""
+    return sum(history_events(e["executionArn"]) for e in executions(deps, workflow_id))
 
 
 def continued(api: Api, workflow_id: str) -> list[dict[str, Any]]:
@@ -203,3 +209,33 @@ def test_a_running_non_interactive_branch_keeps_the_execution_until_it_ends(
         len(deps.interactions.history.record_ids("sandbox", iid, "Later offer"))
         == shown["Later offer"]["count"]
     )
+
+
+def test_a_paused_instance_hands_over_and_stays_paused(
+    api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
+) -> None:
+    # Given an interactive audience paused after its first cycle
+    d = create(api, design([interactive(), offer()]))
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    workflow_id = between_cycles(api, d["id"], iid, 1)["workflow_id"]
+    assert api.post(wf(d["id"], "pause")).status == 202
+    wait_for(api, d["id"], iid, "Paused")
+    count = len(executions(deps, workflow_id))
+
+    # When its execution hands over while it is paused
+    wait_until(lambda: len(executions(deps, workflow_id)) > count)
+
+    # Then it stays paused in the new execution, and no cycle starts although one falls due
+    live(12)
+    clock(16)
+    looked = all_events(deps, workflow_id)
+    wait_until(lambda: all_events(deps, workflow_id) >= looked + 18)  # two looks at least since
+    shown = instance(api, d["id"], iid)
+    assert shown["status"] == "Paused" and len(activities(shown)["Live west"]["cycles"]) == 1
+    # and played, the due cycle runs with the new record
+    assert api.post(wf(d["id"], "play")).status == 202
+    body = between_cycles(api, d["id"], iid, 2)
+    assert [c["records"] for c in activities(body)["Live west"]["cycles"]] == [5, 1]
+    assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
+    wait_for(api, d["id"], iid, "Stopped", timeout=10)
