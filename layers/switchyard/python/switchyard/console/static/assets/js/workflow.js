@@ -234,7 +234,7 @@ export async function render(main, { id }, session) {
 
   function renderHistory() {
     if (!run.history.length) return clear(historyBox);
-    const label = (e) => ({ started: "Started", stop_requested: "Stop requested", resolution_applied: "Resolution applied" })[e] || e.replaceAll("_", " ");
+    const label = (e) => ({ started: "Started", stop_requested: "Stop requested", resolution_applied: "Resolution applied", continued: "Continued in a new execution" })[e] || e.replaceAll("_", " ");
     clear(
       historyBox,
       h(
@@ -245,7 +245,7 @@ export async function render(main, { id }, session) {
           "ol",
           {},
           run.history.map((entry) =>
-            h("li", {}, timeElement(entry.at), " ", h("strong", {}, label(entry.event)), ` by ${entry.by}`, entry.detail && entry.detail.resolution ? ` (${entry.detail.resolution} on ${entry.detail.task})` : ""),
+            h("li", {}, timeElement(entry.at), " ", h("strong", {}, label(entry.event)), ` by ${entry.by}`, entry.detail && entry.detail.resolution ? ` (${entry.detail.resolution} on ${entry.detail.task})` : "", entry.detail && entry.detail.execution ? ` (${entry.detail.execution})` : ""),
           ),
         ),
       ),
