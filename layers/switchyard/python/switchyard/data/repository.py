@@ -183,6 +183,13 @@ class WorkflowRepository:
             if not _conditional_failed(exc):
                 raise
 
+    def workflow_type(self, workflow_id: str) -> str:
+        try:
+            item = WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "workflow_type"])
+        except DoesNotExist:
+            raise NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}) from None
+        return str(item.workflow_type)
+
     def execution_events(self, workflow_id: str) -> int:
         item = WorkflowModel.get(
             workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "execution_events"]

@@ -30,6 +30,8 @@ from switchyard.services.handoff import events_of, next_execution_name
 
 # Finish's answer when a new execution carries the run on (the finish fragment's Continued).
 CONTINUED = "continued"
+# Workflow id -> type, for counting history events of the types that hand off only.
+_TYPES: dict[str, str] = {}
 
 
 def task_id_for(workflow_id: str, stage_index: int, task_index: int) -> str:
@@ -161,7 +163,16 @@ class EngineService:
         """Add the history events of an engine call to the current execution's estimate, for
         the types that hand off (``WorkflowType.hand_off``)."""
         types = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
-        if types and result.get("status") != CONTINUED:
+        if not types or result.get("status") == CONTINUED:
+            return
+        if workflow_id not in _TYPES:  # a run's type never changes: read once per container
+            if len(_TYPES) > 1000:
+                _TYPES.clear()
+            try:
+                _TYPES[workflow_id] = self.deps.workflows.workflow_type(workflow_id)
+            except NotFound:
+                return
+        if _TYPES[workflow_id] in types:
             self.deps.workflows.add_execution_events(workflow_id, events_of(action, result), types)
 
     def _carries_on(self, workflow: Workflow) -> bool:
