@@ -276,33 +276,37 @@ def test_a_signing_key_broken_or_removed_later_fails_the_export_and_nothing_is_w
     not_fired = api.post(wf(d["id"], "fire"))
     assert not_fired.status == 422, not_fired.body
     assert f"switchyard/pgp/{removed}" in not_fired.body["error"]["message"]
-    # Given an instance waiting before its exports, when one key's passphrase is changed and the
-    # other key removed
-    deps.secrets.put(
-        f"switchyard/pgp/{removed}", {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE}
-    )
-    iid = fire(api, d["id"])["instance_id"]
-    wait_until(lambda: len(deps.interactions.instances.get(iid).events) >= 2)
-    deps.secrets.put(
-        f"switchyard/pgp/{broken}", {"private_key": PROTECTED_KEY, "passphrase": "rotated-wrongly"}
-    )
-    sm.delete_secret(SecretId=f"switchyard/pgp/{removed}", ForceDeleteWithoutRecovery=True)
-    for n in (1, 2):
-        sent = api.post(wf(d["id"], f"instances/{iid}/activities/Go%20{n}/event"))
+
+    # Given an instance waiting before its export, when its signing key's passphrase is changed, or
+    # the key removed (a design each: the first export to fail fails its instance, so the other
+    # branch's export might never start)
+    def fails_at_run(ours: str, where: str, change: Any) -> dict[str, Any]:
+        secret = {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE}
+        deps.secrets.put(f"switchyard/pgp/{ours}", secret)
+        one = create(api, design(branch(1, where, ours)))
+        activate(api, one["id"], "production")
+        iid = fire(api, one["id"])["instance_id"]
+        wait_until(lambda: len(deps.interactions.instances.get(iid).events) >= 1)
+        change()
+        sent = api.post(wf(one["id"], f"instances/{iid}/activities/Go%201/event"))
         assert sent.status == 202, sent.body
-    done = wait_for(api, d["id"], iid, "Failed", "Completed")
-    # Then both exports fail with what to fix, and nothing was written
-    failed = activities(done)
-    assert failed["Mailing 1"]["status"] == failed["Mailing 2"]["status"] == "Failed"
-    assert failed["Mailing 1"]["error"]["code"] == failed["Mailing 2"]["error"]["code"] == "invalid_pgp_key"
-    first_message = failed["Mailing 1"]["error"]["message"]
+        done = wait_for(api, one["id"], iid, "Failed", "Completed")
+        # Then the export fails with what to fix, and nothing was written
+        assert done["exported_files"] == []
+        assert deps.blobs.list(deps.settings.data_bucket, where + "/") == []
+        failed: dict[str, Any] = activities(done)["Mailing 1"]
+        assert failed["status"] == "Failed" and failed["error"]["code"] == "invalid_pgp_key"
+        return failed
+
+    wrong = {"private_key": PROTECTED_KEY, "passphrase": "rotated-wrongly"}
+    rotated = fails_at_run(broken, where_broken, lambda: deps.secrets.put(f"switchyard/pgp/{broken}", wrong))
+    first_message = rotated["error"]["message"]
     assert f"PGP signing key {broken!r} cannot sign: the 'passphrase' in the secret" in first_message
     assert "does not unlock it" in first_message and first_message.endswith("Nothing was exported.")
     assert "rotated-wrongly" not in first_message
-    assert (
-        f"store the private key in the secret 'switchyard/pgp/{removed}'"
-        in failed["Mailing 2"]["error"]["message"]
+    gone = fails_at_run(
+        removed,
+        where_removed,
+        lambda: sm.delete_secret(SecretId=f"switchyard/pgp/{removed}", ForceDeleteWithoutRecovery=True),
     )
-    assert done["exported_files"] == []
-    for where in (where_broken, where_removed):
-        assert deps.blobs.list(deps.settings.data_bucket, where + "/") == []
+    assert f"store the private key in the secret 'switchyard/pgp/{removed}'" in gone["error"]["message"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -113,8 +114,24 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
+    # moto's interpreter sets an execution's environment in the execution's own thread: a
+    # StopExecution that arrives just after StartExecution (a run stopped as it carries on in a
+    # new execution) found none and raised. As on AWS, a just-started execution can be stopped.
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original_stop = ExecutionWorker.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        deadline = time.monotonic() + 5
+        while getattr(self, "env", None) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        original_stop(self, stop_date=stop_date, error=error, cause=cause)
+
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
+
     def uninstall() -> None:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
         BotocoreStubber.__call__ = original_call  # type: ignore[method-assign]
+        ExecutionWorker.stop = original_stop  # type: ignore[method-assign]
 
     return uninstall
