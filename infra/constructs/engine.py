@@ -58,6 +58,12 @@ from infra.nag import arn_of
 
 RUNTIME = lambda_.Runtime(d.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 
+# CDK context key, environment variable, lowest and highest value (handoff-events may be 0: never).
+TUNING_CONTEXT = (
+    ("switchyard:interactive-check-seconds", d.ENV_INTERACTIVE_CHECK_SECONDS, 10, 3600),
+    ("switchyard:handoff-events", d.ENV_HANDOFF_EVENTS, 1000, 24000),
+)
+
 # Table logical name -> environment variable holding its physical name.
 TABLE_ENV = d.TABLE_ENV
 # Secrets Switchyard's functions may read (and the API write): destination credentials.
@@ -241,9 +247,27 @@ class Engine(Construct):
                 env[d.ENV_TASK_FUNCTIONS] = task_functions
             if decl.start_executions:
                 env[d.ENV_STATE_MACHINES] = state_machines
+            env.update(self._tuning())
             for name, value in env.items():
                 function.add_environment(name, value)
             self._grant(function, decl)
+
+    def _tuning(self) -> dict[str, str]:
+        """Engine settings a deployment may tune with CDK context (docs/interactions.md):
+        ``switchyard:interactive-check-seconds`` and ``switchyard:handoff-events``."""
+        env: dict[str, str] = {}
+        for key, name, low, high in TUNING_CONTEXT:
+            raw = self.node.try_get_context(key)
+            if raw is None or raw == "":
+                continue
+            try:
+                value = int(str(raw))
+            except ValueError:
+                raise ValueError(f"CDK context {key!r} must be a whole number, not {raw!r}.") from None
+            if not (low <= value <= high) and not (name == d.ENV_HANDOFF_EVENTS and value == 0):
+                raise ValueError(f"CDK context {key!r} must be between {low:,} and {high:,}, not {value:,}.")
+            env[name] = str(value)
+        return env
 
     def _grant(self, function: lambda_.Function, decl: d.FunctionDecl) -> None:
         """Least privilege, from the declaration's fields only."""
