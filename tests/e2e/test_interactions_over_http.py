@@ -94,3 +94,41 @@ def test_design_activate_fire_pause_resume_and_roll_back(local: Local) -> None:
     # the instance's run is an ordinary workflow in the list
     run = local.request("GET", f"/api/workflows/{done['workflow_id']}").json()
     assert (run["type"], run["status"]) == ("interaction", "succeeded")
+
+
+def test_the_demo_interactions_can_be_tried_in_test_mode(local: Local) -> None:
+    listed = local.request("GET", "/api/interactions")
+    assert listed.status_code == 200, listed.text
+    demos = {d["name"]: d["id"] for d in listed.json()["items"]}
+    assert {"Welcome offer", "New sign-ups"} <= set(demos)
+
+    # the batch one: selected, offered (sandbox history), no file in test mode
+    base = f"/api/interactions/{demos['Welcome offer']}/workflows/main"
+    assert local.request("POST", f"{base}/activate", {"mode": "test"}).status_code == 200
+    iid = local.request("POST", f"{base}/fire").json()["instance_id"]
+    done = wait_for(local, demos["Welcome offer"], iid, "Test Completed", "Test Failed")
+    assert done["status"] == "Test Completed", done
+    counts = {a["name"]: a["count"] for a in done["activities"]}
+    assert counts["Contactable"] > 0
+    assert counts["Welcome email"] == counts["Contactable"]
+    export = {a["name"]: a for a in done["activities"]}["Welcome file"]
+    assert export["warnings"] == [
+        "Test mode: no files created (the workflow does not create files in test mode)."
+    ]
+    assert done["exported_files"] == []
+
+    # the interactive one: its first cycle offers everyone with an email, then it waits for the next
+    design_id = demos["New sign-ups"]
+    base = f"/api/interactions/{design_id}/workflows/main"
+    assert local.request("POST", f"{base}/activate", {"mode": "test"}).status_code == 200
+    iid = local.request("POST", f"{base}/fire").json()["instance_id"]
+    deadline = time.monotonic() + 90
+    while (head := instance(local, design_id, iid)["activities"][0])["status"] != "Waiting Next Trigger":
+        assert time.monotonic() < deadline, head
+        time.sleep(0.2)
+    shown = {a["name"]: a for a in instance(local, design_id, iid)["activities"]}
+    assert shown["Not offered yet"]["count"] == counts["Contactable"]
+    assert shown["Welcome email"]["count"] == counts["Contactable"]
+    stopped = local.request("POST", f"/api/workflows/{instance(local, design_id, iid)['workflow_id']}/stop")
+    assert stopped.status_code == 202, stopped.text
+    wait_for(local, design_id, iid, "Stopped")

@@ -224,6 +224,71 @@ def seed_schedules(deps: Deps) -> None:
         service.create(admin, schedule["name"], {k: v for k, v in schedule.items() if k != "name"})
 
 
+# Two interaction designs to try (docs/interactions.md): saved, not active. "Welcome offer" selects
+# the contactable customers, offers them the welcome email and exports the file; "New sign-ups"
+# offers it to customers as they arrive, every 15 minutes, each once.
+WELCOME_EMAIL = {"type": "offer", "name": "Welcome email", "offer_code": "WELCOME", "channel": "email"}
+DEMO_INTERACTIONS: list[dict[str, Any]] = [
+    {
+        "name": "Welcome offer",
+        "description": "Demo: the contactable customers get the welcome email, and a file for the mail "
+        "house.",
+        "workflows": [
+            {
+                "key": "main",
+                "name": "Welcome",
+                "branches": [
+                    [
+                        {
+                            "type": "batch_audience",
+                            "name": "Contactable",
+                            "resolution_level": "customer",
+                            "rules": [{"column": "email", "operator": "not_null"}],
+                            "columns": ["email", "first_name"],
+                        },
+                        WELCOME_EMAIL,
+                        {"type": "export", "name": "Welcome file", "columns": ["email", "first_name"]},
+                    ]
+                ],
+            }
+        ],
+    },
+    {
+        "name": "New sign-ups",
+        "description": "Demo: an interactive audience; every 15 minutes, customers not offered yet get "
+        "the welcome email.",
+        "workflows": [
+            {
+                "key": "main",
+                "name": "Sign-ups",
+                "branches": [
+                    [
+                        {
+                            "type": "interactive_audience",
+                            "name": "Not offered yet",
+                            "resolution_level": "customer",
+                            "rules": [{"column": "email", "operator": "not_null"}],
+                            "frequency_minutes": 15,
+                            "max_cycles": 96,
+                        },
+                        WELCOME_EMAIL,
+                    ]
+                ],
+            }
+        ],
+    },
+]
+
+
+def seed_interactions(deps: Deps) -> None:
+    from switchyard.services.interactions import InteractionService
+
+    service = InteractionService(deps)
+    admin = Principal(user="admin", role="administrator")
+    for design in DEMO_INTERACTIONS:
+        service.create(admin, design)
+
+
 def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:
     """Load the demo tenant; with ``runs``, start a run that succeeds and one that waits for a fix,
     then add the demo schedules (after the runs, so that the demo starts with those two runs)."""
@@ -244,4 +309,6 @@ def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[s
             break
         time.sleep(0.1)
     seed_schedules(deps)
+    if deps.workflows.get(ok.id, with_tasks=False).status == WorkflowStatus.SUCCEEDED:
+        seed_interactions(deps)  # designed against the customers table that run wrote
     return {"succeeded": ok.id, "failed": failed.id}
