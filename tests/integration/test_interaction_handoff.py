@@ -239,3 +239,54 @@ def test_a_paused_instance_hands_over_and_stays_paused(
     assert [c["records"] for c in activities(body)["Live west"]["cycles"]] == [5, 1]
     assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
     wait_for(api, d["id"], iid, "Stopped", timeout=10)
+
+
+def test_a_failure_in_a_later_execution_is_resolved_there_and_the_cycles_go_on(
+    api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
+) -> None:
+    from tests.integration.test_interaction_pgp_export import folder, key_pair
+
+    # Given a production interactive audience of three cycles whose export encrypts for a partner
+    name, _ = key_pair(deps)
+    where = folder()
+    export = {"type": "export", "name": "Partner file", "folder": where, "pgp_key": name}
+    d = create(api, design([interactive(max_cycles=3), export]))
+    activate(api, d["id"], "production")
+    iid = fire(api, d["id"])["instance_id"]
+    workflow_id = between_cycles(api, d["id"], iid, 1)["workflow_id"]
+    wait_until(lambda: len(executions(deps, workflow_id)) > 1)  # handed over between cycles
+
+    # When the partner's key is removed and the second cycle's export fails in a later execution
+    public = deps.secrets.get(f"switchyard/pgp/{name}")
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.delete_secret(SecretId=f"switchyard/pgp/{name}", ForceDeleteWithoutRecovery=True)
+    live(14)
+    clock(16)
+    failed = wait_for(api, d["id"], iid, "Failed")
+    error = activities(failed)["Partner file"]["error"]
+    assert error["code"] == "invalid_pgp_key" and f"PGP key {name!r} does not exist" in error["message"]
+    run = api.get(f"/api/workflows/{workflow_id}").body
+    current = deps.workflows.get(workflow_id, with_tasks=False).execution_arn
+    assert current is not None and current != executions(deps, workflow_id)[0]["executionArn"]
+    assert "retry_task" in {
+        r["id"] for r in api.get(f"/api/workflows/{workflow_id}/resolutions").body["items"]
+    }
+
+    # Then, the key stored again, retrying the task in that execution runs the cycle's export
+    assert public is not None
+    deps.secrets.put(f"switchyard/pgp/{name}", public)
+    assert api.post(f"/api/workflows/{run['id']}/resolve", {"resolution": "retry_task"}).status == 202
+    body = between_cycles(api, d["id"], iid, 2)
+    assert [c["records"] for c in activities(body)["Live west"]["cycles"]] == [5, 2]
+    assert activities(body)["Partner file"]["last_cycle_count"] == 2
+    # and the last cycle runs, the instance completes, every execution succeeded
+    live(16)
+    clock(16)
+    done = wait_for(api, d["id"], iid, "Completed", "Failed")
+    assert done["status"] == "Completed", [(a["status"], a["error"]) for a in done["activities"]]
+    assert [c["records"] for c in activities(done)["Live west"]["cycles"]] == [5, 2, 1]
+    assert activities(done)["Partner file"]["count"] == 8
+    files = deps.blobs.list(deps.settings.data_bucket, where + "/")
+    assert files and all(f.endswith(".pgp") or f.endswith(".xml") for f in files), files
+    wait_until(lambda: executions(deps, workflow_id)[-1]["status"] == "SUCCEEDED")
+    assert {e["status"] for e in executions(deps, workflow_id)} == {"SUCCEEDED"}
