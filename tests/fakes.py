@@ -123,6 +123,9 @@ class MemorySecretStore:
             return {"value": raw}
         return value if isinstance(value, dict) else {"value": value}
 
+    def exists(self, name: str) -> bool:
+        return name in self.secrets
+
     def put(self, name: str, value: dict[str, Any]) -> None:
         import json
 

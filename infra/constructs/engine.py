@@ -311,6 +311,26 @@ class Engine(Construct):
                     resources=[self._secrets_arn(u) for u in (decl.secrets_under, *decl.secrets_also_under)],
                 )
             )
+        if decl.secrets_describe_under:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:DescribeSecret"],
+                    resources=[self._secrets_arn(u) for u in decl.secrets_describe_under],
+                )
+            )
+        if decl.secrets and decl.secrets_under == "" and decl.secrets_denied_under:
+            # granted all of switchyard/: all but these
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=[
+                        "secretsmanager:GetSecretValue",
+                        "secretsmanager:PutSecretValue",
+                        "secretsmanager:CreateSecret",
+                    ],
+                    resources=[self._secrets_arn(u) for u in decl.secrets_denied_under],
+                )
+            )
         if decl.start_executions:
             function.add_to_role_policy(
                 iam.PolicyStatement(
@@ -369,8 +389,9 @@ class Engine(Construct):
                     f"AwsSolutions-IAM5[Action::{action}]",
                     "An action group of CDK's Bucket.grant_read / grant_read_write, on the data bucket only.",
                 )
-        if decl.secrets:
-            for under in (decl.secrets_under, *decl.secrets_also_under):
+        readable = (decl.secrets_under, *decl.secrets_also_under) if decl.secrets else ()
+        if readable or decl.secrets_describe_under:
+            for under in (*readable, *decl.secrets_describe_under):
                 nag.acknowledge(
                     role,
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"

@@ -69,11 +69,14 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def grants(statements: list[dict[str, Any]], service: str) -> list[tuple[str, str]]:
-    """(action, rendered resource) for every action of one service (e.g. "dynamodb")."""
+def grants(statements: list[dict[str, Any]], service: str, effect: str = "Allow") -> list[tuple[str, str]]:
+    """(action, rendered resource) for every action of one service (e.g. "dynamodb") that the
+    statements allow (or, with ``effect="Deny"``, deny)."""
     found: list[tuple[str, str]] = []
     for statement in statements:
-        assert statement["Effect"] == "Allow"
+        assert statement["Effect"] in ("Allow", "Deny")
+        if statement["Effect"] != effect:
+            continue
         for action in as_list(statement["Action"]):
             if action.split(":")[0] == service or action == "*":
                 found.extend((action, render(resource)) for resource in as_list(statement["Resource"]))

@@ -1,7 +1,8 @@
 """Encrypted exports for several recipients, signed with our private key.
 
 Recipients' key pairs are generated with pysequoia in each test; only their public keys are
-stored, as ``switchyard/pgp/<name>``. The signing key's secret holds a private key and its
+stored, as ``switchyard/pgp/<name>``. Our signing key's secret, ``switchyard/pgp-signing/<name>``,
+holds a private key and its
 passphrase (``{"private_key", "passphrase"}``): a protected key from tests/pgp_fixtures.py
 (pysequoia cannot protect the keys it generates) or an unprotected pysequoia key. Each test runs
 the interaction through the API and the real state machine and reads what was stored.
@@ -39,12 +40,12 @@ from tests.pgp_fixtures import PROTECTED_FINGERPRINT, PROTECTED_KEY, PROTECTED_P
 def signing_key(
     deps: Deps, *, passphrase: str | None = PROTECTED_PASSPHRASE, key: str = PROTECTED_KEY
 ) -> str:
-    """Our signing key stored as ``switchyard/pgp/<name>``; returns the name."""
+    """Our signing key stored as ``switchyard/pgp-signing/<name>``; returns the name."""
     name = f"ours_{time.monotonic_ns()}"
     secret: dict[str, str] = {"private_key": key}
     if passphrase is not None:
         secret["passphrase"] = passphrase
-    deps.secrets.put(f"switchyard/pgp/{name}", secret)
+    deps.secrets.put(f"switchyard/pgp-signing/{name}", secret)
     return name
 
 
@@ -153,17 +154,18 @@ def test_a_templates_recipients_and_signing_key_apply_and_are_checked_when_the_c
         }
         return admin.call("PUT", "/api/warehouse/catalog", {**CATALOG, "export_templates": templates})
 
-    # Given a template whose second recipient does not exist and whose signing key is a public key
+    # Given a template whose second recipient does not exist, and whose signing key is a recipient's
+    # (not under switchyard/pgp-signing/)
     refused = put({"pgp_key": [first, "nobody_has_this"], "pgp_sign_key": second})
     # Then the catalog is refused, each problem at its path
     assert refused.status == 400, refused.body
     assert {p for p in problems(refused) if "pgp" in p[0]} == {
         ("unknown_pgp_key", "export_templates.sealed.pgp_key.1"),
-        ("invalid_pgp_key", "export_templates.sealed.pgp_sign_key"),
+        ("unknown_pgp_key", "export_templates.sealed.pgp_sign_key"),
     }
     messages = " ".join(p["message"] for p in refused.body["error"]["details"]["problems"])
     assert "switchyard/pgp/nobody_has_this" in messages
-    assert f"The secret 'switchyard/pgp/{second}' holds no private key" in messages
+    assert f"store the private key in the secret 'switchyard/pgp-signing/{second}'" in messages
     assert "sealed" not in (deps.config.get("warehouse", "catalog") or {})["export_templates"]
     # Given a usable template: two recipients and a signing key
     try:
@@ -201,8 +203,7 @@ def test_unusable_recipients_and_signing_keys_are_problems_on_save_with_their_pa
     recipient, _ = key_pair(deps)
     private = f"private_{time.monotonic_ns()}"  # a private key stored as a recipient's key
     deps.secrets.put(f"switchyard/pgp/{private}", {"public_key": str(pysequoia.Tsk.generate("P <p@e.com>"))})
-    wrong = signing_key(deps, passphrase="not-the-passphrase")
-    locked = signing_key(deps, passphrase=None)  # protected, but the secret has no passphrase
+    wrong = signing_key(deps, passphrase="not-the-passphrase")  # exists: checked when it signs
 
     def export(name: str, **keys: Any) -> list[dict[str, Any]]:
         return [audience(f"W{name}"), {"type": "export", "name": name, "folder": folder(), **keys}]
@@ -213,27 +214,22 @@ def test_unusable_recipients_and_signing_keys_are_problems_on_save_with_their_pa
         export("B", pgp_key=recipient, pgp_sign_key=wrong),
         export("C", pgp_key=[recipient], pgp_sign_key="nobody_signs"),
         export("D", pgp_key=recipient, pgp_sign_key=recipient),
-        export("E", pgp_key=recipient, pgp_sign_key=locked),
-        export("F", pgp_sign_key=signing_key(deps)),
+        export("E", pgp_sign_key=signing_key(deps)),
     )
     reply = api.post("/api/interactions", bad)
     # Then it is refused with every problem at its path, saying what to fix
     assert reply.status == 422, reply.body
     assert problems(reply) == {
         ("invalid_pgp_key", "workflows.0.branches.0.1.pgp_key.1"),
-        ("invalid_pgp_key", "workflows.0.branches.1.1.pgp_sign_key"),
         ("unknown_pgp_key", "workflows.0.branches.2.1.pgp_sign_key"),
-        ("invalid_pgp_key", "workflows.0.branches.3.1.pgp_sign_key"),
-        ("invalid_pgp_key", "workflows.0.branches.4.1.pgp_sign_key"),
-        ("pgp_sign_without_pgp_key", "workflows.0.branches.5.1.pgp_sign_key"),
+        ("unknown_pgp_key", "workflows.0.branches.3.1.pgp_sign_key"),
+        ("pgp_sign_without_pgp_key", "workflows.0.branches.4.1.pgp_sign_key"),
     }
     said = {p["path"].split(".")[3]: p["message"] for p in reply.body["error"]["details"]["problems"]}
     assert f"The secret 'switchyard/pgp/{private}' holds a private key" in said["0"]
-    assert f"the 'passphrase' in the secret 'switchyard/pgp/{wrong}' does not unlock it" in said["1"]
-    assert "store the private key in the secret 'switchyard/pgp/nobody_signs'" in said["2"]
-    assert f"The secret 'switchyard/pgp/{recipient}' holds no private key" in said["3"]
-    assert f"it is protected and the secret 'switchyard/pgp/{locked}' has no 'passphrase'" in said["4"]
-    assert "signs encrypted exports only" in said["5"]
+    assert "store the private key in the secret 'switchyard/pgp-signing/nobody_signs'" in said["2"]
+    assert f"store the private key in the secret 'switchyard/pgp-signing/{recipient}'" in said["3"]
+    assert "signs encrypted exports only" in said["4"]
     assert all("\n" not in m and PROTECTED_PASSPHRASE not in m for m in said.values())
     # and a list of keys is 1 to 10 distinct names
     for keys in ([], [recipient, recipient], [f"k{i}" for i in range(11)]):
@@ -263,26 +259,27 @@ def test_a_signing_key_broken_or_removed_later_fails_the_export_and_nothing_is_w
 
     d = create(api, design(branch(1, where_broken, broken), branch(2, where_removed, removed)))
     # Given the signing key is removed after saving: activation checks again
-    sm.delete_secret(SecretId=f"switchyard/pgp/{removed}", ForceDeleteWithoutRecovery=True)
+    sm.delete_secret(SecretId=f"switchyard/pgp-signing/{removed}", ForceDeleteWithoutRecovery=True)
     refused = api.post(wf(d["id"], "activate"), {"mode": "production"})
     assert refused.status == 422, refused.body
     assert problems(refused) == {("unknown_pgp_key", "workflows.0.branches.1.2.pgp_sign_key")}
     # and so does a fire after activation
     deps.secrets.put(
-        f"switchyard/pgp/{removed}", {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE}
+        f"switchyard/pgp-signing/{removed}",
+        {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE},
     )
     activate(api, d["id"], "production")
-    sm.delete_secret(SecretId=f"switchyard/pgp/{removed}", ForceDeleteWithoutRecovery=True)
+    sm.delete_secret(SecretId=f"switchyard/pgp-signing/{removed}", ForceDeleteWithoutRecovery=True)
     not_fired = api.post(wf(d["id"], "fire"))
     assert not_fired.status == 422, not_fired.body
-    assert f"switchyard/pgp/{removed}" in not_fired.body["error"]["message"]
+    assert f"switchyard/pgp-signing/{removed}" in not_fired.body["error"]["message"]
 
     # Given an instance waiting before its export, when its signing key's passphrase is changed, or
     # the key removed (a design each: the first export to fail fails its instance, so the other
     # branch's export might never start)
     def fails_at_run(ours: str, where: str, change: Any) -> dict[str, Any]:
         secret = {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE}
-        deps.secrets.put(f"switchyard/pgp/{ours}", secret)
+        deps.secrets.put(f"switchyard/pgp-signing/{ours}", secret)
         one = create(api, design(branch(1, where, ours)))
         activate(api, one["id"], "production")
         iid = fire(api, one["id"])["instance_id"]
@@ -299,7 +296,9 @@ def test_a_signing_key_broken_or_removed_later_fails_the_export_and_nothing_is_w
         return failed
 
     wrong = {"private_key": PROTECTED_KEY, "passphrase": "rotated-wrongly"}
-    rotated = fails_at_run(broken, where_broken, lambda: deps.secrets.put(f"switchyard/pgp/{broken}", wrong))
+    rotated = fails_at_run(
+        broken, where_broken, lambda: deps.secrets.put(f"switchyard/pgp-signing/{broken}", wrong)
+    )
     first_message = rotated["error"]["message"]
     assert f"PGP signing key {broken!r} cannot sign: the 'passphrase' in the secret" in first_message
     assert "does not unlock it" in first_message and first_message.endswith("Nothing was exported.")
@@ -307,6 +306,10 @@ def test_a_signing_key_broken_or_removed_later_fails_the_export_and_nothing_is_w
     gone = fails_at_run(
         removed,
         where_removed,
-        lambda: sm.delete_secret(SecretId=f"switchyard/pgp/{removed}", ForceDeleteWithoutRecovery=True),
+        lambda: sm.delete_secret(
+            SecretId=f"switchyard/pgp-signing/{removed}", ForceDeleteWithoutRecovery=True
+        ),
     )
-    assert f"store the private key in the secret 'switchyard/pgp/{removed}'" in gone["error"]["message"]
+    assert (
+        f"store the private key in the secret 'switchyard/pgp-signing/{removed}'" in gone["error"]["message"]
+    )

@@ -36,11 +36,16 @@ def secrets() -> MemorySecretStore:
     store = MemorySecretStore()
     store.put("switchyard/pgp/acme", {"public_key": str(ACME.extract_certificate())})
     store.put("switchyard/pgp/audit", {"public_key": str(AUDIT.extract_certificate())})
-    store.put_text("switchyard/pgp/ours", str(OURS))  # an unprotected key as the whole secret
-    store.put("switchyard/pgp/protected", {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE})
-    store.put("switchyard/pgp/wrong", {"private_key": PROTECTED_KEY, "passphrase": "nope"})
-    store.put("switchyard/pgp/locked", {"private_key": PROTECTED_KEY})
-    store.put("switchyard/pgp/junk", {"private_key": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nxx\n"})
+    store.put_text("switchyard/pgp/ours", str(OURS))  # a private key stored as a recipient's
+    # our signing keys, under their own prefix
+    store.put_text("switchyard/pgp-signing/ours", str(OURS))  # an unprotected key as the whole secret
+    store.put(
+        "switchyard/pgp-signing/protected", {"private_key": PROTECTED_KEY, "passphrase": PROTECTED_PASSPHRASE}
+    )
+    store.put("switchyard/pgp-signing/wrong", {"private_key": PROTECTED_KEY, "passphrase": "nope"})
+    store.put("switchyard/pgp-signing/locked", {"private_key": PROTECTED_KEY})
+    store.put("switchyard/pgp-signing/junk", {"private_key": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nxx\n"})
+    store.put("switchyard/pgp-signing/acme", {"public_key": str(ACME.extract_certificate())})
     return store
 
 
@@ -87,21 +92,22 @@ def test_a_signing_key_unlocks_with_its_passphrase_or_without_one(secrets: Memor
             "nobody",
             "unknown_pgp_key",
             "PGP signing key 'nobody' does not exist: store the private key in the secret "
-            "'switchyard/pgp/nobody'",
+            "'switchyard/pgp-signing/nobody'",
         ),
-        ("acme", "invalid_pgp_key", "The secret 'switchyard/pgp/acme' holds no private key"),
+        ("acme", "invalid_pgp_key", "The secret 'switchyard/pgp-signing/acme' holds no private key"),
         ("junk", "invalid_pgp_key", "PGP signing key 'junk' is not an OpenPGP private key"),
         (
             "wrong",
             "invalid_pgp_key",
-            "PGP signing key 'wrong' cannot sign: the 'passphrase' in the secret 'switchyard/pgp/wrong' "
+            "PGP signing key 'wrong' cannot sign: the 'passphrase' in the secret "
+            "'switchyard/pgp-signing/wrong' "
             "does not unlock it (wrong passphrase?)",
         ),
         (
             "locked",
             "invalid_pgp_key",
             "PGP signing key 'locked' cannot sign: it is protected and the secret "
-            "'switchyard/pgp/locked' has no 'passphrase': add it.",
+            "'switchyard/pgp-signing/locked' has no 'passphrase': add it.",
         ),
     ],
 )
@@ -129,21 +135,25 @@ def _export_problems(
 
 def test_export_key_problems_name_the_key_at_its_place_or_the_template(secrets: MemorySecretStore) -> None:
     assert _export_problems(secrets, {"pgp_key": ["acme", "audit"], "pgp_sign_key": "protected"}) == []
-    own = _export_problems(secrets, {"pgp_key": ["acme", "nobody", "ours"], "pgp_sign_key": "wrong"})
+    own = _export_problems(secrets, {"pgp_key": ["acme", "nobody", "ours"], "pgp_sign_key": "nobody"})
     assert [(p.code, p.path) for p in own] == [
         ("unknown_pgp_key", "x.pgp_key.1"),
         ("invalid_pgp_key", "x.pgp_key.2"),
-        ("invalid_pgp_key", "x.pgp_sign_key"),
+        ("unknown_pgp_key", "x.pgp_sign_key"),
     ]
     assert "holds a private key" in own[1].message
+    assert "store the private key in the secret 'switchyard/pgp-signing/nobody'" in own[2].message
+    # a signing key is not read where designs are checked: one that exists passes, even if it
+    # would not unlock (the export that signs with it fails, and says why)
+    assert _export_problems(secrets, {"pgp_key": "acme", "pgp_sign_key": "wrong"}) == []
     # one name: the path is the field itself
     assert [p.path for p in _export_problems(secrets, {"pgp_key": "nobody"})] == ["x.pgp_key"]
     # keys from the template: the path is the template, the message says which template
-    template = {"columns": ["a"], "pgp_key": ["acme", "nobody"], "pgp_sign_key": "locked"}
+    template = {"columns": ["a"], "pgp_key": ["acme", "nobody"], "pgp_sign_key": "gone"}
     from_template = _export_problems(secrets, {"template": "t"}, template)
     assert [(p.code, p.path) for p in from_template] == [
         ("unknown_pgp_key", "x.template"),
-        ("invalid_pgp_key", "x.template"),
+        ("unknown_pgp_key", "x.template"),
     ]
     assert all(p.message.startswith("Export template 't': ") for p in from_template)
     # the activity's recipients win over the template's, and its signing key over the template's
@@ -163,13 +173,14 @@ def test_a_catalog_templates_keys_are_checked_at_their_paths(secrets: MemorySecr
             "export_templates": {
                 "good": {"columns": ["a"], "pgp_key": ["acme", "audit"], "pgp_sign_key": "protected"},
                 "bad": {"columns": ["a"], "pgp_key": ["acme", "nobody"], "pgp_sign_key": "audit"},
+                "unread": {"columns": ["a"], "pgp_key": "acme", "pgp_sign_key": "wrong"},
                 "one": {"columns": ["a"], "pgp_key": "nobody"},
             }
         }
     )
     assert [(p.code, p.path) for p in check_template_keys(settings, secrets)] == [
         ("unknown_pgp_key", "export_templates.bad.pgp_key.1"),
-        ("invalid_pgp_key", "export_templates.bad.pgp_sign_key"),
+        ("unknown_pgp_key", "export_templates.bad.pgp_sign_key"),
         ("unknown_pgp_key", "export_templates.one.pgp_key"),
     ]
 

@@ -102,6 +102,12 @@ class FunctionDecl:
     secrets_under: str = ""
     # More prefixes under ``switchyard/`` the function reads (with ``secrets_under``'s grant).
     secrets_also_under: tuple[str, ...] = ()
+    # Prefixes under ``switchyard/`` whose secrets the function may describe (do they exist?), not read.
+    secrets_describe_under: tuple[str, ...] = ()
+    # Prefixes under ``switchyard/`` whose values the function may never read or write: an explicit
+    # Deny, stronger than a grant on all of ``switchyard/`` (our PGP signing keys, by default: only
+    # the activity function, which signs, clears it).
+    secrets_denied_under: tuple[str, ...] = ("pgp-signing/",)
     put_events: bool = False
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
@@ -209,7 +215,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         secrets="read",  # an encrypted export reads its recipients' public keys and its signing key
         secrets_under="pgp/",
         # a delivered export reads its destination's credentials (docs/interactions.md)
-        secrets_also_under=("destinations/",),
+        secrets_also_under=("destinations/", "pgp-signing/"),
+        secrets_denied_under=(),  # it signs exports
     ),
     "customer_360": FunctionDecl(
         key="customer_360",
@@ -259,6 +266,7 @@ API_FUNCTION = FunctionDecl(
     put_events=True,
     start_executions=True,
     secrets="read_write",  # the update_credentials resolution stores new credentials
+    # (saving a design checks that its signing keys exist: DescribeSecret, never their values)
     manage_schedules=True,
 )
 
@@ -276,9 +284,11 @@ TRIGGERS_FUNCTION = FunctionDecl(
     # removal of a trigger's schedule after its last fire
     manage_interaction_schedules=True,
     bucket="read",  # trigger constraints count records in the warehouse
-    # a fire validates the design again, and that checks exports' PGP public keys
+    # a fire validates the design again, and that checks exports' PGP public keys (and that the
+    # signing keys exist)
     secrets="read",
     secrets_under="pgp/",
+    secrets_describe_under=("pgp-signing/",),
 )
 
 # Alerts: the bus's status changes, Scheduler's retries and duration checks come here; it
@@ -444,5 +454,8 @@ ALERTS_TARGET = "alerts"
 ALERTS_SCHEDULE_GROUP = "switchyard-system-alerts"
 # Exports' PGP recipient keys (public keys) are Secrets Manager secrets under this prefix.
 PGP_SECRET_PREFIX = "switchyard/pgp/"  # noqa: S105 (a name)
+# Our signing keys (private keys and passphrases): only the activity function reads them; the API
+# and triggers functions, which check designs, may only ask whether one exists (DescribeSecret).
+PGP_SIGNING_SECRET_PREFIX = "switchyard/pgp-signing/"  # noqa: S105 (a name)
 # The Slack incoming webhook's URL is this Secrets Manager secret (under the switchyard/ prefix).
 DEFAULT_SLACK_WEBHOOK_SECRET = "switchyard/alerts/slack-webhook"  # noqa: S105 (a name)

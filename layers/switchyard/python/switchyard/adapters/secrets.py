@@ -13,6 +13,7 @@ from switchyard.adapters.aws import client
 
 class SecretStore(Protocol):
     def get(self, name: str) -> dict[str, Any] | None: ...
+    def exists(self, name: str) -> bool: ...
     def put(self, name: str, value: dict[str, Any]) -> None: ...
 
 
@@ -32,6 +33,16 @@ class SecretsManagerStore:
         except json.JSONDecodeError:  # a plain-text secret (an ASCII-armoured key, a token)
             return {"value": raw}
         return value if isinstance(value, dict) else {"value": value}
+
+    def exists(self, name: str) -> bool:
+        """Whether the secret exists, without reading its value (DescribeSecret)."""
+        try:
+            client("secretsmanager", self.region).describe_secret(SecretId=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return False
+            raise
+        return True
 
     def put(self, name: str, value: dict[str, Any]) -> None:
         sm = client("secretsmanager", self.region)

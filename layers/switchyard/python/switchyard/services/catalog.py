@@ -162,8 +162,8 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
 
 def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem]:
     """Every export template's PGP keys must exist and be usable (exports with them would fail):
-    its recipients' public keys, and its signing key."""
-    from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, load_signer
+    its recipients' public keys, and its signing key (that it exists: only exports read it)."""
+    from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
 
     problems: list[Problem] = []
     for name, template in settings.export_templates.items():
@@ -176,10 +176,9 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
                 problems.append(_problem(path, problem.code, problem.message, "error"))
         if template.pgp_sign_key:
             path = f"export_templates.{name}.pgp_sign_key"
-            try:
-                load_signer(secrets, template.pgp_sign_key)
-            except KeyProblem as problem:
-                problems.append(_problem(path, problem.code, problem.message, "error"))
+            missing = signing_key_problem(secrets, template.pgp_sign_key)
+            if missing is not None:
+                problems.append(_problem(path, missing.code, missing.message, "error"))
     return problems
 
 

@@ -80,17 +80,15 @@ class WarehouseCatalog:
         return (found.code, found.message) if isinstance(found, KeyProblem) else None
 
     def pgp_sign_key_problem(self, name: str) -> tuple[str, str] | None:
-        """(code, message) when the signing key ``name`` cannot sign; None when it can."""
+        """(code, message) when the signing key ``name`` does not exist; None when it does (only
+        the activity function reads it: whether it unlocks is known when it signs)."""
         if self.secrets is None:
             return None
-        from switchyard.tasks.pgp import KeyProblem, load_signer
+        from switchyard.tasks.pgp import KeyProblem, signing_key_problem
 
         cached = f"sign:{name}"  # recipients are cached under their bare names
         if cached not in self._keys:
-            try:
-                self._keys[cached] = load_signer(self.secrets, name)
-            except KeyProblem as problem:
-                self._keys[cached] = problem
+            self._keys[cached] = signing_key_problem(self.secrets, name) or True
         found = self._keys[cached]
         return (found.code, found.message) if isinstance(found, KeyProblem) else None
 

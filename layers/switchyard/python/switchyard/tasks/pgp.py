@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.adapters.secrets import SecretStore
-from switchyard.declarations import PGP_SECRET_PREFIX
+from switchyard.declarations import PGP_SECRET_PREFIX, PGP_SIGNING_SECRET_PREFIX
 from switchyard.domain.errors import PgpKeyError
 
 PGP_SUFFIX = ".pgp"
@@ -34,6 +34,25 @@ SIGN_ALONE = (
 
 def secret_name(key: str) -> str:
     return f"{PGP_SECRET_PREFIX}{key}"
+
+
+def signing_secret_name(key: str) -> str:
+    return f"{PGP_SIGNING_SECRET_PREFIX}{key}"
+
+
+def _no_signing_key(name: str, where: str) -> KeyProblem:
+    return KeyProblem(
+        "unknown_pgp_key",
+        f"PGP signing key {name!r} does not exist: store the private key in the secret {where!r} "
+        'as {"private_key": ..., "passphrase": ...}.',
+    )
+
+
+def signing_key_problem(secrets: SecretStore, name: str) -> KeyProblem | None:
+    """Where designs are checked (the API, the triggers): does the signing key's secret exist?
+    Only the activity function reads a private key; whether it unlocks is known when it signs."""
+    where = signing_secret_name(name)
+    return None if secrets.exists(where) else _no_signing_key(name, where)
 
 
 @dataclass(frozen=True)
@@ -137,14 +156,10 @@ def load_signer(secrets: SecretStore, name: str) -> Signer:
     """The signing key named ``name``; raises :class:`KeyProblem` saying what to fix."""
     import pysequoia
 
-    where = secret_name(name)
+    where = signing_secret_name(name)
     stored = secrets.get(where)
     if stored is None:
-        raise KeyProblem(
-            "unknown_pgp_key",
-            f"PGP signing key {name!r} does not exist: store the private key in the secret {where!r} "
-            'as {"private_key": ..., "passphrase": ...}.',
-        )
+        raise _no_signing_key(name, where)
     text = stored.get("private_key") or stored.get("value")
     if not isinstance(text, str) or "PRIVATE KEY BLOCK" not in text:
         raise KeyProblem(
