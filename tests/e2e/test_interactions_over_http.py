@@ -123,8 +123,14 @@ def test_the_demo_interactions_can_be_tried_in_test_mode(local: Local) -> None:
     assert local.request("POST", f"{base}/activate", {"mode": "test"}).status_code == 200
     iid = local.request("POST", f"{base}/fire").json()["instance_id"]
     deadline = time.monotonic() + 90
-    while (head := instance(local, design_id, iid)["activities"][0])["status"] != "Waiting Next Trigger":
-        assert time.monotonic() < deadline, head
+
+    # (no activities are listed until the instance's run is recorded)
+    def head_status() -> str | None:
+        listed = instance(local, design_id, iid)["activities"]
+        return listed[0]["status"] if listed else None
+
+    while head_status() != "Waiting Next Trigger":
+        assert time.monotonic() < deadline, instance(local, design_id, iid)
         time.sleep(0.2)
     shown = {a["name"]: a for a in instance(local, design_id, iid)["activities"]}
     assert shown["Not offered yet"]["count"] == counts["Contactable"]
