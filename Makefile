@@ -33,8 +33,12 @@ types: install
 unit: install
 	$(PY) -m pytest tests/unit -q
 
+# The integration and console tests mostly wait on state machines, so they run in parallel
+# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+
 integration: install
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS)
 
 infra: install
 	$(PY) -m pytest tests/infra -q
@@ -51,7 +55,7 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
-	$(PY) -m pytest tests/console -q
+	$(PY) -m pytest tests/console -q -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) bench/courier_group.py
