@@ -58,10 +58,10 @@ from infra.nag import arn_of
 
 RUNTIME = lambda_.Runtime(d.LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 
-# CDK context key, environment variable, lowest and highest value (handoff-events may be 0: never).
+# CDK context key, environment variable, lowest and highest value, whether 0 (off) is allowed.
 TUNING_CONTEXT = (
-    ("switchyard:interactive-check-seconds", d.ENV_INTERACTIVE_CHECK_SECONDS, 10, 3600),
-    ("switchyard:handoff-events", d.ENV_HANDOFF_EVENTS, 1000, 24000),
+    ("switchyard:interactive-check-seconds", d.ENV_INTERACTIVE_CHECK_SECONDS, 10, 3600, False),
+    ("switchyard:handoff-events", d.ENV_HANDOFF_EVENTS, 1000, 24000, True),  # 0: never hands over
 )
 
 # Table logical name -> environment variable holding its physical name.
@@ -236,6 +236,7 @@ class Engine(Construct):
             {kind: self.functions[kind].function_arn for kind in d.TASK_FUNCTIONS}
         )
         state_machines = stack.to_json_string(self.state_machine_arns)
+        tuning = self._tuning()
         for key, decl in d.FUNCTIONS.items():
             function = self.functions[key]
             env = {
@@ -247,7 +248,7 @@ class Engine(Construct):
                 env[d.ENV_TASK_FUNCTIONS] = task_functions
             if decl.start_executions:
                 env[d.ENV_STATE_MACHINES] = state_machines
-            env.update(self._tuning())
+            env.update(tuning)
             for name, value in env.items():
                 function.add_environment(name, value)
             self._grant(function, decl)
@@ -256,7 +257,7 @@ class Engine(Construct):
         """Engine settings a deployment may tune with CDK context (docs/interactions.md):
         ``switchyard:interactive-check-seconds`` and ``switchyard:handoff-events``."""
         env: dict[str, str] = {}
-        for key, name, low, high in TUNING_CONTEXT:
+        for key, name, low, high, zero_ok in TUNING_CONTEXT:
             raw = self.node.try_get_context(key)
             if raw is None or raw == "":
                 continue
@@ -264,7 +265,7 @@ class Engine(Construct):
                 value = int(str(raw))
             except ValueError:
                 raise ValueError(f"CDK context {key!r} must be a whole number, not {raw!r}.") from None
-            if not (low <= value <= high) and not (name == d.ENV_HANDOFF_EVENTS and value == 0):
+            if not (low <= value <= high or (zero_ok and value == 0)):
                 raise ValueError(f"CDK context {key!r} must be between {low:,} and {high:,}, not {value:,}.")
             env[name] = str(value)
         return env
@@ -390,15 +391,14 @@ class Engine(Construct):
                     "An action group of CDK's Bucket.grant_read / grant_read_write, on the data bucket only.",
                 )
         readable = (decl.secrets_under, *decl.secrets_also_under) if decl.secrets else ()
-        if readable or decl.secrets_describe_under:
-            for under in (*readable, *decl.secrets_describe_under):
-                nag.acknowledge(
-                    role,
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                    f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{under}*]",
-                    f"Only secrets under the {SECRETS_PREFIX}{under} prefix, named in configuration "
-                    "(destination credentials, exports' PGP public keys).",
-                )
+        for under in (*readable, *decl.secrets_describe_under):
+            nag.acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{under}*]",
+                f"Only secrets under the {SECRETS_PREFIX}{under} prefix, named in configuration "
+                "(destination credentials, exports' PGP public keys).",
+            )
         if decl.start_executions:
             for workflow_type in d.STATE_MACHINES:
                 name = d.state_machine_name(workflow_type)

@@ -33,10 +33,9 @@ class S3Destination:
 
     @staticmethod
     def _where(config: dict[str, Any], services: Services) -> tuple[str, str]:
+        bucket = str(config.get("bucket") or services.default_bucket)
         prefix = str(config.get("prefix", "exports/"))
-        return str(config.get("bucket") or services.default_bucket), prefix.rstrip(
-            "/"
-        ) + "/" if prefix else ""
+        return bucket, (prefix.rstrip("/") + "/" if prefix else "")
 
     def names(self, config: dict[str, Any], services: Services) -> set[str]:
         bucket, prefix = self._where(config, services)

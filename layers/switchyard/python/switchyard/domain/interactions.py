@@ -185,7 +185,7 @@ class Export(_Strict):
     # encrypt the data file and the sample for this recipient (secret switchyard/pgp/<pgp_key>),
     # or for each of several (any one of them decrypts); without it, the template's pgp_key, if any
     pgp_key: str | list[str] | None = None
-    # sign what is encrypted with our private key (secret switchyard/pgp/<pgp_sign_key>);
+    # sign what is encrypted with our private key (secret switchyard/pgp-signing/<pgp_sign_key>);
     # without it, the template's pgp_sign_key, if any
     pgp_sign_key: str | None = Field(default=None, pattern=KEY)
 
@@ -334,6 +334,8 @@ Activity = Annotated[
     Field(discriminator="type"),
 ]
 AUDIENCE_TYPES = ("batch_audience", "interactive_audience")  # what heads a branch
+# the tenant's warehouse catalog: the configuration item designs are checked and run against
+CATALOG_KIND, CATALOG_NAME = "warehouse", "catalog"
 FULFILMENT = ("offer", "control", "export", "decision_offer", "data_transfer")
 # the output that an activity's results bubble counts
 COUNTED = {

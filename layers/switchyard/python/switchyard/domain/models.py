@@ -102,6 +102,10 @@ class Workflow(BaseModel):
     def task(self, task_id: str) -> Task | None:
         return next((t for t in self.all_tasks() if t.id == task_id), None)
 
+    def stage_of(self, task_id: str) -> Stage | None:
+        """The stage that holds the task ``task_id`` (in interactions: its branch)."""
+        return next((s for s in self.stages if any(t.id == task_id for t in s.tasks)), None)
+
 
 class PlannedTask(BaseModel):
     """A task as the planner lays it out before the run records it."""

@@ -291,7 +291,8 @@ def seed_interactions(deps: Deps) -> None:
 
 def seed(deps: Deps, *, runs: bool = True, wait_seconds: float = 60.0) -> dict[str, str]:
     """Load the demo tenant; with ``runs``, start a run that succeeds and one that waits for a fix,
-    then add the demo schedules (after the runs, so that the demo starts with those two runs)."""
+    then add the demo schedules (after the runs, so that the demo starts with those two runs) and,
+    once the succeeded run has written the customers table, the demo interaction designs."""
     seed_config(deps)
     seed_files(deps, datetime.now(UTC).date())
     if not runs:

@@ -51,7 +51,7 @@ class ExportTemplate(_Strict):
     # exports with this template are PGP-encrypted for this key (secret switchyard/pgp/<pgp_key>),
     # or for each of a list of 1 to 10 keys
     pgp_key: str | list[str] | None = None
-    # and signed with our private key (secret switchyard/pgp/<pgp_sign_key>)
+    # and signed with our private key (secret switchyard/pgp-signing/<pgp_sign_key>)
     pgp_sign_key: Name | None = None
     # exports with this template deliver their files through this destination (s3 or sftp),
     # unless their channel has one (channel_destinations)

@@ -30,8 +30,17 @@ from switchyard.services.handoff import events_of, next_execution_name
 
 # Finish's answer when a new execution carries the run on (the finish fragment's Continued).
 CONTINUED = "continued"
+# The types whose runs may carry on in a new execution: the engine counts their history events.
+HANDING_OFF_TYPES = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
 # Workflow id -> type, for counting history events of the types that hand off only.
 _TYPES: dict[str, str] = {}
+
+
+def _next_execution(workflow_id: str, execution: str) -> tuple[str, str, str]:
+    """The machine, name and ARN of the execution that carries a run on from ``execution``."""
+    machine = state_machine_arn(execution)
+    name = next_execution_name(workflow_id, execution.rsplit(":", 1)[-1])
+    return machine, name, execution_arn(machine, name)
 
 
 def task_id_for(workflow_id: str, stage_index: int, task_index: int) -> str:
@@ -162,8 +171,7 @@ class EngineService:
     def count_events(self, workflow_id: str, action: str, result: dict[str, Any]) -> None:
         """Add the history events of an engine call to the current execution's estimate, for
         the types that hand off (``WorkflowType.hand_off``)."""
-        types = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
-        if not types or result.get("status") == CONTINUED:
+        if not HANDING_OFF_TYPES or result.get("status") == CONTINUED:
             return
         if workflow_id not in _TYPES:  # a run's type never changes: read once per container
             if len(_TYPES) > 1000:
@@ -172,8 +180,10 @@ class EngineService:
                 _TYPES[workflow_id] = self.deps.workflows.workflow_type(workflow_id)
             except NotFound:
                 return
-        if _TYPES[workflow_id] in types:
-            self.deps.workflows.add_execution_events(workflow_id, events_of(action, result), types)
+        if _TYPES[workflow_id] in HANDING_OFF_TYPES:
+            self.deps.workflows.add_execution_events(
+                workflow_id, events_of(action, result), HANDING_OFF_TYPES
+            )
 
     def _carries_on(self, workflow: Workflow) -> bool:
         """Every sequence has ended, some by handing off: a new execution carries the run on."""
@@ -189,9 +199,7 @@ class EngineService:
         """Make the next execution the run's (stop, resolutions and views act on it; its events
         count from zero), then start it. Both once: its name follows the caller's, so a retried
         Finish records and starts the same one."""
-        name = next_execution_name(workflow.id, execution.rsplit(":", 1)[-1])
-        machine = state_machine_arn(execution)
-        arn = execution_arn(machine, name)
+        machine, name, arn = _next_execution(workflow.id, execution)
         entry = HistoryEntry(
             at=self.deps.clock(),
             event="continued",
@@ -201,12 +209,13 @@ class EngineService:
                 "previous_execution_events": self.deps.workflows.execution_events(workflow.id),
             },
         )
-        recorded = self.deps.workflows.continue_execution(workflow, execution, arn, entry)
-        if not recorded and self.deps.workflows.get(workflow.id, with_tasks=False).execution_arn != arn:
-            logger.warning(
-                "run not continued: another execution is its own", extra={"workflow_id": workflow.id}
-            )
-            return {"status": self.deps.workflows.get(workflow.id, with_tasks=False).status}
+        if not self.deps.workflows.continue_execution(workflow, execution, arn, entry):
+            now = self.deps.workflows.get(workflow.id, with_tasks=False)
+            if now.execution_arn != arn:
+                logger.warning(
+                    "run not continued: another execution is its own", extra={"workflow_id": workflow.id}
+                )
+                return {"status": now.status}
         self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
         logger.info("run continues in a new execution", extra={"workflow_id": workflow.id, "execution": name})
         return {"status": CONTINUED}
@@ -215,9 +224,8 @@ class EngineService:
         """A Finish retried after it handed the run over: the run is another execution's now.
         Start that one if it is the caller's next (the first try may have stopped short of it);
         the run itself is left alone."""
-        machine = state_machine_arn(execution)
-        name = next_execution_name(workflow.id, execution.rsplit(":", 1)[-1])
-        if workflow.execution_arn == execution_arn(machine, name):
+        machine, name, arn = _next_execution(workflow.id, execution)
+        if workflow.execution_arn == arn:
             self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
         return {"status": CONTINUED}
 

@@ -106,7 +106,7 @@ class ActivityTriggers:
     def on_activity_state(self, workflow_id: str, task_id: str, state: str) -> dict[str, Any]:
         """An ``Interaction Activity State Changed`` event: fire the workflows watching it."""
         run = self.deps.workflows.get(workflow_id)
-        task = next((t for t in run.all_tasks() if t.id == task_id), None)
+        task = run.task(task_id)
         if run.type != "interaction" or task is None or task_state(task) != state:
             return {"started": []}  # not (or no longer) in that state: nothing fires
         name = _activity_name(task)
@@ -130,30 +130,16 @@ class ActivityTriggers:
             return []
         system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
         started = []
-        for stored in self.designs.list(run.tenant):
-            for workflow in stored.design.workflows:
-                watch = workflow.trigger.watch
-                wstate = stored.workflow_state(workflow.key)
-                if (
-                    watch is None
-                    or watch.activity is None
-                    or watch.activity not in states
-                    or states[watch.activity] not in watch.states
-                    or not wstate.active
-                    or wstate.mode != str(run.mode)
-                    or (watch.design_id or stored.id) != config["design_id"]
-                    or watch.workflow_key != config["workflow_key"]
-                ):
-                    continue
-                cause = f"instance:{config['instance_id']}:activity:{watch.activity}:{states[watch.activity]}"
-                if config.get("run"):  # a later run of a single instance: a watcher fires again
-                    cause += f":run:{config['run']}"
-                if not self._claim(stored.tenant, stored.id, workflow.key, cause):
-                    continue
-                fired = self.service._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
-                started.append(
-                    {"design_id": stored.id, "workflow_key": workflow.key, "cause": cause, **fired}
-                )
+        for stored, workflow, wstate, watch in self.service.watchers(run):
+            if watch.activity not in states or states[watch.activity] not in watch.states:
+                continue  # (a watch of the instance ending has no activity: not in states)
+            cause = f"instance:{config['instance_id']}:activity:{watch.activity}:{states[watch.activity]}"
+            if config.get("run"):  # a later run of a single instance: a watcher fires again
+                cause += f":run:{config['run']}"
+            if not self._claim(stored.tenant, stored.id, workflow.key, cause):
+                continue
+            fired = self.service._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
+            started.append({"design_id": stored.id, "workflow_key": workflow.key, "cause": cause, **fired})
         return started
 
     def _claim(self, tenant: str, design_id: str, key: str, cause: str) -> bool:

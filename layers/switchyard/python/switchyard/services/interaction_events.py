@@ -115,11 +115,12 @@ def signal_event(
     """``POST .../instances/{n}/activities/{activity}/event``: a manual wait for event's event,
     or (``early``) a scheduled one's before its time. ``payload`` (a JSON object) goes into the
     activity's outputs, under ``event``, and so on to the next activity."""
-    if payload is not None and payload_size(payload) > MAX_PAYLOAD_BYTES:
+    size = payload_size(payload) if payload is not None else 0
+    if size > MAX_PAYLOAD_BYTES:
         raise ValidationFailed(
-            f"The event's payload is {payload_size(payload):,} bytes as JSON; the most it may be is "
+            f"The event's payload is {size:,} bytes as JSON; the most it may be is "
             f"{MAX_PAYLOAD_BYTES:,} bytes (16 KB).",
-            {"field": "payload", "bytes": payload_size(payload), "max_bytes": MAX_PAYLOAD_BYTES},
+            {"field": "payload", "bytes": size, "max_bytes": MAX_PAYLOAD_BYTES},
         )
     stored = deps.interactions.designs.get(principal.tenant, design_id)
     workflow = stored.design.workflow(key)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
+from switchyard.services.interaction_audiences import DONE
 from switchyard.services.interaction_interactive import is_interactive
 
-ENDED = (TaskStatus.SUCCEEDED, TaskStatus.WARNING, TaskStatus.SKIPPED, TaskStatus.STOPPED)
+ENDED = (*DONE, TaskStatus.STOPPED)
 
 
 def between_cycles(task: Task) -> bool:
@@ -56,5 +57,5 @@ def may_hand_off(deps: Deps, workflow: Workflow, task: Task) -> bool:
     run = deps.workflows.get(workflow.id)
     if run.status != WorkflowStatus.RUNNING:
         return False
-    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    stage = run.stage_of(task.id)
     return only_interactive_left(run, stage.key if stage else None)

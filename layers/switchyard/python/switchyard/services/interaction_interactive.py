@@ -24,9 +24,9 @@ from switchyard.data.models import TaskModel
 from switchyard.domain.interactions import COUNTED, InteractiveAudience
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
+from switchyard.services.interaction_audiences import DONE
 
 INTERACTIVE = "interactive_audience"
-DONE = (TaskStatus.SUCCEEDED, TaskStatus.WARNING, TaskStatus.SKIPPED)
 
 
 def is_interactive(task: Task) -> bool:
@@ -57,7 +57,7 @@ def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime) -> dic
     totals = {str(k): int(v) for k, v in (outputs.get("branch_totals") or {}).items()}
     if cycles:
         run = deps.workflows.get(workflow.id)
-        stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+        stage = run.stage_of(task.id)
         later = [t for t in (stage.tasks if stage else []) if t.position > task.position]
         for t in later:  # what the last cycle's activities counted joins the branch's totals
             totals[t.id] = totals.get(t.id, 0) + (own_count(t) or 0)
@@ -89,7 +89,7 @@ def cumulative_count(run: Workflow, task: Task) -> int | None:
     own = own_count(task)
     if task.position == 0:
         return own
-    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    stage = run.stage_of(task.id)
     head = stage.tasks[0] if stage and stage.tasks else None
     if head is None or not is_interactive(head):
         return own
@@ -100,7 +100,7 @@ def cumulative_count(run: Workflow, task: Task) -> int | None:
 
 
 def in_interactive_branch(run: Workflow, task: Task) -> bool:
-    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    stage = run.stage_of(task.id)
     return bool(stage and stage.tasks and is_interactive(stage.tasks[0]))
 
 

@@ -142,7 +142,7 @@ def _previous_output(deps: Deps, workflow_id: str, task: Task) -> dict[str, Any]
     if task.position == 0:
         return {}
     run = deps.workflows.get(workflow_id)
-    stage = next((s for s in run.stages if any(t.id == task.id for t in s.tasks)), None)
+    stage = run.stage_of(task.id)
     if stage is None:
         return {}
     previous = stage.tasks[task.position - 1]

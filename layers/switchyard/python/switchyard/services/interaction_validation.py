@@ -18,6 +18,8 @@ from switchyard.adapters.secrets import SecretStore
 from switchyard.domain import expressions
 from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions import (
+    CATALOG_KIND,
+    CATALOG_NAME,
     BatchAudience,
     Control,
     DataProcess,
@@ -34,7 +36,6 @@ from switchyard.domain.interactions import (
 from switchyard.domain.models import Principal
 from switchyard.domain.workflow_types import ConfigSource
 
-CATALOG_KIND, CATALOG_NAME = "warehouse", "catalog"
 META_TYPES = ("string", "number", "integer", "boolean", "date")
 
 

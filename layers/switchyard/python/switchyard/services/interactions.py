@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from switchyard.domain.interactions import (
     PlayControl,
     Problem,
     StoredDesign,
+    WatchedWorkflow,
     WorkflowState,
     format_count,
     structural_problems,
@@ -343,6 +345,27 @@ class InteractionService:
             d.interaction_schedule_group(tenant), trigger_schedule_name(design_id, key)
         )
 
+    def watchers(
+        self, run: Workflow
+    ) -> Iterator[tuple[StoredDesign, InteractionWorkflow, WorkflowState, WatchedWorkflow]]:
+        """The active workflows, in the run's mode, whose activity-state trigger watches the
+        run's workflow (its instance ending, or one of its activities): each with its design,
+        state and watch. A test instance never fires a production workflow."""
+        config = run.config or {}
+        for stored in self.designs.list(run.tenant):
+            for workflow in stored.design.workflows:
+                watch = workflow.trigger.watch
+                wstate = stored.workflow_state(workflow.key)
+                if (
+                    watch is None
+                    or not wstate.active
+                    or wstate.mode != str(run.mode)
+                    or (watch.design_id or stored.id) != config["design_id"]
+                    or watch.workflow_key != config["workflow_key"]
+                ):
+                    continue
+                yield stored, workflow, wstate, watch
+
     def on_instance_ended(self, workflow_id: str) -> dict[str, Any]:
         """An interaction instance ended: fire the active workflows whose activity-state trigger
         watches its workflow and state (same mode only: a test never starts production)."""
@@ -366,29 +389,18 @@ class InteractionService:
         if config.get("run"):  # a later run of a single instance ends: a watcher fires again
             cause += f":run:{config['run']}"
         started = []
-        for stored in self.designs.list(run.tenant):
-            for workflow in stored.design.workflows:
-                watch = workflow.trigger.watch
-                wstate = stored.workflow_state(workflow.key)
-                if (
-                    watch is None
-                    or watch.activity is not None  # watches one activity: interaction_activity_triggers
-                    or not wstate.active
-                    or wstate.mode != str(run.mode)
-                    or (watch.design_id or stored.id) != config["design_id"]
-                    or watch.workflow_key != config["workflow_key"]
-                    or state not in watch.states
-                ):
-                    continue
-                if wstate.last_scheduled_time == cause:
-                    continue  # this ending was handled already (the event came twice)
-                version = stored.version
-                stored.state[workflow.key] = wstate.model_copy(
-                    update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
-                )
-                self.designs.replace(stored, version)
-                fired = self._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
-                started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
+        for stored, workflow, wstate, watch in self.watchers(run):
+            if watch.activity is not None or state not in watch.states:
+                continue  # watches one activity (interaction_activity_triggers), or another state
+            if wstate.last_scheduled_time == cause:
+                continue  # this ending was handled already (the event came twice)
+            version = stored.version
+            stored.state[workflow.key] = wstate.model_copy(
+                update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
+            )
+            self.designs.replace(stored, version)
+            fired = self._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
+            started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
         if state == "Stopped":  # triggers watching one of its activities: those not done are Stopped
             from switchyard.services.interaction_activity_triggers import ActivityTriggers
 

@@ -7,8 +7,9 @@ secret string. Only public keys: a secret that holds a private key is refused as
 recipient's private key has no business here).
 
 An export may also sign what it encrypts, ``pgp_sign_key: "ours"``: the secret
-``switchyard/pgp/ours`` holds *our* private key, ``{"private_key": "-----BEGIN PGP PRIVATE KEY
-BLOCK-----...", "passphrase": "..."}`` (the passphrase when the key is protected).
+``switchyard/pgp-signing/ours`` (read by the activity function only) holds *our* private key,
+``{"private_key": "-----BEGIN PGP PRIVATE KEY BLOCK-----...", "passphrase": "..."}`` (the
+passphrase when the key is protected).
 
 OpenPGP is Sequoia-PGP through ``pysequoia`` (a binary wheel, no gpg binary needed in Lambda),
 imported on first use so activities that do not encrypt never load it.
@@ -125,16 +126,17 @@ def recipient_for_run(secrets: SecretStore | None, name: str) -> Recipient:
         ) from None
 
 
-def encrypt_file(
-    recipient: Recipient | list[Recipient], source: str, target: str, signer: Signer | None = None
-) -> None:
+def encrypt_file(recipients: list[Recipient], source: str, target: str, signer: Signer | None = None) -> None:
     """Encrypt ``source`` into ``target`` (binary OpenPGP, the usual ``.pgp``) for every
     recipient, signed by ``signer`` when given; streaming."""
     import pysequoia
 
-    certs = [r.cert for r in (recipient if isinstance(recipient, list) else [recipient])]
     pysequoia.encrypt_file(
-        source, target, recipients=certs, signer=signer.signer if signer else None, armor=False
+        source,
+        target,
+        recipients=[r.cert for r in recipients],
+        signer=signer.signer if signer else None,
+        armor=False,
     )
 
 
