@@ -580,7 +580,16 @@ class TokenRepository:
 
 
 def _connection() -> Connection:
-    return Connection(region=getattr(WorkflowModel.Meta, "region", None))
+    """The connection transactions go through: built once per region, so its botocore client
+    (and the service model and endpoint data it loads) is not rebuilt for every transaction."""
+    region = getattr(WorkflowModel.Meta, "region", None)
+    cached = _CONNECTIONS.get(region)
+    if cached is None:
+        cached = _CONNECTIONS[region] = Connection(region=region)
+    return cached
+
+
+_CONNECTIONS: dict[str | None, Connection] = {}
 
 
 def _to_model(w: Workflow) -> WorkflowModel:
