@@ -13,12 +13,12 @@ import re
 from typing import Any
 
 import pytest
-
 from switchyard.api.app import get_route_rules, handle
 from switchyard.api.auth import ANY_ROLE, GRANTS, Role
 from switchyard.api.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from switchyard.data.models import WorkflowModel
 from switchyard.local.lambdas import FakeContext
+
 from tests.integration.conftest import Api
 
 WORKFLOW = "00000000-0000-0000-0000-000000000000"

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from switchyard.data.models import IdempotencyModel, WorkflowModel
 from switchyard.services.deps import Deps
+
 from tests.integration.conftest import Api
 
 START = {"type": "courier_group", "name": "crm_web"}
