@@ -71,9 +71,7 @@ def main() -> None:
         before = {w.workflow_id for w in WorkflowModel.scan(attributes_to_get=["workflow_id"])}
         try:
             with ThreadPoolExecutor(max_workers=args.threads) as pool:
-                results = list(
-                    pool.map(lambda i: start(server.port, token, i, args.timeout), range(args.n))
-                )
+                results = list(pool.map(lambda i: start(server.port, token, i, args.timeout), range(args.n)))
             acknowledged = {d["id"] for o, _, d in results if o == "201" and d}
             time.sleep(2)  # let any start still being written land before counting
             after = {w.workflow_id for w in WorkflowModel.scan(attributes_to_get=["workflow_id"])}
