@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from switchyard.api.body import MAX_BODY_BYTES
 from switchyard.local.lambdas import Dispatcher
+from switchyard.observability import logger
 
 API_FUNCTION = "switchyard-api"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -292,9 +293,14 @@ class _Exchange(BaseHTTPRequestHandler):
         if length and body is None:
             return
         headers = {k: v for k, v in self.headers.items()}
-        status, out_headers, data = invoke_api(
-            self.api_server.dispatcher, self.command, self.path, headers, body
-        )
+        try:
+            status, out_headers, data = invoke_api(
+                self.api_server.dispatcher, self.command, self.path, headers, body
+            )
+        except Exception:  # the integration itself failed: API Gateway answers 502
+            logger.exception("the API handler could not be invoked")
+            status, out_headers = 502, {"Content-Type": "application/json"}
+            data = b'{"message": "Internal server error"}'
         self._answer(status, out_headers, data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
