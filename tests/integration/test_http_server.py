@@ -9,7 +9,9 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -243,3 +245,28 @@ def test_two_slow_requests_are_served_at_the_same_time_each_with_its_own_request
     monkeypatch.undo()
     api.wait(first, "succeeded")
     api.wait(second, "succeeded")
+
+
+def test_a_start_retried_after_a_reset_with_its_idempotency_key_makes_one_run(
+    server: ApiServer, admin: str, api: Api
+) -> None:
+    # Given a client that sends a start with a key and resets the connection before the answer
+    key = f"reset-{time.time_ns()}"
+    body = b'{"type": "manual_index_run", "name": "indexes"}'
+    request = start_request(admin, body, f"Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n")
+    before = run_ids()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    sock.sendall(request)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # an RST: the client never learns whether the run started
+    # When it sends the same start again with the same key
+    status, _, reply = raw_exchange(server.port, request)
+    # Then it is answered with a run (201 if the first was lost, 200 if it was written)...
+    assert status in (200, 201), reply
+    # ...and once the server has answered everything it received, that is the only new run
+    deadline = time.monotonic() + 60
+    while server.requests_in_progress and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.requests_in_progress == 0
+    assert {i for i in run_ids() - before if WorkflowModel.get(i).name == "indexes"} == {reply["id"]}
+    api.wait(reply["id"], "succeeded", "failed", timeout=300)

@@ -384,10 +384,18 @@ class ApiServer:
         self._accepting = False
         self._running = False
         self._threads: list[threading.Thread] = []
+        self._pending = 0  # connections handed to the workers and not yet given back or closed
+        self._pending_lock = threading.Lock()
 
     @property
     def port(self) -> int:
         return int(self._listener.getsockname()[1])
+
+    @property
+    def requests_in_progress(self) -> int:
+        """Requests waiting for a worker or being served (0: every request received is answered)."""
+        with self._pending_lock:
+            return self._pending
 
     def start(self) -> None:
         self._running = True
@@ -447,6 +455,8 @@ class ApiServer:
                     conn: _Connection = key.data
                     self._selector.unregister(conn.sock)
                     self._parked.pop(conn.sock.fileno(), None)
+                    with self._pending_lock:
+                        self._pending += 1
                     self._work.put((conn, now))
             while True:
                 try:
@@ -489,24 +499,31 @@ class ApiServer:
             if item is None or not self._running:
                 return
             conn, ready_at = item
-            exchange = _Exchange(conn, self, time.monotonic() - ready_at)
+            try:
+                self._serve_connection(conn, time.monotonic() - ready_at)
+            finally:
+                with self._pending_lock:
+                    self._pending -= 1
+
+    def _serve_connection(self, conn: _Connection, waited: float) -> None:
+        exchange = _Exchange(conn, self, waited)
+        try:
+            again = exchange.serve()
+        except Exception:  # a broken connection: nothing to answer on
+            again = False
+        while again and conn.has_buffered_request():
+            exchange = _Exchange(conn, self, 0.0)
             try:
                 again = exchange.serve()
-            except Exception:  # a broken connection: nothing to answer on
+            except Exception:
                 again = False
-            while again and conn.has_buffered_request():
-                exchange = _Exchange(conn, self, 0.0)
-                try:
-                    again = exchange.serve()
-                except Exception:
-                    again = False
-            if again:
-                self._returned.put(conn)
-                with contextlib.suppress(OSError):
-                    self._wake_w.send(b"x")
+        if again:
+            self._returned.put(conn)
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"x")
+        else:
+            self._open.discard(conn)
+            if exchange.linger:
+                conn.linger_close()
             else:
-                self._open.discard(conn)
-                if exchange.linger:
-                    conn.linger_close()
-                else:
-                    conn.close()
+                conn.close()
