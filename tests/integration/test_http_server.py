@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from switchyard.api.body import MAX_BODY_BYTES
 from switchyard.data.models import WorkflowModel
 from switchyard.local.http import ApiServer, ServerLimits
 from switchyard.local.runtime import LocalRuntime
-from switchyard.services.workflows import WorkflowService
 
 from tests.integration.conftest import Api
 
@@ -217,32 +217,34 @@ def test_a_burst_of_100_connections_from_25_threads_is_answered_without_resets(
 def test_two_slow_requests_are_served_at_the_same_time_each_with_its_own_request(
     server: ApiServer, admin: str, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given two runs, and reading a run made slow: it waits until two reads are in progress at
-    # once (a server that serves one request at a time never gets there: the barrier breaks)
+    # Given two runs, and the API handler made slow: a request for either run, once the handler
+    # has read its event, waits until the other one has too (a server that serves one request
+    # at a time never gets there, and the barrier breaks)
     first = api.start("crm_web")["id"]
     second = api.start("crm_web")["id"]
     barrier = threading.Barrier(2, timeout=30)
-    original = WorkflowService.get
+    original = APIGatewayRestResolver._resolve
 
-    def slow_get(self: WorkflowService, principal: Any, workflow_id: str) -> Any:
-        if workflow_id in (first, second):
+    def slow(self: APIGatewayRestResolver) -> Any:
+        if first in self.current_event.path or second in self.current_event.path:
             barrier.wait()
-        return original(self, principal, workflow_id)
+        return original(self)
 
-    monkeypatch.setattr(WorkflowService, "get", slow_get)
+    monkeypatch.setattr(APIGatewayRestResolver, "_resolve", slow)
     # When one client reads the first run and another the second run's graph, at the same time
-    # (two routes with different answers: each thread must finish with its own event and route)
+    # (two routes with different answers: each must be resolved with its own event and route)
     with ThreadPoolExecutor(max_workers=2) as pool:
         run = pool.submit(_send, server.port, "GET", f"/api/workflows/{first}", admin, None)
         graph = pool.submit(_send, server.port, "GET", f"/api/workflows/{second}/graph", admin, None)
         run_reply, graph_reply = run.result(), graph.result()
+    monkeypatch.undo()
     # Then both were in progress together, and each got the answer to its own request
     assert not barrier.broken
     assert run_reply[0] == "200", run_reply
     assert run_reply[1]["id"] == first
     assert graph_reply[0] == "200", graph_reply
     assert {"nodes", "edges"} <= set(graph_reply[1])
-    monkeypatch.undo()
+    assert all(node["id"] for node in graph_reply[1]["nodes"])
     api.wait(first, "succeeded")
     api.wait(second, "succeeded")
 
