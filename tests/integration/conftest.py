@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -65,6 +66,19 @@ class Api:
                 raise AssertionError(f"workflow stayed {body['status']}, wanted {statuses}: {body}")
             time.sleep(0.1)
 
+    def wait_for_task(self, workflow_id: str, *statuses: str, timeout: float = 60) -> dict[str, Any]:
+        """The first task seen in one of ``statuses``; polls often so the run has moved on little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.get(f"/api/workflows/{workflow_id}").body
+            for stage in body["stages"]:
+                for task in stage["tasks"]:
+                    if task["status"] in statuses:
+                        return task  # type: ignore[no-any-return]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no task became {statuses}: {body}")
+            time.sleep(0.01)
+
     def wait_waiting(self, workflow_id: str, timeout: float = 60) -> dict[str, Any]:
         """Failed and holding its task token: a resolution can be applied."""
         deadline = time.monotonic() + timeout
@@ -99,6 +113,20 @@ def tokens(runtime: LocalRuntime) -> dict[str, str]:
         role: runtime.create_token(f"{role}-person", role)
         for role in ("administrator", "operator", "user", "audience_only")
     }
+
+
+@pytest.fixture
+def clock(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``clock(minutes)``: the engine's time moves that far ahead of the real one (tests move it
+    instead of waiting for real minutes)."""
+    real = deps.clock
+    ahead = [timedelta(0)]
+    monkeypatch.setattr(deps, "clock", lambda: real() + ahead[0])
+
+    def move(minutes: float) -> None:
+        ahead[0] += timedelta(minutes=minutes)
+
+    return move
 
 
 @pytest.fixture
