@@ -59,4 +59,4 @@ def test_the_run_page_shows_each_new_execution_in_its_history(
     expect(page.locator(".history")).to_contain_text(f"({run_id}-2)")
     shot(page, "workflow-continued")
     assert api.post(f"/api/workflows/{run_id}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)  # type: ignore[arg-type]
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)  # type: ignore[arg-type]

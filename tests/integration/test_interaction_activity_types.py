@@ -398,7 +398,7 @@ def test_a_stopped_instance_waiting_for_its_event_ends_at_once(api: Api, deps: D
     iid = fire(api, d["id"])["instance_id"]
     wait_until(lambda: waiting(deps, iid))
     assert api.post(wf(d["id"], "stop")).status == 202
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=5)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
     assert activities(done)["Spring offer"]["status"] == "Stopped"
     refused = api.post(wf(d["id"], f"instances/{iid}/activities/Go%20signal/event"))
     assert refused.status == 409
@@ -419,7 +419,7 @@ def test_reactivating_leaves_out_everyone_a_decision_offer_recorded(api: Api, de
     wait_until(lambda: waiting(deps, first))
     assert deps.interactions.history.count("production", first, "Best offer") == 25
     assert api.post(wf(d["id"], "stop")).status == 202
-    assert wait_for(api, d["id"], first, "Stopped", timeout=5)["status"] == "Stopped"
+    assert wait_for(api, d["id"], first, "Stopped", timeout=30)["status"] == "Stopped"
     second = api.post(wf(d["id"], "reactivate"))
     assert second.status == 202, second.body
     sid = second.body["instance_id"]
@@ -428,7 +428,7 @@ def test_reactivating_leaves_out_everyone_a_decision_offer_recorded(api: Api, de
     shown = activities(instance(api, d["id"], sid))
     assert shown["West"]["count"] == 35 and shown["Best offer"]["count"] == 0
     assert api.post(wf(d["id"], "stop")).status == 202
-    wait_for(api, d["id"], sid, "Stopped", timeout=5)
+    wait_for(api, d["id"], sid, "Stopped", timeout=30)
 
 
 # --- validation ------------------------------------------------------------------------------------------

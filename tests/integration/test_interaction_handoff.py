@@ -131,7 +131,7 @@ def test_a_stop_during_a_later_execution_stops_the_instance(
     current = deps.workflows.get(workflow_id, with_tasks=False).execution_arn
     assert current is not None and current != executions(deps, workflow_id)[0]["executionArn"]
     assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
 
     # Then the instance is stopped: the execution the stop found ended, none runs on, no cycle runs
     assert activities(done)["Live west"]["status"] == "Terminated"
@@ -214,7 +214,7 @@ def test_a_paused_instance_hands_over_and_stays_paused(
     body = between_cycles(api, d["id"], iid, 2)
     assert [c["records"] for c in activities(body)["Live west"]["cycles"]] == [5, 1]
     assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)
 
 
 def test_a_failure_in_a_later_execution_is_resolved_there_and_the_cycles_go_on(

@@ -152,7 +152,7 @@ def test_after_an_outage_one_cycle_catches_up_and_stop_ends_the_branch(
     # When the workflow is stopped while it waits for its next cycle
     stopped = api.post(f"/api/workflows/{caught_up['workflow_id']}/stop")
     assert stopped.status == 202, stopped.body
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
     # Then no further cycle runs: the interactive branch shows Terminated, with its counts
     shown = activities(done)
     assert shown["Live west"]["status"] == "Terminated" and shown["Spring offer"]["status"] == "Terminated"
@@ -234,7 +234,7 @@ def test_pause_holds_the_next_cycle_rewind_replays_from_the_first_and_rollback_r
 
     # When it is stopped and rolled back, the offer history of every cycle goes
     assert api.post(f"/api/workflows/{replayed['workflow_id']}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)
     admin = api.as_(tokens["administrator"])
     rolled = admin.post(wf(d["id"], f"instances/{iid}/rollback"))
     assert rolled.status == 202, rolled.body
