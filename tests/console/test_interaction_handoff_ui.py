@@ -16,7 +16,6 @@ from tests.console.inprocess import HttpApi
 from tests.integration.test_interaction_handoff import executions
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
     between_cycles,
-    clock,
     interactive,
     live,
 )
@@ -30,6 +29,7 @@ from tests.integration.test_interactions import (
     wait_until,
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
 def test_the_run_page_shows_each_new_execution_in_its_history(

@@ -16,7 +16,6 @@ from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
     between_cycles,
-    clock,
     interactive,
     live,
 )
@@ -29,6 +28,7 @@ from tests.integration.test_interactions import (
     wait_for,
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
 def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -17,6 +16,8 @@ from switchyard.local.http import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import Deps, get_deps
+
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
 @dataclass
@@ -113,20 +114,6 @@ def tokens(runtime: LocalRuntime) -> dict[str, str]:
         role: runtime.create_token(f"{role}-person", role)
         for role in ("administrator", "operator", "user", "audience_only")
     }
-
-
-@pytest.fixture
-def clock(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``clock(minutes)``: the engine's time moves that far ahead of the real one (tests move it
-    instead of waiting for real minutes)."""
-    real = deps.clock
-    ahead = [timedelta(0)]
-    monkeypatch.setattr(deps, "clock", lambda: real() + ahead[0])
-
-    def move(minutes: float) -> None:
-        ahead[0] += timedelta(minutes=minutes)
-
-    return move
 
 
 @pytest.fixture
