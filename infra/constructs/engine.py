@@ -33,6 +33,8 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
+    RemovalPolicy,
+    Size,
     Stack,
     Tags,
 )
@@ -206,6 +208,7 @@ class Engine(Construct):
         function = lambda_.Function(
             self,
             f"{pascal(decl.key)}Function",
+            function_name=d.function_name(decl.key),
             description=decl.description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
@@ -214,6 +217,7 @@ class Engine(Construct):
             layers=self.layers,
             memory_size=decl.memory_mb,
             timeout=Duration.seconds(decl.timeout_s),
+            ephemeral_storage_size=Size.mebibytes(decl.scratch_mb),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(
                 self, f"{pascal(decl.key)}FunctionLogs", retention=logs.RetentionDays[c.LOG_RETENTION]
@@ -230,12 +234,15 @@ class Engine(Construct):
         return function
 
     def _wire_functions(self) -> None:
-        stack = Stack.of(self)
         table_names = {TABLE_ENV[logical]: table.table_name for logical, table in self.data.tables.items()}
-        task_functions = stack.to_json_string(
-            {kind: self.functions[kind].function_arn for kind in d.TASK_FUNCTIONS}
+        # every machine's ARN is this and its fixed name (one short value: Lambda allows 4 KB of
+        # environment); the task functions are called by their fixed names, so need no variable
+        machine_prefix = Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name="",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        state_machines = stack.to_json_string(self.state_machine_arns)
         tuning = self._tuning()
         for key, decl in d.FUNCTIONS.items():
             function = self.functions[key]
@@ -244,10 +251,8 @@ class Engine(Construct):
                 d.ENV_DATA_BUCKET: self.data.bucket.bucket_name,
                 d.ENV_EVENT_BUS: self.events.bus.event_bus_name,
             }
-            if key not in d.TASK_FUNCTIONS:
-                env[d.ENV_TASK_FUNCTIONS] = task_functions
             if decl.start_executions:
-                env[d.ENV_STATE_MACHINES] = state_machines
+                env[d.ENV_STATE_MACHINE_ARN_PREFIX] = machine_prefix
             env.update(tuning)
             for name, value in env.items():
                 function.add_environment(name, value)
@@ -454,6 +459,10 @@ class Engine(Construct):
             f"{construct_id}StateMachineLogs",
             log_group_name=c.STATE_MACHINE_LOG_GROUP_PREFIX + name,
             retention=logs.RetentionDays[c.LOG_RETENTION],
+            # kept when the stack is deleted or the group replaced, but removed when the deploy
+            # that created it rolls back: a fixed name kept then makes the next deploy fail
+            # ("already exists"). CloudFormation's DeletionPolicy RetainExceptOnCreate.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         machine = sfn.StateMachine(
             self,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from infra_helpers import functions, machines, render, resources, role_statements
 from switchyard import declarations as d
-from switchyard.statemachines import load_definition, machines_dir, placeholders, substitute
+from switchyard.statemachines import load_definition, machines_dir, placeholders, state_names, substitute
 
 UNRESOLVED = re.compile(r"\$\{[^}]*\}")
 TYPES = sorted(d.STATE_MACHINES)
@@ -82,11 +82,14 @@ def test_every_item_processor_runs_the_task_pattern_fragment(
     assert processors, "no Map state runs the task pattern"
     engine_arn = f"<{functions(template)['engine'][0]}.Arn>"
     for processor in processors:
-        assert processor["StartAt"] == fragment["StartAt"]
-        assert set(processor["States"]) == set(fragment["States"])
+        # the fragment's states, named after their Map state (names are unique machine-wide)
+        prefix = processor["StartAt"].removesuffix("." + fragment["StartAt"])
+        assert prefix and processor["StartAt"] == f"{prefix}.{fragment['StartAt']}"
+        assert set(processor["States"]) == {f"{prefix}.{name}" for name in fragment["States"]}
+        unprefixed = json.loads(json.dumps(processor["States"]).replace(f'"{prefix}.', '"'))
         # and the fragment's engine calls go to the engine function
         expected = json.loads(substitute(json.dumps(fragment["States"]), {"EngineFunctionArn": engine_arn}))
-        assert processor["States"] == expected
+        assert unprefixed == expected
 
 
 @pytest.mark.parametrize("workflow_type", TYPES)
@@ -156,3 +159,14 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: di
     assert key["EnableKeyRotation"] is True
     principals = [s.get("Principal", {}).get("Service") for s in key["KeyPolicy"]["Statement"]]
     assert "cloudwatch.amazonaws.com" in principals
+
+
+def test_no_deployed_machine_repeats_a_state_name(template: dict[str, Any]) -> None:
+    """Step Functions refuses a definition that repeats a state name anywhere in it, nested
+    processors included (DUPLICATE_STATE_NAME): checked on what the template deploys."""
+    for workflow_type, (_, machine) in machines(template).items():
+        definition = json.loads(_substituted(machine["Properties"]))
+        names = state_names(definition)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        assert not repeated, f"{workflow_type}: {repeated}"
+        assert all(len(n) <= 80 for n in names), workflow_type  # the service's limit
