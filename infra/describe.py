@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.declarations import PARTITION_PLACEHOLDER
+
 from infra import constants as c
 
 
@@ -91,6 +93,10 @@ def template_resources(template: dict[str, Any]) -> dict[str, Any]:
         state_machines[workflow_type] = literal_string(properties["DefinitionString"])
         substitutions[workflow_type] = {}
         for placeholder, value in (properties.get("DefinitionSubstitutions") or {}).items():
+            if placeholder == PARTITION_PLACEHOLDER:
+                if value != {"Ref": "AWS::Partition"}:
+                    raise ValueError(f"{workflow_type}: ${{{placeholder}}} is not the stack's partition")
+                continue
             target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
             if target not in functions:
                 raise ValueError(

@@ -29,6 +29,7 @@ import jsii
 from aws_cdk import (
     ArnFormat,
     AssetHashType,
+    Aws,
     BundlingOptions,
     DockerImage,
     Duration,
@@ -444,10 +445,10 @@ class Engine(Construct):
     def _state_machine(self, decl: d.StateMachineDecl) -> sfn.StateMachine:
         definition = load_definition(decl.workflow_type)
         found = placeholders(definition)
-        if found != set(decl.function_substitutions):
+        if found != decl.placeholders:
             raise ValueError(
                 f"{decl.file_name}: placeholders {sorted(found)} but substitutions for "
-                f"{sorted(decl.function_substitutions)}"
+                f"{sorted(decl.placeholders)}"
             )
         unknown = set(decl.invoked_functions) - set(self.functions)
         if unknown:
@@ -471,8 +472,11 @@ class Engine(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(definition),
             definition_substitutions={
-                placeholder: self.functions[key].function_arn
-                for placeholder, key in decl.function_substitutions.items()
+                d.PARTITION_PLACEHOLDER: Aws.PARTITION,
+                **{
+                    placeholder: self.functions[key].function_arn
+                    for placeholder, key in decl.function_substitutions.items()
+                },
             },
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,

@@ -88,7 +88,9 @@ def test_every_item_processor_runs_the_task_pattern_fragment(
         assert set(processor["States"]) == {f"{prefix}.{name}" for name in fragment["States"]}
         unprefixed = json.loads(json.dumps(processor["States"]).replace(f'"{prefix}.', '"'))
         # and the fragment's engine calls go to the engine function
-        expected = json.loads(substitute(json.dumps(fragment["States"]), {"EngineFunctionArn": engine_arn}))
+        expected = json.loads(
+            substitute(json.dumps(fragment["States"]), {"EngineFunctionArn": engine_arn, "Partition": "aws"})
+        )
         assert unprefixed == expected
 
 

@@ -115,8 +115,9 @@ def test_every_machine_expands_the_task_fragment_and_declares_its_placeholders()
     for wtype, machine in d.STATE_MACHINES.items():
         definition = load_definition(wtype)
         assert "$fragment" not in definition
-        assert placeholders(definition) == set(machine.function_substitutions)
-        filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.function_substitutions}))
+        assert placeholders(definition) == machine.placeholders
+        assert "arn:aws:" not in definition  # the partition is the deployment's (aws-cn, aws-us-gov)
+        filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.placeholders}))
         # every Map's processor that came from the fragment holds the task pattern, its states
         # named after the Map (an interaction's branch Map holds the activity Map one level down)
         processors = [

@@ -336,12 +336,17 @@ FUNCTIONS: dict[str, FunctionDecl] = {
 }
 
 
+# Filled with the deployment's partition (CloudFormation's AWS::Partition; "aws" locally).
+PARTITION_PLACEHOLDER = "Partition"
+
+
 @dataclass(frozen=True)
 class StateMachineDecl:
     """One state machine per workflow type, loaded from ``statemachines/<type>.asl.json``.
 
     ``function_substitutions`` maps an ASL ``${Placeholder}`` to the key of the function whose
-    ARN fills it.
+    ARN fills it. Every machine also has ``${Partition}`` (service integrations are
+    ``arn:${Partition}:states:::lambda:invoke``: ``aws``, ``aws-cn``, ``aws-us-gov``).
     """
 
     workflow_type: str
@@ -352,6 +357,11 @@ class StateMachineDecl:
     @property
     def file_name(self) -> str:
         return f"{self.workflow_type}.asl.json"
+
+    @property
+    def placeholders(self) -> set[str]:
+        """Every ``${Placeholder}`` the machine's definition holds."""
+        return {*self.function_substitutions, PARTITION_PLACEHOLDER}
 
     @property
     def invoked_functions(self) -> tuple[str, ...]:

@@ -197,7 +197,10 @@ class LocalRuntime:
         for wtype in d.STATE_MACHINES:
             definition = substitute(
                 plan["state_machines"][wtype],
-                {ph: function_arns[fn] for ph, fn in plan["substitutions"][wtype].items()},
+                {
+                    d.PARTITION_PLACEHOLDER: "aws",
+                    **{ph: function_arns[fn] for ph, fn in plan["substitutions"][wtype].items()},
+                },
             )
             arn = sfn.create_state_machine(
                 name=d.state_machine_name(wtype), definition=definition, roleArn=role, type="STANDARD"
