@@ -55,14 +55,20 @@ def table_key_schema(properties: dict[str, Any]) -> dict[str, object]:
     }
 
 
+PARTITION = {"Ref": "AWS::Partition"}
+
+
 def literal_string(value: Any) -> str:
-    """A template string that holds no reference (a plain string or a Fn::Join of plain strings)."""
+    """A template string that holds no reference but the partition (a plain string or a Fn::Join
+    of plain strings and ``AWS::Partition``, which reads back as ``${Partition}``)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
-        if all(isinstance(part, str) for part in parts):
-            return str(separator).join(parts)
+        if all(isinstance(part, str) or part == PARTITION for part in parts):
+            return str(separator).join(
+                part if isinstance(part, str) else "${" + PARTITION_PLACEHOLDER + "}" for part in parts
+            )
     raise ValueError(f"not a literal string: {str(value)[:200]}")
 
 
@@ -93,10 +99,6 @@ def template_resources(template: dict[str, Any]) -> dict[str, Any]:
         state_machines[workflow_type] = literal_string(properties["DefinitionString"])
         substitutions[workflow_type] = {}
         for placeholder, value in (properties.get("DefinitionSubstitutions") or {}).items():
-            if placeholder == PARTITION_PLACEHOLDER:
-                if value != {"Ref": "AWS::Partition"}:
-                    raise ValueError(f"{workflow_type}: ${{{placeholder}}} is not the stack's partition")
-                continue
             target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
             if target not in functions:
                 raise ValueError(

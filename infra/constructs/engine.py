@@ -470,13 +470,14 @@ class Engine(Construct):
             f"{construct_id}StateMachine",
             state_machine_name=name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(definition),
+            # the partition goes into the definition as a reference (a Fn::Join CloudFormation
+            # resolves), not as a substitution: validators read the service integrations' ARNs
+            definition_body=sfn.DefinitionBody.from_string(
+                definition.replace("${" + d.PARTITION_PLACEHOLDER + "}", Aws.PARTITION)
+            ),
             definition_substitutions={
-                d.PARTITION_PLACEHOLDER: Aws.PARTITION,
-                **{
-                    placeholder: self.functions[key].function_arn
-                    for placeholder, key in decl.function_substitutions.items()
-                },
+                placeholder: self.functions[key].function_arn
+                for placeholder, key in decl.function_substitutions.items()
             },
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,

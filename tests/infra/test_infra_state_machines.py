@@ -11,6 +11,8 @@ from infra_helpers import functions, machines, render, resources, role_statement
 from switchyard import declarations as d
 from switchyard.statemachines import load_definition, machines_dir, placeholders, state_names, substitute
 
+from infra.describe import literal_string
+
 UNRESOLVED = re.compile(r"\$\{[^}]*\}")
 TYPES = sorted(d.STATE_MACHINES)
 
@@ -18,7 +20,9 @@ TYPES = sorted(d.STATE_MACHINES)
 def _substituted(properties: dict[str, Any]) -> str:
     """The definition as Step Functions will see it, each ARN rendered as <LogicalId.Arn>."""
     values = {k: render(v) for k, v in (properties.get("DefinitionSubstitutions") or {}).items()}
-    return UNRESOLVED.sub(lambda m: values.get(m.group(0)[2:-1], m.group(0)), properties["DefinitionString"])
+    # (the partition is a reference in the definition itself, rendered "aws")
+    text = render(properties["DefinitionString"])
+    return UNRESOLVED.sub(lambda m: values.get(m.group(0)[2:-1], m.group(0)), text)
 
 
 def _item_processors(node: Any) -> list[dict[str, Any]]:
@@ -52,10 +56,12 @@ def test_the_definition_is_the_machine_file_with_every_placeholder_substituted(
 ) -> None:
     properties = machines(template)[workflow_type][1]["Properties"]
     definition = load_definition(workflow_type)
-    # The template holds the loaded file as it is, placeholders included
-    assert json.loads(properties["DefinitionString"]) == json.loads(definition)
-    # Every placeholder has a substitution, and there is none without a placeholder
-    assert set(properties["DefinitionSubstitutions"]) == placeholders(definition)
+    # The template holds the loaded file as it is, placeholders included (the partition as the
+    # stack's AWS::Partition, joined into the string)
+    assert json.loads(literal_string(properties["DefinitionString"])) == json.loads(definition)
+    assert {"Ref": "AWS::Partition"} in properties["DefinitionString"]["Fn::Join"][1]
+    # Every other placeholder has a substitution, and there is none without a placeholder
+    assert set(properties["DefinitionSubstitutions"]) == placeholders(definition) - {d.PARTITION_PLACEHOLDER}
     assert placeholders(definition), "a machine that invokes no function is suspicious"
     # After substitution nothing unresolved is left
     assert UNRESOLVED.findall(_substituted(properties)) == []
