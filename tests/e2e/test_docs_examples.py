@@ -154,14 +154,41 @@ def test_every_documented_start_is_accepted_and_succeeds_on_the_demo_tenant(demo
     assert not failures, "\n".join(failures)
 
 
-def test_every_other_documented_call_that_needs_nothing_filled_in_answers_2xx(demo: Local) -> None:
-    calls = [c for c in documented(demo.token) if not c.starts_a_workflow and not c.filled_in_by_reader]
-    assert any(c.path.startswith("/api/schedules") for c in calls)  # the parser found them
-    failures = []
-    for call in calls:
-        # When it is sent as printed, in document order
-        reply = send(demo, call)
-        # Then it is answered with success
-        if not 200 <= reply.status_code < 300:
-            failures.append(f"{call.where}: {call.command}\n  -> {reply.status_code} {reply.text[:500]}")
+def _run_id(call: Curl, reply: requests.Response) -> str | None:
+    """The run a reader would take `<id>` from: the one a start answered, or the first listed."""
+    if not call.path.startswith("/api/workflows") or not reply.ok:
+        return None
+    body = reply.json()
+    if isinstance(body, dict) and call.path.split("?")[0] == "/api/workflows":
+        found = body.get("id") or next((w["id"] for w in body.get("items", [])), None)
+        return str(found) if found else None
+    return None
+
+
+def test_every_other_documented_call_answers_2xx_when_the_reader_has_what_it_needs(demo: Local) -> None:
+    """`<id>` is the run the calls before it in the same block answered (a start's run, the first
+    run of a list), as a reader would fill it in; a call whose blanks the block does not fill
+    (an id from elsewhere, a file to write first) is left to the reader."""
+    blocks: dict[str, list[Curl]] = {}
+    for call in documented(demo.token):
+        blocks.setdefault(call.where, []).append(call)
+    tried, failures = [], []
+    for where, calls in blocks.items():
+        if all(c.starts_a_workflow for c in calls):
+            continue  # the test above runs them to their end
+        run_id = None
+        for call in calls:
+            if run_id is not None:
+                call.path = call.path.replace("<id>", run_id)
+            if call.filled_in_by_reader:
+                continue
+            # When it is sent as printed, in document order
+            reply = send(demo, call)
+            tried.append(f"{call.method} {call.path}")
+            # Then it is answered with success
+            if not 200 <= reply.status_code < 300:
+                failures.append(f"{where}: {call.command}\n  -> {reply.status_code} {reply.text[:500]}")
+            run_id = _run_id(call, reply) or run_id
+    assert any(t.startswith("POST /api/schedules") for t in tried)  # the parser found them
+    assert any(t.endswith("/resolve") for t in tried)  # and filled in README's first session
     assert not failures, "\n".join(failures)

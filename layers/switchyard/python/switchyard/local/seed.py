@@ -228,10 +228,12 @@ def seed_config(deps: Deps) -> None:
 
 
 # The warehouse catalog interactions are designed against: the stitched customers table (written
-# by the courier group runs) as the customer resolution level, and email offers.
+# by the courier group runs) as the customer resolution level, email offers, and the `campaign`
+# offer-history meta field (docs/interactions.md's "Spring welcome" design sets it).
 WAREHOUSE_CATALOG: dict[str, Any] = {
     "resolution_levels": {"customer": {"table": "customers", "key": "customer_id"}},
     "primary_keys": {"customers": ["customer_id"]},
+    "offer_history_meta": {"campaign": "string"},
     "channels": ["email"],
 }
 
