@@ -224,7 +224,14 @@ def seed_config(deps: Deps) -> None:
         for item in items:
             deps.config.put(kind, item["name"], item)
     deps.config.put("tenant", "default", {"alerts": ALERTS_PROFILE})
-    deps.config.put("warehouse", "catalog", WAREHOUSE_CATALOG)
+    seed_catalog(deps)
+
+
+def seed_catalog(deps: Deps) -> None:
+    """Through the catalog service, as an administrator would: validated, and in its history."""
+    from switchyard.services.catalog import CatalogService
+
+    CatalogService(deps).replace(Principal(user="admin", role="administrator"), WAREHOUSE_CATALOG)
 
 
 # The warehouse catalog interactions are designed against: the stitched customers table (written
