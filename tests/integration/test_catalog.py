@@ -206,3 +206,21 @@ def test_a_refused_catalog_is_not_recorded(admin: Api, api: Api) -> None:
 def test_the_history_is_for_readers_of_workflows(api: Api, tokens: dict[str, str]) -> None:
     assert api.as_(tokens["audience_only"]).get("/api/warehouse/catalog/history").status == 403
     assert api.as_("").get("/api/warehouse/catalog/history").status == 401
+
+
+def test_restricting_a_name_a_design_uses_is_not_a_breakage(admin: Api, api: Api, deps: Deps) -> None:
+    # Given a saved design whose audience is named "West"
+    saved = create(api, design([audience(), offer()]))
+    # When an administrator restricts the audience "West" to administrators
+    restricted = {
+        **CATALOG,
+        "restricted": {**CATALOG["restricted"], "audiences": {"West": ["administrator"]}},
+    }
+    reply = put(admin, restricted)
+    # Then the catalog is stored: who may use a name is checked when someone saves or activates
+    assert reply.status == 200, reply.body
+    assert deps.config.get("warehouse", "catalog")["restricted"]["audiences"] == {"West": ["administrator"]}
+    # And the operator who saved the design is now refused its activation
+    refused = api.post(wf(saved["id"], "activate"), {"mode": "test"})
+    assert refused.status == 403, refused.body
+    assert refused.body["error"]["code"] == "permission_denied"

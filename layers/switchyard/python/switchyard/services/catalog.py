@@ -39,6 +39,9 @@ from switchyard.services.interaction_validation import (
 HISTORY_PREFIX = "catalog_history#"
 # Warnings on save that are failures when the design runs (docs/interactions.md, Validation).
 FAILS_WHEN_RUN = frozenset({"unauthorised_channel"})
+# Restrictions say who may use a name: they are checked for whoever saves or activates a design,
+# and restricting a name is the administrator's intent, not a breakage.
+FOR_SOMEONE = frozenset({"permission_denied"})
 
 Name = Annotated[str, Field(pattern=KEY)]
 Column = Annotated[str, Field(pattern=COLUMN)]
@@ -360,5 +363,5 @@ def _blocking(
     return {
         (p.path, p.code): p.message
         for p in validate_design(stored.design, principal, catalog)
-        if p.severity == "error" or p.code in FAILS_WHEN_RUN
+        if (p.severity == "error" or p.code in FAILS_WHEN_RUN) and p.code not in FOR_SOMEONE
     }
