@@ -1,9 +1,17 @@
-"""Routes. Each one authorizes, makes one service call and shapes the response."""
+"""Routes. Each one declares what it needs, makes one service call and shapes the response.
+
+:func:`handle` does what every route needs first, in this order: authenticate (401), find the
+route (404, or 405 with ``Allow``), check the role the route declares with ``@requires`` (403),
+hold the body to the API's limits (413, 415, 400: :mod:`switchyard.api.body`); only then does
+Powertools validate the path, query and body and call the route.
+"""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import re
+import threading
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -11,7 +19,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from switchyard.api.auth import Permission, authenticate, require
+from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, required_permission, requires
+from switchyard.api.body import BodyRefused, body_bytes, json_text
+from switchyard.api.resolver import ThreadLocalRestResolver
 from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
 from switchyard.api.routes.interactions import router as interactions_router
 from switchyard.api.routes.offer_history import router as offer_history_router
@@ -33,6 +43,9 @@ from switchyard.services.workflows import WorkflowService
 
 PUBLIC_PREFIXES = ("/console",)
 PUBLIC_PATHS = ("/",)  # redirects to the console
+# Served to any valid token; Powertools adds the route itself, so it cannot carry ``@requires``.
+SWAGGER_PATH = "/api/docs"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response[str]:
@@ -50,8 +63,8 @@ def _json(status: int, payload: Any) -> Response[str]:
 
 
 def build_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    app.enable_swagger(path="/api/docs", openapi_version="3.1.0", title="Switchyard API", version="1")
+    app = ThreadLocalRestResolver(enable_validation=True)
+    app.enable_swagger(path=SWAGGER_PATH, openapi_version="3.1.0", title="Switchyard API", version="1")
     app.include_router(schedules.router)
 
     def service() -> WorkflowService:
@@ -91,6 +104,7 @@ def build_app() -> APIGatewayRestResolver:
     # --- routes -------------------------------------------------------------------------------
 
     @app.get("/openapi.json", include_in_schema=False)
+    @requires(ANY_ROLE)
     def openapi() -> Response[str]:
         return Response(
             status_code=200,
@@ -99,9 +113,9 @@ def build_app() -> APIGatewayRestResolver:
         )
 
     @app.post("/api/workflows", responses={201: {"description": "Started"}}, tags=["workflows"])
+    @requires(Permission.START_WORKFLOWS)
     def start_workflow(body: Annotated[StartWorkflow, Body()]) -> Response[str]:
         who = principal()
-        require(who, Permission.START_WORKFLOWS)
         key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
             "idempotency-key"
         )
@@ -111,6 +125,7 @@ def build_app() -> APIGatewayRestResolver:
         return _json(201 if created else 200, WorkflowOut.of(workflow))
 
     @app.get("/api/workflows", tags=["workflows"])
+    @requires(Permission.READ_WORKFLOWS)
     def list_workflows(
         status: Annotated[str | None, Query(max_length=32)] = None,
         type: Annotated[str | None, Query(max_length=64)] = None,
@@ -122,7 +137,6 @@ def build_app() -> APIGatewayRestResolver:
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
     ) -> WorkflowPage:
         who = principal()
-        require(who, Permission.READ_WORKFLOWS)
         items, next_cursor = service().list_workflows(
             who,
             status=status,
@@ -137,23 +151,23 @@ def build_app() -> APIGatewayRestResolver:
         return WorkflowPage(items=[WorkflowSummary.of(w) for w in items], next_cursor=next_cursor)
 
     @app.get("/api/workflows/<workflow_id>", tags=["workflows"])
+    @requires(Permission.READ_WORKFLOWS)
     def get_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> WorkflowOut:
         who = principal()
-        require(who, Permission.READ_WORKFLOWS)
         return WorkflowOut.of(service().get(who, workflow_id))
 
     @app.post(
         "/api/workflows/<workflow_id>/stop", responses={202: {"description": "Stopping"}}, tags=["workflows"]
     )
+    @requires(Permission.OPERATE_WORKFLOWS)
     def stop_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
         who = principal()
-        require(who, Permission.OPERATE_WORKFLOWS)
         return _json(202, WorkflowOut.of(service().stop(who, workflow_id)))
 
     @app.get("/api/workflows/<workflow_id>/resolutions", tags=["resolutions"])
+    @requires(Permission.READ_WORKFLOWS)
     def list_resolutions(workflow_id: Annotated[str, Path(max_length=64)]) -> ResolutionList:
         who = principal()
-        require(who, Permission.READ_WORKFLOWS)
         return ResolutionList(
             items=[
                 ResolutionOut(
@@ -171,11 +185,11 @@ def build_app() -> APIGatewayRestResolver:
         responses={202: {"description": "Applied"}},
         tags=["resolutions"],
     )
+    @requires(Permission.OPERATE_WORKFLOWS)
     def resolve(
         workflow_id: Annotated[str, Path(max_length=64)], body: Annotated[Resolve, Body()]
     ) -> Response[str]:
         who = principal()
-        require(who, Permission.OPERATE_WORKFLOWS)
         return _json(202, WorkflowOut.of(service().resolve(who, workflow_id, body.resolution, body.params)))
 
     app.include_router(console.router)
@@ -194,9 +208,58 @@ def raise_invalid(message: str) -> None:
     raise ValidationFailed(message)
 
 
-@lru_cache(maxsize=1)
+@dataclass(frozen=True)
+class RouteRule:
+    method: str
+    path: str  # as declared: "/api/workflows/<workflow_id>"
+    rule: re.Pattern[str]
+    permission: Permission | str | None  # None: a public route (the console's files)
+
+
+def route_rules(app: APIGatewayRestResolver) -> list[RouteRule]:
+    """Every route of ``app`` with what it requires, matched as Powertools matches them.
+
+    Raises when a route that needs a token declares no permission: a route is never open to
+    every role by omission.
+    """
+    rules = []
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        permission = required_permission(route.func)
+        public = route.path in PUBLIC_PATHS or route.path.startswith(PUBLIC_PREFIXES)
+        if permission is None and not public:
+            if route.path != SWAGGER_PATH:
+                raise TypeError(f"route {route.method} {route.path} declares no @requires(...)")
+            permission = ANY_ROLE
+        rules.append(RouteRule(route.method, route.path, route.rule, permission))
+    return rules
+
+
+@dataclass
+class _Api:
+    app: APIGatewayRestResolver
+    rules: list[RouteRule]
+
+
+_apis = threading.local()
+
+
+def _api() -> _Api:
+    """This thread's app: as a warm Lambda container has one, each serving thread builds its own
+    (the local server serves requests concurrently; see :mod:`switchyard.api.resolver`)."""
+    api: _Api | None = getattr(_apis, "api", None)
+    if api is None:
+        app = build_app()
+        api = _apis.api = _Api(app, route_rules(app))
+    return api
+
+
 def get_app() -> APIGatewayRestResolver:
-    return build_app()
+    return _api().app
+
+
+def get_route_rules() -> list[RouteRule]:
+    """Every route with the permission it requires (what the role matrix test enumerates)."""
+    return _api().rules
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -207,34 +270,80 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def _gateway_error(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     response = _error(status, code, message, details)
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "body": response.body,
         "isBase64Encoded": False,
     }
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Authenticate first (before any validation, so an anonymous caller learns nothing), then route."""
-    app = get_app()
+def _refusal(
+    event: dict[str, Any], rules: list[RouteRule], public: bool, who: Principal | None
+) -> dict[str, Any] | None:
+    """The answer to a request refused before its route is called, or None to call the route."""
+    method = str(event.get("httpMethod") or "").upper()
     path = str(event.get("path") or "")
-    if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
+    matching = [r for r in rules if r.rule.match(path)]
+    found = next((r for r in matching if r.method == method), None)
+    if found is None and matching:
+        allow = ", ".join(sorted({r.method for r in matching}))
+        return _gateway_error(
+            405,
+            "method_not_allowed",
+            f"{path} does not answer {method}; use {allow}.",
+            {"allow": allow.split(", ")},
+            {"Allow": allow},
+        )
+    if found is not None and who is not None and found.permission is not None:
+        try:
+            require(who, found.permission)
+        except SwitchyardError as exc:
+            return _gateway_error(exc.status, exc.code, exc.message, exc.details)
+    try:
+        data = body_bytes(event)
+        if data is None or public:
+            return None
+        ctype = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != content_types.APPLICATION_JSON:
+            return _gateway_error(
+                415,
+                "unsupported_media_type",
+                "Send the request body as JSON with 'Content-Type: application/json'.",
+                {"content_type": ctype},
+            )
+        text = json_text(data)
+    except BodyRefused as exc:
+        return _gateway_error(exc.status, exc.code, exc.message, exc.details)
+    # The routes read the body as checked text (a base64 body, as API Gateway sends binary
+    # media types, is decoded once here).
+    event["body"], event["isBase64Encoded"] = text, False
+    return None
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Authenticate first (before any validation, so an anonymous caller learns nothing), then
+    the route and its role, then the body's limits; then route."""
+    api = _api()
+    event = dict(event)
+    path = str(event.get("path") or "")
+    public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    who: Principal | None = None
+    if not public:
         try:
             who = authenticate(_header(event, "Authorization"), get_deps().tokens)
         except SwitchyardError as exc:
             return _gateway_error(exc.status, exc.code, exc.message, exc.details)
-        if event.get("body"):
-            ctype = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
-            if ctype != content_types.APPLICATION_JSON:
-                return _gateway_error(
-                    415,
-                    "unsupported_media_type",
-                    "Send the request body as JSON with 'Content-Type: application/json'.",
-                    {"content_type": ctype},
-                )
-        app.append_context(principal=who)
-    return app.resolve(event, context)
+    refused = _refusal(event, api.rules, public, who)
+    if refused is not None:
+        return refused
+    if who is not None:
+        api.app.append_context(principal=who)
+    return api.app.resolve(event, context)

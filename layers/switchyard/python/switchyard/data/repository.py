@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,12 +155,37 @@ class WorkflowRepository:
 
     # --- writing -------------------------------------------------------------------------
 
-    def create(self, workflow: Workflow) -> None:
+    def create(self, workflow: Workflow, claim: IdempotencyClaim | None = None) -> bool:
+        """Write a new run; with ``claim``, its Idempotency-Key in the same transaction: both are
+        written or neither is. False, with nothing written, when the key is already held.
+
+        Any other failure (DynamoDB refusing the item, a throttle) raises as it is: it is not
+        "the run exists", and nothing was written.
+        """
         item = _to_model(workflow)
+        if claim is None:
+            try:
+                item.save(condition=WorkflowModel.workflow_id.does_not_exist())
+            except PutError as exc:
+                if _conditional_failed(exc):  # pragma: no cover - ids are uuids
+                    raise RuntimeError(f"workflow {workflow.id} exists") from exc
+                raise
+            return True
+        key = IdempotencyModel(
+            claim.key,
+            request_hash=claim.request_hash,
+            workflow_id=workflow.id,
+            expires_at=int(claim.at.timestamp()) + IdempotencyRepository.TTL_SECONDS,
+        )
         try:
-            item.save(condition=WorkflowModel.workflow_id.does_not_exist())
-        except PutError as exc:  # pragma: no cover - ids are uuids
-            raise RuntimeError(f"workflow {workflow.id} exists") from exc
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(key, condition=IdempotencyModel.key.does_not_exist())
+                tx.save(item, condition=WorkflowModel.workflow_id.does_not_exist())
+        except TransactWriteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def delete(self, workflow_id: str) -> None:
         for task in TaskModel.query(workflow_id):
@@ -537,25 +563,27 @@ class LockRepository:
                 raise
 
 
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An Idempotency-Key to take with a new run: the tenant-scoped key and the request's hash."""
+
+    key: str
+    request_hash: str
+    at: datetime
+
+
 class IdempotencyRepository:
     TTL_SECONDS = 24 * 3600
 
-    def reserve(self, key: str, request_hash: str, workflow_id: str, now: datetime) -> tuple[bool, str, str]:
-        """Claim ``key`` for ``workflow_id``. Returns (claimed, holder workflow id, holder hash)."""
-        item = IdempotencyModel(
-            key,
-            request_hash=request_hash,
-            workflow_id=workflow_id,
-            expires_at=int(now.timestamp()) + self.TTL_SECONDS,
-        )
+    def holder(self, key: str) -> tuple[str, str] | None:
+        """(workflow id, request hash) of the run that holds ``key``; None when no run does.
+
+        A key is taken with its run, in one transaction (:meth:`WorkflowRepository.create`)."""
         try:
-            item.save(condition=IdempotencyModel.key.does_not_exist())
-            return True, workflow_id, request_hash
-        except PutError as exc:
-            if not _conditional_failed(exc):
-                raise
-        held = IdempotencyModel.get(key, consistent_read=True)
-        return False, held.workflow_id, held.request_hash
+            held = IdempotencyModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return str(held.workflow_id), str(held.request_hash)
 
     def release(self, key: str) -> None:
         IdempotencyModel(key).delete()

@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from switchyard.data.repository import IdempotencyClaim
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
     Conflict,
@@ -78,20 +79,15 @@ class WorkflowService:
         wtype.plan(name, config, now, self.deps.config)
 
         workflow_id = str(uuid.uuid4())
+        claim: IdempotencyClaim | None = None
         if idempotency_key:
             request_hash = hashlib.sha256(
                 json.dumps([workflow_type, name, config, mode], sort_keys=True, default=str).encode()
             ).hexdigest()
-            claimed, holder, holder_hash = self.deps.idempotency.reserve(
-                f"{principal.tenant}:{idempotency_key}", request_hash, workflow_id, now
-            )
-            if not claimed:
-                if holder_hash != request_hash:
-                    raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used for a different request; use a new key.",
-                        {"idempotency_key": idempotency_key, "workflow_id": holder},
-                    )
-                return self.deps.workflows.get(holder), False
+            claim = IdempotencyClaim(f"{principal.tenant}:{idempotency_key}", request_hash, now)
+            replayed = self._replay(claim, idempotency_key)
+            if replayed is not None:
+                return replayed, False
 
         workflow = Workflow(
             id=workflow_id,
@@ -112,7 +108,17 @@ class WorkflowService:
                 )
             ],
         )
-        self.deps.workflows.create(workflow)
+        # The run and its key are written in one transaction: a key never names a missing run.
+        if not self.deps.workflows.create(workflow, claim):
+            assert claim is not None  # only a key can be held already
+            # The same request, retried while the first was being written: one run.
+            replayed = self._replay(claim, idempotency_key or "")
+            if replayed is None:
+                raise Conflict(
+                    "Another start with this Idempotency-Key was being written; send the request again.",
+                    {"idempotency_key": idempotency_key},
+                )
+            return replayed, False
         try:
             arn = self.deps.engine.start(
                 workflow_type, workflow_id, {"workflow_id": workflow_id, "failure": None}
@@ -120,14 +126,28 @@ class WorkflowService:
         except Exception:
             # Nothing half-written: the run and its key go away with the failed start.
             self.deps.workflows.delete(workflow_id)
-            if idempotency_key:
-                self.deps.idempotency.release(f"{principal.tenant}:{idempotency_key}")
+            if claim is not None:
+                self.deps.idempotency.release(claim.key)
             raise
         self.deps.workflows.set_execution(workflow_id, arn)
         workflow.execution_arn = arn
         emit_workflow_status(self.deps, workflow)
         logger.info("workflow started", extra={"workflow_id": workflow_id, "type": workflow_type})
         return workflow, True
+
+    def _replay(self, claim: IdempotencyClaim, idempotency_key: str) -> Workflow | None:
+        """The run already started with this key, or None when no run holds it; 409 when the key
+        was used for a different request."""
+        held = self.deps.idempotency.holder(claim.key)
+        if held is None:
+            return None
+        holder, holder_hash = held
+        if holder_hash != claim.request_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for a different request; use a new key.",
+                {"idempotency_key": idempotency_key, "workflow_id": holder},
+            )
+        return self.deps.workflows.get(holder)
 
     # --- read -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.alerts import AlertService
 from switchyard.services.deps import get_deps
@@ -121,27 +121,28 @@ WorkflowId = Annotated[str, Path(max_length=128)]
 
 
 @router.get("/api/alerts/automated", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def get_automated() -> AutomatedAlerts:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     return AutomatedAlerts.model_validate(_service().settings(who))
 
 
 @router.put("/api/alerts/automated", tags=TAGS)
+@requires(Permission.MANAGE_ALERTS)
 def change_automated(body: Annotated[ChangeAutomatedAlerts, Body()]) -> AutomatedAlerts:
     who = _principal()
-    require(who, Permission.MANAGE_ALERTS)
     return AutomatedAlerts.model_validate(_service().change_settings(who, body.groups))
 
 
 @router.get("/api/alerts/recent", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def recent_alerts(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> RecentAlerts:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     return RecentAlerts(items=[RecentAlert.model_validate(a) for a in _service().recent(who, limit)])
 
 
 @router.get("/api/outbox", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def outbox(
     channel: Annotated[str | None, Query(description="email or slack")] = None,
     status: Annotated[str | None, Query(description="pending, retrying, sent or dead")] = None,
@@ -150,15 +151,14 @@ def outbox(
     workflow_id: Annotated[str | None, Query(max_length=128, description="Only this run's alerts")] = None,
 ) -> OutboxPage:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     items, next_cursor = _service().outbox(who, channel, status, limit, cursor, workflow_id)
     return OutboxPage(items=[OutboxItem.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
 @router.get("/api/workflows/<workflow_id>/subscriptions", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def list_subscriptions(workflow_id: WorkflowId) -> SubscriptionList:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     subs = _service().subscriptions(who, workflow_id)
     return SubscriptionList(items=[Subscription.model_validate(s) for s in subs])
 
@@ -166,9 +166,9 @@ def list_subscriptions(workflow_id: WorkflowId) -> SubscriptionList:
 @router.post(
     "/api/workflows/<workflow_id>/subscriptions", responses={201: {"description": "Subscribed"}}, tags=TAGS
 )
+@requires(Permission.READ_WORKFLOWS)
 def subscribe(workflow_id: WorkflowId, body: Annotated[NewSubscription, Body()]) -> Response[str]:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     sub = _service().subscribe(who, workflow_id, body.emails, body.slack_channels)
     return _json(201, Subscription.model_validate(sub))
 
@@ -178,10 +178,10 @@ def subscribe(workflow_id: WorkflowId, body: Annotated[NewSubscription, Body()])
     responses={204: {"description": "Unsubscribed"}},
     tags=TAGS,
 )
+@requires(Permission.READ_WORKFLOWS)
 def unsubscribe(
     workflow_id: WorkflowId, subscription_id: Annotated[str, Path(max_length=64)]
 ) -> Response[str]:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     _service().unsubscribe(who, workflow_id, subscription_id)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")

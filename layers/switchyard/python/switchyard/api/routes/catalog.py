@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.catalog import CatalogService
 from switchyard.services.deps import get_deps
@@ -32,21 +32,20 @@ def _json(status: int, payload: Any) -> Response[str]:
 
 
 @router.get("/api/warehouse/catalog", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def get_catalog() -> Response[str]:
-    require(_who(), Permission.READ_WORKFLOWS)
     return _json(200, CatalogService(get_deps()).view())
 
 
 @router.put("/api/warehouse/catalog", tags=TAGS)
+@requires(Permission.MANAGE_CATALOG)
 def put_catalog(
     body: Annotated[dict[str, Any], Body()], confirm_breaking: Annotated[bool, Query()] = False
 ) -> Response[str]:
-    who = _who()
-    require(who, Permission.MANAGE_CATALOG)
-    return _json(200, CatalogService(get_deps()).replace(who, body, confirm_breaking=confirm_breaking))
+    return _json(200, CatalogService(get_deps()).replace(_who(), body, confirm_breaking=confirm_breaking))
 
 
 @router.get("/api/warehouse/catalog/history", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def get_catalog_history(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response[str]:
-    require(_who(), Permission.READ_WORKFLOWS)
     return _json(200, CatalogService(get_deps()).history(limit))

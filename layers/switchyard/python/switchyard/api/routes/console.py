@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel
 
-from switchyard.api.auth import GRANTS, Permission, Role, require
+from switchyard.api.auth import ANY_ROLE, GRANTS, Permission, Role, requires
 from switchyard.domain.models import Principal
 from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.services.deps import get_deps
@@ -163,6 +163,7 @@ class GraphOut(BaseModel):
 
 
 @router.get("/api/me", tags=["people"])
+@requires(ANY_ROLE)
 def me() -> MeOut:
     """Who the token belongs to and what that role may do (any valid token may ask)."""
     who = _principal()
@@ -175,9 +176,9 @@ def me() -> MeOut:
 
 
 @router.get("/api/workflow-types", tags=["workflows"])
+@requires(Permission.READ_WORKFLOWS)
 def workflow_types() -> WorkflowTypeList:
     """The workflow types this installation runs (what the console's type filter offers)."""
-    require(_principal(), Permission.READ_WORKFLOWS)
     deployed = get_deps().settings.state_machines
     return WorkflowTypeList(
         items=[
@@ -189,9 +190,9 @@ def workflow_types() -> WorkflowTypeList:
 
 
 @router.get("/api/workflows/<workflow_id>/graph", tags=["workflows"])
+@requires(Permission.READ_WORKFLOWS)
 def graph(workflow_id: Annotated[str, PathParam(max_length=64)]) -> GraphOut:
     """Every task as a node; an edge from each task to the one that runs after it."""
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     workflow = WorkflowService(get_deps()).get(who, workflow_id)
     return GraphOut.model_validate(workflow_graph(workflow))

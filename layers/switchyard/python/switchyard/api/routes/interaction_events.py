@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
 from switchyard.services.interaction_events import signal_event
@@ -36,6 +36,7 @@ class EventBody(BaseModel):
     responses={202: {"description": "The event is recorded; the activity goes on at its next poll"}},
     tags=["interactions"],
 )
+@requires(Permission.MANAGE_INTERACTIONS)
 def activity_event(
     design_id: Annotated[str, Path(max_length=64)],
     key: Annotated[str, Path(max_length=63)],
@@ -44,7 +45,6 @@ def activity_event(
     body: Annotated[EventBody | None, Body()] = None,
 ) -> Response[str]:
     who: Principal = router.context["principal"]
-    require(who, Permission.MANAGE_INTERACTIONS)
     deps = get_deps()
     sent = body or EventBody()
     instance = signal_event(

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.api.routes.interactions import DesignId, WorkflowKey, _json
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
@@ -35,6 +35,7 @@ def _service() -> OfferHistoryService:
 
 
 @router.get(f"{BASE}/instances/<instance_id>/offer-history", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def instance_offer_history(
     design_id: DesignId,
     key: WorkflowKey,
@@ -47,7 +48,6 @@ def instance_offer_history(
     """The instance's offer history, one row per record and offer or control activity, from the
     production or sandbox space according to the instance's mode."""
     who = _who()
-    require(who, Permission.READ_WORKFLOWS)
     page = _service().instance_history(
         who, design_id, key, instance_id, activity=activity, record_id=record_id, limit=limit, cursor=cursor
     )
@@ -55,16 +55,17 @@ def instance_offer_history(
 
 
 @router.get(f"{BASE}/instances/<instance_id>/offer-history/meta", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def instance_offer_history_meta(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId
 ) -> Response[str]:
     """One row per audience output of the instance (the last fulfilment wins)."""
     who = _who()
-    require(who, Permission.READ_WORKFLOWS)
     return _json(200, _service().instance_meta(who, design_id, key, instance_id))
 
 
 @router.get(f"{BASE}/offer-history/records/<record_id>", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def record_offer_history(
     design_id: DesignId,
     key: WorkflowKey,
@@ -75,7 +76,6 @@ def record_offer_history(
 ) -> Response[str]:
     """Every offer and control entry of one record across the workflow's instances, newest first."""
     who = _who()
-    require(who, Permission.READ_WORKFLOWS)
     page = _service().record_history(
         who, design_id, key, record_id, activity=activity, limit=limit, cursor=cursor
     )
@@ -92,30 +92,30 @@ def _audiences() -> AudienceService:
 
 
 @router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/pause", tags=TAGS)
+@requires(Permission.MANAGE_INTERACTIONS)
 def pause_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
 ) -> Response[str]:
     """Hold the audience's next activity; the other audiences go on."""
     who = _who()
-    require(who, Permission.MANAGE_INTERACTIONS)
     return _json(202, _audiences().pause(who, design_id, key, instance_id, audience))
 
 
 @router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/play", tags=TAGS)
+@requires(Permission.MANAGE_INTERACTIONS)
 def play_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
 ) -> Response[str]:
     """Let a paused audience go on, or run a rewound one again from its first activity."""
     who = _who()
-    require(who, Permission.MANAGE_INTERACTIONS)
     return _json(202, _audiences().play(who, design_id, key, instance_id, audience))
 
 
 @router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind", tags=TAGS)
+@requires(Permission.MANAGE_INTERACTIONS)
 def rewind_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
 ) -> Response[str]:
     """Stop a paused audience and erase its offer history, meta and files for this instance."""
     who = _who()
-    require(who, Permission.MANAGE_INTERACTIONS)
     return _json(202, _audiences().rewind(who, design_id, key, instance_id, audience))

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
 from switchyard.services.interaction_priority import PrioritySettingsService
@@ -30,16 +30,16 @@ def _json(status: int, payload: Any) -> Response[str]:
 
 
 @router.get("/api/prioritization", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
 def get_prioritization() -> Response[str]:
     """The settings, the activities holding a slot (``running``) and the queue, best first."""
     who = _who()
-    require(who, Permission.READ_WORKFLOWS)
     return _json(200, PrioritySettingsService(get_deps()).get(who))
 
 
 @router.put("/api/prioritization", tags=TAGS)
+@requires(Permission.MANAGE_PRIORITIZATION)
 def put_prioritization(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
     """Replace the settings; fields left out take their defaults."""
     who = _who()
-    require(who, Permission.MANAGE_PRIORITIZATION)
     return _json(200, PrioritySettingsService(get_deps()).replace(who, body))

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchyard.api.auth import Permission, require
+from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.domain.schedules import NAME_PATTERN, Schedule, ScheduledType
 from switchyard.services.deps import get_deps
@@ -99,41 +99,41 @@ ScheduleName = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/api/schedules", tags=["schedules"])
+@requires(Permission.READ_WORKFLOWS)
 def list_schedules() -> ScheduleList:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     service = _service()
     return ScheduleList(items=[ScheduleOut.of(s, service) for s in service.list(who)])
 
 
 @router.post("/api/schedules", responses={201: {"description": "Created"}}, tags=["schedules"])
+@requires(Permission.MANAGE_SCHEDULES)
 def create_schedule(body: Annotated[CreateSchedule, Body()]) -> Response[str]:
     who = _principal()
-    require(who, Permission.MANAGE_SCHEDULES)
     service = _service()
     schedule = service.create(who, body.name, body.model_dump(exclude={"name"}))
     return _json(201, ScheduleOut.of(schedule, service))
 
 
 @router.get("/api/schedules/<name>", tags=["schedules"])
+@requires(Permission.READ_WORKFLOWS)
 def get_schedule(name: ScheduleName) -> ScheduleOut:
     who = _principal()
-    require(who, Permission.READ_WORKFLOWS)
     service = _service()
     return ScheduleOut.of(service.get(who, name), service)
 
 
 @router.put("/api/schedules/<name>", tags=["schedules"])
+@requires(Permission.MANAGE_SCHEDULES)
 def change_schedule(name: ScheduleName, body: Annotated[ScheduleFields, Body()]) -> ScheduleOut:
     who = _principal()
-    require(who, Permission.MANAGE_SCHEDULES)
     service = _service()
     return ScheduleOut.of(service.update(who, name, body.model_dump(exclude_unset=True)), service)
 
 
 @router.delete("/api/schedules/<name>", responses={204: {"description": "Removed"}}, tags=["schedules"])
+@requires(Permission.MANAGE_SCHEDULES)
 def remove_schedule(name: ScheduleName) -> Response[str]:
     who = _principal()
-    require(who, Permission.MANAGE_SCHEDULES)
     _service().delete(who, name)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
