@@ -8,43 +8,57 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test lint types unit integration infra e2e console bench synth deploy clean
+.PHONY: install browser run test clear-times lint types unit integration infra e2e console bench synth deploy clean
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[local,cdk,dev]"
-	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@t0=$$EPOCHREALTIME; set -e; \
+	test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	echo "Installing into $(VENV) (first time: a few minutes)..."; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[local,cdk,dev]"; \
+	rm -f $(VENV)/.installed-*; touch $(STAMP); \
+	awk "BEGIN{printf \"%.0f\", $$EPOCHREALTIME-$$t0}" > $(VENV)/.install-seconds
 
 install: $(STAMP) ## Create the virtual environment and install everything
 
 run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant
 	$(PY) -m switchyard.local
 
-test: lint types unit integration infra e2e console ## Everything CI runs
+# Each tier prints its wall time as it ends, and `make test` prints them all at the end.
+TIMES := test-artifacts/tier-times.txt
+timed = @mkdir -p test-artifacts; t0=$$EPOCHREALTIME; $(2); rc=$$?; \
+	line=$$(printf '%-12s %7.1f s  %s' "$(1)" "$$(awk "BEGIN{print $$EPOCHREALTIME-$$t0}")" \
+	  "$$([ $$rc -eq 0 ] && echo ok || echo FAILED)"); echo "$$line"; echo "$$line" >> $(TIMES); exit $$rc
+
+test: clear-times lint types unit integration infra e2e console ## Everything CI runs
+	@echo "--- make test: wall time per tier (install: $$(cat $(VENV)/.install-seconds 2>/dev/null || echo 0) s)"
+	@cat $(TIMES)
+	@awk '{s+=$$2} END{printf "%-12s %7.1f s\n", "total", s}' $(TIMES)
+
+clear-times:
+	@mkdir -p test-artifacts; rm -f $(TIMES)
 
 lint: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(call timed,lint,$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .)
 
 types: install
-	$(VENV)/bin/mypy
+	$(call timed,types,$(VENV)/bin/mypy)
 
 unit: install
-	$(PY) -m pytest tests/unit -q
+	$(call timed,unit,$(PY) -m pytest tests/unit -q)
 
 # The integration and console tests mostly wait on state machines, so they run in parallel
 # processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 
 integration: install
-	$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS)
+	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS))
 
 infra: install
-	$(PY) -m pytest tests/infra -q
+	$(call timed,infra,$(PY) -m pytest tests/infra -q)
 
 e2e: install
-	$(PY) -m pytest tests/e2e -q
+	$(call timed,e2e,$(PY) -m pytest tests/e2e -q)
 
 # The console tests drive Debian's Chromium with Playwright (pinned in the dev extras; Playwright's
 # own browser downloads are never used). Installed here when missing; CI runs as root.
@@ -55,7 +69,7 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
-	$(PY) -m pytest tests/console -q -n $(TEST_WORKERS)
+	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS))
 
 bench: install
 	$(PY) bench/courier_group.py

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.declarations import PARTITION_PLACEHOLDER
+
 from infra import constants as c
 
 
@@ -53,14 +55,20 @@ def table_key_schema(properties: dict[str, Any]) -> dict[str, object]:
     }
 
 
+PARTITION = {"Ref": "AWS::Partition"}
+
+
 def literal_string(value: Any) -> str:
-    """A template string that holds no reference (a plain string or a Fn::Join of plain strings)."""
+    """A template string that holds no reference but the partition (a plain string or a Fn::Join
+    of plain strings and ``AWS::Partition``, which reads back as ``${Partition}``)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
-        if all(isinstance(part, str) for part in parts):
-            return str(separator).join(parts)
+        if all(isinstance(part, str) or part == PARTITION for part in parts):
+            return str(separator).join(
+                part if isinstance(part, str) else "${" + PARTITION_PLACEHOLDER + "}" for part in parts
+            )
     raise ValueError(f"not a literal string: {str(value)[:200]}")
 
 

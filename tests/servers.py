@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,17 @@ class Webhook:
     headers: list[dict[str, str]] = field(default_factory=list)
     # statuses to answer, in order; then 200
     script: list[int] = field(default_factory=list)
-    delay: float = 0.0
+    # set by a test to hold every request until it is released (``release.set()``): a send stays
+    # in flight for exactly as long as the test needs, whatever the machine's load
+    held: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    # set when a request has arrived (and, when held, is being held)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self) -> None:
+        self.held = True
+        self.release.clear()
+        self.arrived.clear()
 
 
 @contextmanager
@@ -31,8 +40,10 @@ def webhook_server() -> Iterator[Webhook]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if state.delay:
-                time.sleep(state.delay)
+            state.arrived.set()
+            if state.held:
+                # bounded, so a test that fails before releasing cannot hang the server
+                state.release.wait(timeout=120)
             status = state.script.pop(0) if state.script else 200
             if status == 200:
                 state.received.append(json.loads(body))
@@ -52,6 +63,7 @@ def webhook_server() -> Iterator[Webhook]:
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
 

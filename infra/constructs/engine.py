@@ -29,10 +29,13 @@ import jsii
 from aws_cdk import (
     ArnFormat,
     AssetHashType,
+    Aws,
     BundlingOptions,
     DockerImage,
     Duration,
     ILocalBundling,
+    RemovalPolicy,
+    Size,
     Stack,
     Tags,
 )
@@ -206,6 +209,7 @@ class Engine(Construct):
         function = lambda_.Function(
             self,
             f"{pascal(decl.key)}Function",
+            function_name=d.function_name(decl.key),
             description=decl.description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
@@ -214,6 +218,7 @@ class Engine(Construct):
             layers=self.layers,
             memory_size=decl.memory_mb,
             timeout=Duration.seconds(decl.timeout_s),
+            ephemeral_storage_size=Size.mebibytes(decl.scratch_mb),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(
                 self, f"{pascal(decl.key)}FunctionLogs", retention=logs.RetentionDays[c.LOG_RETENTION]
@@ -230,12 +235,15 @@ class Engine(Construct):
         return function
 
     def _wire_functions(self) -> None:
-        stack = Stack.of(self)
         table_names = {TABLE_ENV[logical]: table.table_name for logical, table in self.data.tables.items()}
-        task_functions = stack.to_json_string(
-            {kind: self.functions[kind].function_arn for kind in d.TASK_FUNCTIONS}
+        # every machine's ARN is this and its fixed name (one short value: Lambda allows 4 KB of
+        # environment); the task functions are called by their fixed names, so need no variable
+        machine_prefix = Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name="",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        state_machines = stack.to_json_string(self.state_machine_arns)
         tuning = self._tuning()
         for key, decl in d.FUNCTIONS.items():
             function = self.functions[key]
@@ -244,10 +252,8 @@ class Engine(Construct):
                 d.ENV_DATA_BUCKET: self.data.bucket.bucket_name,
                 d.ENV_EVENT_BUS: self.events.bus.event_bus_name,
             }
-            if key not in d.TASK_FUNCTIONS:
-                env[d.ENV_TASK_FUNCTIONS] = task_functions
             if decl.start_executions:
-                env[d.ENV_STATE_MACHINES] = state_machines
+                env[d.ENV_STATE_MACHINE_ARN_PREFIX] = machine_prefix
             env.update(tuning)
             for name, value in env.items():
                 function.add_environment(name, value)
@@ -439,10 +445,10 @@ class Engine(Construct):
     def _state_machine(self, decl: d.StateMachineDecl) -> sfn.StateMachine:
         definition = load_definition(decl.workflow_type)
         found = placeholders(definition)
-        if found != set(decl.function_substitutions):
+        if found != decl.placeholders:
             raise ValueError(
                 f"{decl.file_name}: placeholders {sorted(found)} but substitutions for "
-                f"{sorted(decl.function_substitutions)}"
+                f"{sorted(decl.placeholders)}"
             )
         unknown = set(decl.invoked_functions) - set(self.functions)
         if unknown:
@@ -454,13 +460,21 @@ class Engine(Construct):
             f"{construct_id}StateMachineLogs",
             log_group_name=c.STATE_MACHINE_LOG_GROUP_PREFIX + name,
             retention=logs.RetentionDays[c.LOG_RETENTION],
+            # kept when the stack is deleted or the group replaced, but removed when the deploy
+            # that created it rolls back: a fixed name kept then makes the next deploy fail
+            # ("already exists"). CloudFormation's DeletionPolicy RetainExceptOnCreate.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         machine = sfn.StateMachine(
             self,
             f"{construct_id}StateMachine",
             state_machine_name=name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(definition),
+            # the partition goes into the definition as a reference (a Fn::Join CloudFormation
+            # resolves), not as a substitution: validators read the service integrations' ARNs
+            definition_body=sfn.DefinitionBody.from_string(
+                definition.replace("${" + d.PARTITION_PLACEHOLDER + "}", Aws.PARTITION)
+            ),
             definition_substitutions={
                 placeholder: self.functions[key].function_arn
                 for placeholder, key in decl.function_substitutions.items()

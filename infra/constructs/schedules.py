@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Aws, Names, Stack
+from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 from switchyard import declarations as d
@@ -98,11 +97,8 @@ class Schedules(Construct):
         stack = Stack.of(self)
         if key == d.RUN_AFTER_TARGET:
             # The triggers function schedules calls to itself: its own ARN cannot come from a
-            # reference to itself (a circular dependency), so it gets a name made from its path.
-            name = Names.unique_resource_name(function, max_length=64)
-            cfn = function.node.default_child
-            assert isinstance(cfn, lambda_.CfnFunction)
-            cfn.function_name = name
+            # reference to itself (a circular dependency); it is made from its fixed name.
+            name = d.function_name(key)
             triggers_arn = stack.format_arn(
                 service="lambda",
                 resource="function",

@@ -16,7 +16,6 @@ from tests.console.inprocess import HttpApi
 from tests.integration.test_interaction_handoff import executions
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
     between_cycles,
-    clock,
     interactive,
     live,
 )
@@ -30,6 +29,7 @@ from tests.integration.test_interactions import (
     wait_until,
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
 def test_the_run_page_shows_each_new_execution_in_its_history(
@@ -59,4 +59,4 @@ def test_the_run_page_shows_each_new_execution_in_its_history(
     expect(page.locator(".history")).to_contain_text(f"({run_id}-2)")
     shot(page, "workflow-continued")
     assert api.post(f"/api/workflows/{run_id}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)  # type: ignore[arg-type]
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)  # type: ignore[arg-type]

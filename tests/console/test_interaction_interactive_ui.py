@@ -16,7 +16,6 @@ from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
     between_cycles,
-    clock,
     interactive,
     live,
 )
@@ -29,6 +28,7 @@ from tests.integration.test_interactions import (
     wait_for,
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
 def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
@@ -70,7 +70,7 @@ def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
     # When the workflow is stopped, the interactive branch shows Terminated
     body = api.get(f"/api/interactions/{d['id']}/workflows/main/instances/{iid}").body
     assert api.post(f"/api/workflows/{body['workflow_id']}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)  # type: ignore[arg-type]
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)  # type: ignore[arg-type]
     page.reload()
     expect(head).to_have_attribute("data-status", "Terminated")
     expect(offered).to_have_attribute("data-status", "Terminated")

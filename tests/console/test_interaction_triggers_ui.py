@@ -323,3 +323,40 @@ def test_an_administrator_edits_the_catalog_and_sees_its_problems_by_path(
         assert "sms" in api.get("/api/warehouse/catalog").body["catalog"]["channels"]
     finally:
         assert api.call("PUT", "/api/warehouse/catalog", before).status == 200
+
+
+def test_a_catalog_that_breaks_a_design_lists_it_and_saves_only_when_confirmed(
+    page: Any, served: Console, api: HttpApi, log: Any
+) -> None:
+    log.allow(r"status of 409")
+    before = api.get("/api/warehouse/catalog").body["catalog"]
+    # Given a saved design that offers on direct_mail
+    saved = create(api, design([audience(), offer(channel="direct_mail")]))
+    try:
+        sign_in(page, served, path="warehouse")
+        editor = page.get_by_role("textbox", name="Catalog", exact=True)
+        # When an administrator removes direct_mail and saves
+        without = dict(before, channels=[c for c in before["channels"] if c != "direct_mail"])
+        editor.fill(json.dumps(without, indent=2))
+        page.get_by_role("button", name="Save catalog").click()
+        # Then nothing is stored, and the design is listed with what breaks in it
+        alert = page.locator("form.design-form [role=alert]")
+        expect(alert).to_contain_text("catalog_breaks_designs")
+        broken = alert.locator(f"section.wh-broken[data-design='{saved['id']}']")
+        expect(broken.get_by_role("link", name=saved["name"])).to_be_visible()
+        expect(broken.locator("li[data-path='workflows.0.branches.0.1.channel']")).to_contain_text(
+            "Channel 'direct_mail' is not authorised"
+        )
+        assert "direct_mail" in api.get("/api/warehouse/catalog").body["catalog"]["channels"]
+        assert violations(page) == []
+        shot(page, "warehouse-catalog-breaks-designs")
+        # When they save anyway
+        alert.get_by_role("button", name=re.compile(r"Save anyway \(breaks \d+ designs?\)")).click()
+        # Then it is stored, and the catalog's history says who broke which design
+        expect(page.locator("form.design-form [role=status]")).to_contain_text("Saved")
+        assert "direct_mail" not in api.get("/api/warehouse/catalog").body["catalog"]["channels"]
+        latest = api.get("/api/warehouse/catalog/history").body["items"][0]
+        assert latest["by"] == "admin"
+        assert {"id": saved["id"], "name": saved["name"]} in latest["broke_designs"]
+    finally:
+        assert api.call("PUT", "/api/warehouse/catalog", before).status == 200

@@ -48,6 +48,17 @@ class Local:
             assert time.monotonic() < deadline, f"stayed {body['status']}"
             time.sleep(0.2)
 
+    def wait_for_task(self, workflow_id: str, *statuses: str, timeout: float = 90) -> dict[str, Any]:
+        """The first task seen in one of ``statuses``; polls often so the run has moved on little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.request("GET", f"/api/workflows/{workflow_id}").json()
+            for task in (t for s in body["stages"] for t in s["tasks"]):
+                if task["status"] in statuses:
+                    return task  # type: ignore[no-any-return]
+            assert time.monotonic() < deadline, f"no task became {statuses}: {body}"
+            time.sleep(0.01)
+
 
 def run_local(extra_env: dict[str, str] | None = None) -> Iterator[Local]:
     """Start ``python -m switchyard.local`` as a user would, yield it, stop it with Ctrl-C."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.e2e.conftest import Local
 
 
@@ -34,7 +32,7 @@ def test_start_a_run_over_http_and_watch_it_finish(local: Local) -> None:
 
 def test_stop_a_run_over_http(local: Local) -> None:
     started = local.request("POST", "/api/workflows", {"type": "courier_group", "name": "crm_web"}).json()
-    time.sleep(0.3)
+    local.wait_for_task(started["id"], "running")
     reply = local.request("POST", f"/api/workflows/{started['id']}/stop")
     assert reply.status_code == 202
     done = local.wait(started["id"], "stopped")

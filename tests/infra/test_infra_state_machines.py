@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from infra_helpers import functions, machines, render, resources, role_statements
 from switchyard import declarations as d
-from switchyard.statemachines import load_definition, machines_dir, placeholders, substitute
+from switchyard.statemachines import load_definition, machines_dir, placeholders, state_names, substitute
+
+from infra.describe import literal_string
 
 UNRESOLVED = re.compile(r"\$\{[^}]*\}")
 TYPES = sorted(d.STATE_MACHINES)
@@ -18,7 +20,9 @@ TYPES = sorted(d.STATE_MACHINES)
 def _substituted(properties: dict[str, Any]) -> str:
     """The definition as Step Functions will see it, each ARN rendered as <LogicalId.Arn>."""
     values = {k: render(v) for k, v in (properties.get("DefinitionSubstitutions") or {}).items()}
-    return UNRESOLVED.sub(lambda m: values.get(m.group(0)[2:-1], m.group(0)), properties["DefinitionString"])
+    # (the partition is a reference in the definition itself, rendered "aws")
+    text = render(properties["DefinitionString"])
+    return UNRESOLVED.sub(lambda m: values.get(m.group(0)[2:-1], m.group(0)), text)
 
 
 def _item_processors(node: Any) -> list[dict[str, Any]]:
@@ -52,10 +56,12 @@ def test_the_definition_is_the_machine_file_with_every_placeholder_substituted(
 ) -> None:
     properties = machines(template)[workflow_type][1]["Properties"]
     definition = load_definition(workflow_type)
-    # The template holds the loaded file as it is, placeholders included
-    assert json.loads(properties["DefinitionString"]) == json.loads(definition)
-    # Every placeholder has a substitution, and there is none without a placeholder
-    assert set(properties["DefinitionSubstitutions"]) == placeholders(definition)
+    # The template holds the loaded file as it is, placeholders included (the partition as the
+    # stack's AWS::Partition, joined into the string)
+    assert json.loads(literal_string(properties["DefinitionString"])) == json.loads(definition)
+    assert {"Ref": "AWS::Partition"} in properties["DefinitionString"]["Fn::Join"][1]
+    # Every other placeholder has a substitution, and there is none without a placeholder
+    assert set(properties["DefinitionSubstitutions"]) == placeholders(definition) - {d.PARTITION_PLACEHOLDER}
     assert placeholders(definition), "a machine that invokes no function is suspicious"
     # After substitution nothing unresolved is left
     assert UNRESOLVED.findall(_substituted(properties)) == []
@@ -82,11 +88,16 @@ def test_every_item_processor_runs_the_task_pattern_fragment(
     assert processors, "no Map state runs the task pattern"
     engine_arn = f"<{functions(template)['engine'][0]}.Arn>"
     for processor in processors:
-        assert processor["StartAt"] == fragment["StartAt"]
-        assert set(processor["States"]) == set(fragment["States"])
+        # the fragment's states, named after their Map state (names are unique machine-wide)
+        prefix = processor["StartAt"].removesuffix("." + fragment["StartAt"])
+        assert prefix and processor["StartAt"] == f"{prefix}.{fragment['StartAt']}"
+        assert set(processor["States"]) == {f"{prefix}.{name}" for name in fragment["States"]}
+        unprefixed = json.loads(json.dumps(processor["States"]).replace(f'"{prefix}.', '"'))
         # and the fragment's engine calls go to the engine function
-        expected = json.loads(substitute(json.dumps(fragment["States"]), {"EngineFunctionArn": engine_arn}))
-        assert processor["States"] == expected
+        expected = json.loads(
+            substitute(json.dumps(fragment["States"]), {"EngineFunctionArn": engine_arn, "Partition": "aws"})
+        )
+        assert unprefixed == expected
 
 
 @pytest.mark.parametrize("workflow_type", TYPES)
@@ -156,3 +167,14 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: di
     assert key["EnableKeyRotation"] is True
     principals = [s.get("Principal", {}).get("Service") for s in key["KeyPolicy"]["Statement"]]
     assert "cloudwatch.amazonaws.com" in principals
+
+
+def test_no_deployed_machine_repeats_a_state_name(template: dict[str, Any]) -> None:
+    """Step Functions refuses a definition that repeats a state name anywhere in it, nested
+    processors included (DUPLICATE_STATE_NAME): checked on what the template deploys."""
+    for workflow_type, (_, machine) in machines(template).items():
+        definition = json.loads(_substituted(machine["Properties"]))
+        names = state_names(definition)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        assert not repeated, f"{workflow_type}: {repeated}"
+        assert all(len(n) <= 80 for n in names), workflow_type  # the service's limit

@@ -17,6 +17,8 @@ from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import Deps, get_deps
 
+from tests.support.fixtures import clock  # noqa: F401 (a fixture)
+
 
 @dataclass
 class Reply:
@@ -64,6 +66,19 @@ class Api:
             if time.monotonic() > deadline:
                 raise AssertionError(f"workflow stayed {body['status']}, wanted {statuses}: {body}")
             time.sleep(0.1)
+
+    def wait_for_task(self, workflow_id: str, *statuses: str, timeout: float = 60) -> dict[str, Any]:
+        """The first task seen in one of ``statuses``; polls often so the run has moved on little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.get(f"/api/workflows/{workflow_id}").body
+            for stage in body["stages"]:
+                for task in stage["tasks"]:
+                    if task["status"] in statuses:
+                        return task  # type: ignore[no-any-return]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no task became {statuses}: {body}")
+            time.sleep(0.01)
 
     def wait_waiting(self, workflow_id: str, timeout: float = 60) -> dict[str, Any]:
         """Failed and holding its task token: a resolution can be applied."""

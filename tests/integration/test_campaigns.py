@@ -205,7 +205,8 @@ def test_an_invalid_list_name_is_fixed_in_configuration(api: Api, deps: Deps) ->
 
 def test_stopping_an_orchestration_waits_for_its_running_send(api: Api, deps: Deps) -> None:
     with webhook_server() as hook:
-        hook.delay = 2.0
+        # Given an orchestration whose first send is in flight (the webhook holds it)
+        hook.hold()
         deps.config.put("destination", "slow_hook", {"name": "slow_hook", "kind": "webhook", "url": hook.url})
         deps.config.put(
             "orchestration",
@@ -217,21 +218,40 @@ def test_stopping_an_orchestration_waits_for_its_running_send(api: Api, deps: De
             },
         )
         run = start(api, "orchestration", "slow")
-        deadline = time.monotonic() + 30
-        while True:
-            send = tasks(api.get(f"/api/workflows/{run['id']}").body).get("Send: slow to slow_hook", {})
-            if send.get("status") == "running":
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        assert hook.arrived.wait(timeout=60), "the send never reached the webhook"
+        # When it is stopped
         stopping = api.post(f"/api/workflows/{run['id']}/stop")
         assert stopping.status == 202
         assert stopping.body["status"] == "stopping"
+        # Then it stays stopping while the send runs (an orchestration task may not be stopped)
+        held = api.get(f"/api/workflows/{run['id']}").body
+        assert held["status"] == "stopping"
+        assert tasks(held)["Send: slow to slow_hook"]["status"] == "running"
+        hook.release.set()
         done = api.wait(run["id"], "stopped")
     t = tasks(done)
     assert t["Send: slow to slow_hook"]["status"] == "succeeded"  # ran to completion
     assert t["Send: slow to exports"]["status"] == "pending"  # nothing new started
     assert len(hook.received) == 1
+
+
+def test_stopping_a_campaign_ends_its_running_send_and_starts_no_other(api: Api, deps: Deps) -> None:
+    with webhook_server() as hook:
+        # Given a campaign whose first send is in flight (the webhook holds it)
+        hook.hold()
+        deps.config.put("destination", "held_hook", {"name": "held_hook", "kind": "webhook", "url": hook.url})
+        campaign(deps, "held", ["held_hook", "exports"], sql="SELECT customer_id FROM customers LIMIT 2")
+        run = start(api, "campaign_send", "held")
+        assert hook.arrived.wait(timeout=60), "the send never reached the webhook"
+        # When it is stopped
+        assert api.post(f"/api/workflows/{run['id']}/stop").status == 202
+        # Then the running send is ended (a campaign's send may be stopped) and the next never starts
+        done = api.wait(run["id"], "stopped")
+        hook.release.set()
+    t = tasks(done)
+    assert t["Send: held to held_hook"]["status"] == "stopped"
+    assert t["Send: held to exports"]["status"] == "pending"
+    assert t["Send: held to exports"]["started_at"] is None
 
 
 def test_an_orchestration_group_runs_its_orchestrations(api: Api) -> None:
@@ -243,7 +263,7 @@ def test_an_orchestration_group_runs_its_orchestrations(api: Api) -> None:
 
 def test_a_destination_that_takes_one_send_at_a_time_makes_the_next_run_wait(api: Api, deps: Deps) -> None:
     with webhook_server() as hook:
-        hook.delay = 3.0
+        hook.hold()
         deps.config.put(
             "destination",
             "ad_platform",
@@ -251,15 +271,8 @@ def test_a_destination_that_takes_one_send_at_a_time_makes_the_next_run_wait(api
         )
         campaign(deps, "ads", ["ad_platform"], sql="SELECT customer_id FROM customers LIMIT 2")
         first = start(api, "campaign_send", "ads")
-        deadline = time.monotonic() + 30
-        while (
-            tasks(api.get(f"/api/workflows/{first['id']}").body)
-            .get("Send: ads to ad_platform", {})
-            .get("status")
-            != "running"
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        assert hook.arrived.wait(timeout=60), "the first send never reached the webhook"
+        deadline = time.monotonic() + 60
         second = start(api, "campaign_send", "ads")
         # the second run's send waits, with a warning saying why
         while (
@@ -272,6 +285,7 @@ def test_a_destination_that_takes_one_send_at_a_time_makes_the_next_run_wait(api
         waiting = tasks(api.get(f"/api/workflows/{second['id']}").body)["Send: ads to ad_platform"]
         assert waiting["status"] == "pending"
         assert f"run {first['id']} was still sending" in waiting["warnings"][0]
+        hook.release.set()
         one = api.wait(first["id"], "succeeded", "failed")
         two = api.wait(second["id"], "succeeded", "failed")
     assert one["status"] == two["status"] == "succeeded"

@@ -33,6 +33,7 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
+from tests.support.executions import wait_for_looks
 
 SIGNALS = "db/ixsignals/ix_signals.parquet"
 
@@ -333,11 +334,13 @@ def test_a_manual_wait_for_event_holds_the_branch_until_its_event_is_posted(
 
 
 def test_a_scheduled_wait_for_event_does_not_fire_while_paused_and_checks_its_counts(
-    api: Api, deps: Deps
+    api: Api, deps: Deps, clock: Any
 ) -> None:
+    # Given an instance waiting for an event scheduled an hour ahead (on the engine's clock,
+    # which the test moves instead of waiting), whose database count does not hold yet
     zone = "America/New_York"
-    due = datetime.now(UTC) + timedelta(seconds=10)
-    at = due.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    due = datetime.now(UTC) + timedelta(hours=1)
+    at = due.astimezone(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
     wait = {
         "type": "wait_for_event",
         "name": "At launch",
@@ -353,19 +356,23 @@ def test_a_scheduled_wait_for_event_does_not_fire_while_paused_and_checks_its_co
     activate(api, d["id"], "test")
     iid = fire(api, d["id"])["instance_id"]
     wait_until(lambda: waiting(deps, iid))
-    assert datetime.now(UTC) < due, "the instance took too long to reach its wait for event"
+    run_id = instance(api, d["id"], iid)["workflow_id"]
+    # When the workflow is paused and the event's time passes
     assert api.post(wf(d["id"], "pause")).status == 202
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 1.5)
-    # the event's time has passed while paused: it did not fire
+    wait_until(lambda: instance(api, d["id"], iid)["status"] == "Paused")
+    clock(61)
+    wait_for_looks(deps, run_id)  # it has looked again since its time came
+    # Then it did not fire, and a manual event is refused
     held = instance(api, d["id"], iid)
     assert held["status"] == "Paused"
     assert not any(e.get("at") for e in deps.interactions.instances.get(iid).events.values())
     assert manual_refused(api, d["id"], iid)
+    # When it is played: the time has come, but the count does not hold yet
     assert api.post(wf(d["id"], "play")).status == 202
-    # played: the time has come, but the count does not hold yet
     wait_until(lambda: any(e.get("at") for e in deps.interactions.instances.get(iid).events.values()))
-    time.sleep(1.5)
+    wait_for_looks(deps, run_id)  # it has checked the count again
     assert activities(instance(api, d["id"], iid))["Spring offer"]["status"] == "Waiting For Trigger"
+    # When the count holds, the branch goes on
     deps.blobs.put(deps.settings.data_bucket, SIGNALS, parquet("SELECT 's1' AS signal_id, 'go' AS state"))
     try:
         done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
@@ -391,7 +398,7 @@ def test_a_stopped_instance_waiting_for_its_event_ends_at_once(api: Api, deps: D
     iid = fire(api, d["id"])["instance_id"]
     wait_until(lambda: waiting(deps, iid))
     assert api.post(wf(d["id"], "stop")).status == 202
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=5)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
     assert activities(done)["Spring offer"]["status"] == "Stopped"
     refused = api.post(wf(d["id"], f"instances/{iid}/activities/Go%20signal/event"))
     assert refused.status == 409
@@ -412,7 +419,7 @@ def test_reactivating_leaves_out_everyone_a_decision_offer_recorded(api: Api, de
     wait_until(lambda: waiting(deps, first))
     assert deps.interactions.history.count("production", first, "Best offer") == 25
     assert api.post(wf(d["id"], "stop")).status == 202
-    assert wait_for(api, d["id"], first, "Stopped", timeout=5)["status"] == "Stopped"
+    assert wait_for(api, d["id"], first, "Stopped", timeout=30)["status"] == "Stopped"
     second = api.post(wf(d["id"], "reactivate"))
     assert second.status == 202, second.body
     sid = second.body["instance_id"]
@@ -421,7 +428,7 @@ def test_reactivating_leaves_out_everyone_a_decision_offer_recorded(api: Api, de
     shown = activities(instance(api, d["id"], sid))
     assert shown["West"]["count"] == 35 and shown["Best offer"]["count"] == 0
     assert api.post(wf(d["id"], "stop")).status == 202
-    wait_for(api, d["id"], sid, "Stopped", timeout=5)
+    wait_for(api, d["id"], sid, "Stopped", timeout=30)
 
 
 # --- validation ------------------------------------------------------------------------------------------

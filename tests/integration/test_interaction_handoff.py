@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - pytest fixtures (live, clock) imported from test_interaction_interactive
+# ruff: noqa: F811 - pytest fixture (live) imported from test_interaction_interactive
 """Interactive audiences over many executions: past ``SWITCHYARD_HANDOFF_EVENTS`` (estimated
 history events of the current execution), an instance whose interactive audiences are between
 cycles carries on in a new execution of the interaction machine, exactly where the last one
@@ -23,7 +23,6 @@ from switchyard.services.deps import Deps
 from tests.integration.conftest import Api
 from tests.integration.test_interaction_interactive import (  # noqa: F401  (fixtures)
     between_cycles,
-    clock,
     history_ids,
     interactive,
     live,
@@ -43,6 +42,7 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     warehouse,
     wf,
 )
+from tests.support.executions import all_events, executions, history_events
 
 THRESHOLD = 100  # about one cycle and a few looks at the next one per execution
 
@@ -51,30 +51,6 @@ THRESHOLD = 100  # about one cycle and a few looks at the next one per execution
 def low_threshold(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, handoff_events=THRESHOLD))
     return THRESHOLD
-
-
-def executions(deps: Deps, workflow_id: str) -> list[dict[str, Any]]:
-    """The run's executions of the interaction machine, first to last."""
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine = deps.settings.state_machines["interaction"]
-    found = [
-        e
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
-        for e in page["executions"]
-        if e["name"] == workflow_id or e["name"].startswith(f"{workflow_id}-")
-    ]
-    return sorted(found, key=lambda e: 1 if e["name"] == workflow_id else int(e["name"].rsplit("-", 1)[1]))
-
-
-def history_events(execution: str) -> int:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution)
-    return sum(len(page["events"]) for page in pages)
-
-
-def all_events(deps: Deps, workflow_id: str) -> int:
-    """The history events of all the run's executions (grows with every look)."""
-    return sum(history_events(e["executionArn"]) for e in executions(deps, workflow_id))
 
 
 def continued(api: Api, workflow_id: str) -> list[dict[str, Any]]:
@@ -155,7 +131,7 @@ def test_a_stop_during_a_later_execution_stops_the_instance(
     current = deps.workflows.get(workflow_id, with_tasks=False).execution_arn
     assert current is not None and current != executions(deps, workflow_id)[0]["executionArn"]
     assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
 
     # Then the instance is stopped: the execution the stop found ended, none runs on, no cycle runs
     assert activities(done)["Live west"]["status"] == "Terminated"
@@ -238,7 +214,7 @@ def test_a_paused_instance_hands_over_and_stays_paused(
     body = between_cycles(api, d["id"], iid, 2)
     assert [c["records"] for c in activities(body)["Live west"]["cycles"]] == [5, 1]
     assert api.post(f"/api/workflows/{workflow_id}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)
 
 
 def test_a_failure_in_a_later_execution_is_resolved_there_and_the_cycles_go_on(

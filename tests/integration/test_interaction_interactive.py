@@ -7,7 +7,6 @@ and add warehouse records between cycles; they watch the instance through the AP
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     warehouse,
     wf,
 )
+from tests.support.executions import wait_all_ended, wait_for_looks
 
 TABLE = "domain/ix_live/data.parquet"
 
@@ -57,19 +57,6 @@ def live(deps: Deps) -> Iterator[Any]:
     yield put
     deps.blobs.delete(bucket, TABLE)
     deps.config.put("warehouse", "catalog", CATALOG)
-
-
-@pytest.fixture
-def clock(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``clock(minutes)``: the engine's time moves that far ahead of the real one."""
-    real = deps.clock
-    ahead = [timedelta(0)]
-    monkeypatch.setattr(deps, "clock", lambda: real() + ahead[0])
-
-    def move(minutes: float) -> None:
-        ahead[0] += timedelta(minutes=minutes)
-
-    return move
 
 
 def interactive(name: str = "Live west", **extra: Any) -> dict[str, Any]:
@@ -165,13 +152,14 @@ def test_after_an_outage_one_cycle_catches_up_and_stop_ends_the_branch(
     # When the workflow is stopped while it waits for its next cycle
     stopped = api.post(f"/api/workflows/{caught_up['workflow_id']}/stop")
     assert stopped.status == 202, stopped.body
-    done = wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    done = wait_for(api, d["id"], iid, "Stopped", timeout=30)
     # Then no further cycle runs: the interactive branch shows Terminated, with its counts
     shown = activities(done)
     assert shown["Live west"]["status"] == "Terminated" and shown["Spring offer"]["status"] == "Terminated"
     assert shown["Live west"]["count"] == 7 and shown["Spring offer"]["count"] == 7
-    clock(20)
-    time.sleep(2)  # a cycle would be due now: none runs
+    clock(20)  # a cycle would be due now: none runs
+    # (the event that matters: every execution of the run has ended, so no cycle can start)
+    wait_all_ended(deps, caught_up["workflow_id"])
     assert [c["records"] for c in activities(instance(api, d["id"], iid))["Live west"]["cycles"]] == [5, 2]
 
 
@@ -220,7 +208,8 @@ def test_pause_holds_the_next_cycle_rewind_replays_from_the_first_and_rollback_r
     wait_for(api, d["id"], iid, "Paused")
     live(12)
     clock(16)
-    time.sleep(2)
+    # (the event that matters: the paused run has looked again since its cycle fell due)
+    wait_for_looks(deps, instance(api, d["id"], iid)["workflow_id"])
     shown = activities(instance(api, d["id"], iid))
     assert shown["Live west"]["status"] == "Paused" and len(shown["Live west"]["cycles"]) == 1
 
@@ -245,7 +234,7 @@ def test_pause_holds_the_next_cycle_rewind_replays_from_the_first_and_rollback_r
 
     # When it is stopped and rolled back, the offer history of every cycle goes
     assert api.post(f"/api/workflows/{replayed['workflow_id']}/stop").status == 202
-    wait_for(api, d["id"], iid, "Stopped", timeout=10)
+    wait_for(api, d["id"], iid, "Stopped", timeout=30)
     admin = api.as_(tokens["administrator"])
     rolled = admin.post(wf(d["id"], f"instances/{iid}/rollback"))
     assert rolled.status == 202, rolled.body

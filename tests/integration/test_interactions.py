@@ -328,7 +328,7 @@ def test_a_run_counting_a_long_delay_down_stops_at_once_through_the_workflows_ap
     stopped = api.post(f"/api/workflows/{fired['workflow_id']}/stop")
     assert stopped.status == 202, stopped.body
     assert stopped.body["status"] == "stopped"
-    done = wait_for(api, d["id"], fired["instance_id"], "Stopped", timeout=5)
+    done = wait_for(api, d["id"], fired["instance_id"], "Stopped", timeout=30)
     assert activities(done)["Spring offer"]["status"] == "Stopped"
 
 

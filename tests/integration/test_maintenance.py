@@ -86,6 +86,23 @@ def test_a_ccpa_delete_removes_the_person_everywhere_and_never_stores_the_addres
     assert "config.email" in missing.body["error"]["message"]
 
 
+def test_a_ccpa_delete_of_an_address_no_customer_has_still_removes_it_from_the_listed_tables(
+    api: Api, deps: Deps
+) -> None:
+    # Given the demo's loyalty file loaded: it holds ada.lovelace@example.com, whom no courier knows
+    assert run(api, "file_upload", "loyalty")["status"] == "succeeded"
+    sql = "SELECT count(*) FROM TABLE WHERE email = 'ada.lovelace@example.com'"
+    assert query(deps, "domain/loyalty/data.parquet", sql)[0][0] == 1
+    # When the person asks to be deleted, naming the loyalty table (docs/workflow-types.md)
+    done = run(api, "ccpa_delete", "request-44", {"email": "ada.lovelace@example.com", "tables": ["loyalty"]})
+    # Then the run succeeds, no customer is touched, and the loyalty record is gone
+    assert done["status"] == "succeeded", done
+    out = tasks(done)["Delete personal records"]["outputs"]
+    assert out["customers"] == 0
+    assert out["removed"]["domain:loyalty"] == 1
+    assert query(deps, "domain/loyalty/data.parquet", sql)[0][0] == 0
+
+
 def test_an_input_validation_report_warns_and_fails_on_its_thresholds(api: Api, deps: Deps) -> None:
     done = run(api, "input_validation_report", "daily_inputs")
     assert done["status"] == "succeeded", done

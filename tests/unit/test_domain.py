@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from switchyard import declarations as d
@@ -14,7 +15,7 @@ from switchyard.domain.errors import ConfigurationMissing, Forbidden, Validation
 from switchyard.domain.models import Principal, Task, TaskErrorInfo
 from switchyard.domain.workflow_types import plan_courier_group
 from switchyard.services.engine import classify
-from switchyard.statemachines import load_definition, placeholders, substitute
+from switchyard.statemachines import load_definition, placeholders, state_names, substitute
 
 from tests.fakes import MemoryConfig
 
@@ -114,22 +115,92 @@ def test_every_machine_expands_the_task_fragment_and_declares_its_placeholders()
     for wtype, machine in d.STATE_MACHINES.items():
         definition = load_definition(wtype)
         assert "$fragment" not in definition
-        assert placeholders(definition) == set(machine.function_substitutions)
-        filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.function_substitutions}))
-        # an interaction's branch Map loops over its activities, each a Map of one: the fragment
-        # is one level down there
+        assert placeholders(definition) == machine.placeholders
+        assert "arn:aws:" not in definition  # the partition is the deployment's (aws-cn, aws-us-gov)
+        filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.placeholders}))
+        # every Map's processor that came from the fragment holds the task pattern, its states
+        # named after the Map (an interaction's branch Map holds the activity Map one level down)
         processors = [
-            inner["ItemProcessor"] if "AwaitResolution" not in p["States"] else p
-            for p in (s["ItemProcessor"] for s in filled["States"].values() if s["Type"] == "Map")
-            for inner in (
-                [x for x in p["States"].values() if x["Type"] == "Map"]
-                if "AwaitResolution" not in p["States"]
-                else [{}]
-            )
+            (name, body["ItemProcessor"])
+            for states in _all_states(filled)
+            for name, body in states.items()
+            if body["Type"] == "Map" and f"{name}.AwaitResolution" in body["ItemProcessor"]["States"]
         ]
         assert processors, "tasks run through the fragment inside Map states"
-        for processor in processors:
-            assert processor["States"]["AwaitResolution"]["Resource"].endswith("waitForTaskToken")
+        for name, processor in processors:
+            assert processor["StartAt"] == f"{name}.BeginTask"
+            assert processor["States"][f"{name}.AwaitResolution"]["Resource"].endswith("waitForTaskToken")
+
+
+def _all_states(machine: dict[str, Any]) -> list[dict[str, Any]]:
+    """The States of a machine and of every processor and branch in it."""
+    found = [machine["States"]]
+    for body in machine["States"].values():
+        for key in ("ItemProcessor", "Iterator"):
+            if key in body:
+                found += _all_states(body[key])
+        for branch in body.get("Branches", []):
+            found += _all_states(branch)
+    return found
+
+
+def test_state_names_are_unique_across_each_machine_and_every_transition_lands_in_its_scope() -> None:
+    # Step Functions refuses a definition that repeats a state name anywhere in it
+    for wtype in d.STATE_MACHINES:
+        machine = json.loads(load_definition(wtype))
+        names = state_names(machine)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        assert not repeated, f"{wtype}: {repeated}"
+        assert all(len(n) <= 80 for n in names), wtype
+        for states in _all_states(machine):
+            targets = [
+                target
+                for body in states.values()
+                for target in (
+                    [body.get("Next"), body.get("Default")]
+                    + [rule.get("Next") for rule in body.get("Choices", [])]
+                    + [catcher["Next"] for catcher in body.get("Catch", [])]
+                )
+                if target
+            ]
+            assert set(targets) <= set(states), (wtype, sorted(set(targets) - set(states)))
+
+
+def test_a_fragment_in_two_maps_gets_each_maps_name(tmp_path: Path) -> None:
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "step.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "Do",
+                "States": {
+                    "Do": {"Type": "Pass", "Next": "Check"},
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.x", "BooleanEquals": True, "Next": "Do"}],
+                        "Default": "Done",
+                    },
+                    "Done": {"Type": "Succeed"},
+                },
+            }
+        )
+    )
+    mapped = {"Type": "Map", "ItemProcessor": {"$fragment": "step"}}
+    (tmp_path / "two.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "A",
+                "States": {"A": {**mapped, "Next": "B"}, "B": {**mapped, "End": True}},
+            }
+        )
+    )
+    machine = json.loads(load_definition("two", tmp_path))
+    b = machine["States"]["B"]["ItemProcessor"]
+    assert b["StartAt"] == "B.Do"
+    assert b["States"]["B.Check"]["Choices"][0]["Next"] == "B.Do"
+    assert b["States"]["B.Check"]["Default"] == "B.Done"
+    assert sorted(state_names(machine)) == sorted(
+        ["A", "A.Do", "A.Check", "A.Done", "B", "B.Do", "B.Check", "B.Done"]
+    )
 
 
 def test_a_missing_substitution_is_an_error(tmp_path: Path) -> None:

@@ -18,8 +18,11 @@ ENV_IDEMPOTENCY_TABLE = "SWITCHYARD_IDEMPOTENCY_TABLE"
 ENV_TOKENS_TABLE = "SWITCHYARD_TOKENS_TABLE"
 ENV_DATA_BUCKET = "SWITCHYARD_DATA_BUCKET"
 ENV_EVENT_BUS = "SWITCHYARD_EVENT_BUS"
-ENV_STATE_MACHINES = "SWITCHYARD_STATE_MACHINES"
-ENV_TASK_FUNCTIONS = "SWITCHYARD_TASK_FUNCTIONS"
+# The ARN of a state machine less its name (``arn:aws:states:<region>:<account>:stateMachine:``):
+# each machine's ARN is this and :func:`state_machine_name`. One short value, not 13 ARNs: Lambda
+# refuses a function whose environment passes 4 KB. Task functions are reached by their names
+# (:func:`function_name`), which are fixed, so they need no variable at all.
+ENV_STATE_MACHINE_ARN_PREFIX = "SWITCHYARD_STATE_MACHINE_ARN_PREFIX"
 ENV_CONSOLE_URL = "SWITCHYARD_CONSOLE_URL"
 ENV_LOCAL_RUNTIME = "SWITCHYARD_LOCAL_RUNTIME"
 ENV_EXCLUSIVE_WAIT_SECONDS = "SWITCHYARD_EXCLUSIVE_WAIT_SECONDS"
@@ -92,6 +95,8 @@ class FunctionDecl:
     handler: str = "handler.lambda_handler"
     memory_mb: int = 512
     timeout_s: int = 60
+    # /tmp, in MB (Lambda's default is 512): DuckDB's working files and the Parquet it reads
+    scratch_mb: int = 512
     # Which data the function may touch; the CDK app turns these into least-privilege grants.
     tables_rw: tuple[str, ...] = ()
     tables_r: tuple[str, ...] = ()
@@ -127,6 +132,10 @@ class FunctionDecl:
     continue_executions: tuple[str, ...] = ()
 
 
+# /tmp for the task functions: each works through DuckDB, which spills to disk and reads its tables
+# from files it downloads there (the 512 MB default would end a large table's run).
+TASK_SCRATCH_MB = 4096
+
 # Task kinds: the Lambda that does one kind of work in a workflow.
 TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     "courier": FunctionDecl(
@@ -135,6 +144,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Courier: locate today's files, pull them, refresh the domain table",
         memory_mb=1024,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         tables_r=("config",),
         bucket="read_write",
     ),
@@ -144,6 +154,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Stitch: deterministic identity resolution over the domain tables",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "database": FunctionDecl(
@@ -152,6 +163,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Database: build tables with the tenant's SQL and check query thresholds",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "ingest": FunctionDecl(
@@ -160,6 +172,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Ingest: load dropped files (CSV, zip, gzip) into domain tables, checking their schema",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "ccpa": FunctionDecl(
@@ -168,6 +181,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="CCPA delete: remove one person's records from tables, customers and audiences",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "validation": FunctionDecl(
@@ -176,6 +190,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Input validation: row counts and empty shares against thresholds, as a report",
         memory_mb=1024,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "index": FunctionDecl(
@@ -184,6 +199,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Index: rebuild lookup indexes of the customer table",
         memory_mb=1024,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "audience": FunctionDecl(
@@ -192,6 +208,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Audience: select a campaign's or orchestration's audience with SQL",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
     "deliver": FunctionDecl(
@@ -200,6 +217,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Deliver: send an audience to a destination (S3, SFTP, webhook, platforms)",
         memory_mb=1024,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
         secrets="read",
     ),
@@ -209,6 +227,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Interaction activity: select audiences, record offer history, export files",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         tables_rw=("interaction_instances", "offer_history", "offer_history_meta", "offer_history_details"),
         tables_r=("config",),
         bucket="read_write",
@@ -224,6 +243,7 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
         description="Customer 360: build the customer table from the stitched domain tables",
         memory_mb=2048,
         timeout_s=900,
+        scratch_mb=TASK_SCRATCH_MB,
         bucket="read_write",
     ),
 }
@@ -246,7 +266,9 @@ API_FUNCTION = FunctionDecl(
     key="api",
     code_dir="api",
     description="REST API: start, list, read, stop and resolve workflows; manage schedules",
-    timeout_s=29,
+    # under API Gateway's 29 s integration timeout, so a slow request ends in the function's own
+    # answer and log line rather than a gateway 504 while the function still runs
+    timeout_s=25,
     tables_rw=(
         "workflows",
         "tasks",
@@ -314,12 +336,17 @@ FUNCTIONS: dict[str, FunctionDecl] = {
 }
 
 
+# Filled with the deployment's partition (CloudFormation's AWS::Partition; "aws" locally).
+PARTITION_PLACEHOLDER = "Partition"
+
+
 @dataclass(frozen=True)
 class StateMachineDecl:
     """One state machine per workflow type, loaded from ``statemachines/<type>.asl.json``.
 
     ``function_substitutions`` maps an ASL ``${Placeholder}`` to the key of the function whose
-    ARN fills it.
+    ARN fills it. Every machine also has ``${Partition}`` (service integrations are
+    ``arn:${Partition}:states:::lambda:invoke``: ``aws``, ``aws-cn``, ``aws-us-gov``).
     """
 
     workflow_type: str
@@ -330,6 +357,11 @@ class StateMachineDecl:
     @property
     def file_name(self) -> str:
         return f"{self.workflow_type}.asl.json"
+
+    @property
+    def placeholders(self) -> set[str]:
+        """Every ``${Placeholder}`` the machine's definition holds."""
+        return {*self.function_substitutions, PARTITION_PLACEHOLDER}
 
     @property
     def invoked_functions(self) -> tuple[str, ...]:
@@ -398,6 +430,11 @@ STATE_MACHINES: dict[str, StateMachineDecl] = {
 
 def state_machine_name(workflow_type: str) -> str:
     return f"switchyard-{workflow_type.replace('_', '-')}"
+
+
+def function_name(key: str) -> str:
+    """A function's name, the same on AWS and locally (the state machines' names are fixed too)."""
+    return f"switchyard-{key.replace('_', '-')}"
 
 
 # --- schedules ---------------------------------------------------------------------------------

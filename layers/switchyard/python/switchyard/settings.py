@@ -7,7 +7,6 @@ runtime and this module agree.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -66,8 +65,8 @@ class Settings:
             tokens_table=env.get(d.ENV_TOKENS_TABLE, d.TABLE_NAMES["tokens"]),
             data_bucket=env.get(d.ENV_DATA_BUCKET, d.LOCAL_DATA_BUCKET),
             event_bus=env.get(d.ENV_EVENT_BUS, d.EVENT_BUS_NAME),
-            state_machines=json.loads(env.get(d.ENV_STATE_MACHINES) or "{}"),
-            task_functions=json.loads(env.get(d.ENV_TASK_FUNCTIONS) or "{}"),
+            state_machines=state_machine_arns(env.get(d.ENV_STATE_MACHINE_ARN_PREFIX, "")),
+            task_functions={kind: d.function_name(kind) for kind in d.TASK_FUNCTIONS},
             console_url=env.get(d.ENV_CONSOLE_URL, "").rstrip("/"),
             local_runtime=env.get(d.ENV_LOCAL_RUNTIME, "") == "1",
             exclusive_wait_seconds=int(env.get(d.ENV_EXCLUSIVE_WAIT_SECONDS) or 60),
@@ -87,6 +86,13 @@ class Settings:
             slack_webhook_url=env.get(d.ENV_SLACK_WEBHOOK_URL, ""),
             alerts_function_arn=env.get(d.ENV_ALERTS_FUNCTION_ARN, ""),
         )
+
+
+def state_machine_arns(prefix: str) -> dict[str, str]:
+    """workflow type -> ARN, from the ARN prefix the deployment passes (none: no machines)."""
+    if not prefix:
+        return {}
+    return {workflow_type: prefix + d.state_machine_name(workflow_type) for workflow_type in d.STATE_MACHINES}
 
 
 @lru_cache(maxsize=1)

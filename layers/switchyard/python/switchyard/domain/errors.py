@@ -52,6 +52,13 @@ class Conflict(SwitchyardError):
     status = 409
 
 
+class CatalogBreaksDesigns(Conflict):
+    """A catalog change that would break saved interaction designs; ``details.designs`` lists
+    each with what breaks in it, and the change goes ahead only when explicitly confirmed."""
+
+    code = "catalog_breaks_designs"
+
+
 class NotRunning(Conflict):
     code = "workflow_not_running"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -144,13 +143,10 @@ class LocalRuntime:
         role = iam.create_role(RoleName="switchyard-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
         function_arns = {
-            key: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:switchyard-{key.replace('_', '-')}"
-            for key in d.FUNCTIONS
+            key: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{d.function_name(key)}" for key in d.FUNCTIONS
         }
-        machine_arns = {
-            t: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{d.state_machine_name(t)}"
-            for t in d.STATE_MACHINES
-        }
+        machine_prefix = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
+        machine_arns = {t: machine_prefix + d.state_machine_name(t) for t in d.STATE_MACHINES}
         scheduler_role = local_scheduler.deploy(REGION, ACCOUNT, function_arns[d.RUN_AFTER_TARGET])
         sender = os.environ.get(d.ENV_ALERTS_SENDER, "alerts@switchyard.local")
         local_scheduler.deploy_alerts(REGION, function_arns[d.ALERTS_TARGET], sender)
@@ -158,8 +154,7 @@ class LocalRuntime:
             **{variable: d.TABLE_NAMES[logical] for logical, variable in d.TABLE_ENV.items()},
             d.ENV_DATA_BUCKET: d.LOCAL_DATA_BUCKET,
             d.ENV_EVENT_BUS: d.EVENT_BUS_NAME,
-            d.ENV_TASK_FUNCTIONS: json.dumps({k: function_arns[k] for k in d.TASK_FUNCTIONS}),
-            d.ENV_STATE_MACHINES: json.dumps(machine_arns),
+            d.ENV_STATE_MACHINE_ARN_PREFIX: machine_prefix,
             d.ENV_CONSOLE_URL: self.console_url,
             d.ENV_LOCAL_RUNTIME: "1",
             # Wait states sleep in real time here: ask again for a busy destination every 2 s.
@@ -202,7 +197,10 @@ class LocalRuntime:
         for wtype in d.STATE_MACHINES:
             definition = substitute(
                 plan["state_machines"][wtype],
-                {ph: function_arns[fn] for ph, fn in plan["substitutions"][wtype].items()},
+                {
+                    d.PARTITION_PLACEHOLDER: "aws",
+                    **{ph: function_arns[fn] for ph, fn in plan["substitutions"][wtype].items()},
+                },
             )
             arn = sfn.create_state_machine(
                 name=d.state_machine_name(wtype), definition=definition, roleArn=role, type="STANDARD"

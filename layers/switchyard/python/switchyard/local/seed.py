@@ -1,11 +1,17 @@
-"""The demo tenant: couriers with files, a courier group, and past runs (one waiting for a fix)."""
+"""The demo tenant: couriers with files, a courier group, and past runs (one waiting for a fix).
+
+Every example in README.md and docs/ runs against it (tests/e2e/test_docs_examples.py): a
+configuration item or file an example names belongs here.
+"""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import random
 import time
+import zipfile
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -65,6 +71,29 @@ DATABASES: list[dict[str, Any]] = [
                 "sql": "SELECT count(*) FROM contactable",
                 "fail_above": 100000,
             },
+        ],
+    },
+]
+
+# docs/workflow-types.md: a file upload (one CSV a day) and an ingest (a zip of members and an
+# optional gzip of points), with today's files dropped under uploads/.
+FILE_UPLOADS: list[dict[str, Any]] = [
+    {
+        "name": "loyalty",
+        "prefix": "uploads/loyalty/",
+        "pattern": "loyalty_{date}.csv",
+        "table": "loyalty",
+        "columns": ["id", "email", "points"],
+        "required": True,
+    },
+]
+INGESTS: list[dict[str, Any]] = [
+    {
+        "name": "partner_feed",
+        "prefix": "uploads/partner/",
+        "tables": [
+            {"pattern": "members_{date}.zip", "table": "partner_members", "columns": ["id", "email", "tier"]},
+            {"pattern": "points_{date}.csv.gz", "table": "partner_points", "required": False},
         ],
     },
 ]
@@ -153,6 +182,29 @@ def seed_files(deps: Deps, run_date: date, rows: int = 200) -> None:
     ]
     deps.blobs.put(bucket, f"drops/crm/crm_contacts_{stamp}.csv", to_csv(crm))
     deps.blobs.put(bucket, f"drops/web/web_signups_{stamp}.csv", to_csv(web))
+    seed_uploads(deps, base, stamp)
+
+
+def seed_uploads(deps: Deps, base: list[dict[str, str]], stamp: str) -> None:
+    """Today's drops for the file upload and the ingest. The loyalty file also holds
+    ada.lovelace@example.com, the address docs/workflow-types.md's CCPA delete removes."""
+    bucket = deps.settings.data_bucket
+    loyalty = [
+        {"id": f"loy-{i:05d}", "email": p["email"], "points": str(10 * (i % 37))} for i, p in enumerate(base)
+    ]
+    loyalty.append({"id": "loy-ada", "email": "ada.lovelace@example.com", "points": "120"})
+    deps.blobs.put(bucket, f"uploads/loyalty/loyalty_{stamp}.csv", to_csv(loyalty))
+    tiers = ["bronze", "silver", "gold"]
+    members = [
+        {"id": f"pm-{i:05d}", "email": p["email"], "tier": tiers[i % 3]} for i, p in enumerate(base[:80])
+    ]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("members.csv", to_csv(members))
+        z.writestr("README.txt", "Partner member export (demo).\n")  # not CSV: ignored
+    deps.blobs.put(bucket, f"uploads/partner/members_{stamp}.zip", archive.getvalue())
+    points = [{"id": m["id"], "points": str(5 * i)} for i, m in enumerate(members)]
+    deps.blobs.put(bucket, f"uploads/partner/points_{stamp}.csv.gz", gzip.compress(to_csv(points), mtime=0))
 
 
 def seed_config(deps: Deps) -> None:
@@ -160,6 +212,10 @@ def seed_config(deps: Deps) -> None:
         deps.config.put("courier", courier["name"], {**courier, "format": "csv"})
     for group in GROUPS:
         deps.config.put("courier_group", group["name"], group)
+    for upload in FILE_UPLOADS:
+        deps.config.put("file_upload", upload["name"], upload)
+    for ingest in INGESTS:
+        deps.config.put("ingest", ingest["name"], ingest)
     for database in DATABASES:
         deps.config.put("database", database["name"], database)
     for report in VALIDATIONS:
@@ -168,14 +224,23 @@ def seed_config(deps: Deps) -> None:
         for item in items:
             deps.config.put(kind, item["name"], item)
     deps.config.put("tenant", "default", {"alerts": ALERTS_PROFILE})
-    deps.config.put("warehouse", "catalog", WAREHOUSE_CATALOG)
+    seed_catalog(deps)
+
+
+def seed_catalog(deps: Deps) -> None:
+    """Through the catalog service, as an administrator would: validated, and in its history."""
+    from switchyard.services.catalog import CatalogService
+
+    CatalogService(deps).replace(Principal(user="admin", role="administrator"), WAREHOUSE_CATALOG)
 
 
 # The warehouse catalog interactions are designed against: the stitched customers table (written
-# by the courier group runs) as the customer resolution level, and email offers.
+# by the courier group runs) as the customer resolution level, email offers, and the `campaign`
+# offer-history meta field (docs/interactions.md's "Spring welcome" design sets it).
 WAREHOUSE_CATALOG: dict[str, Any] = {
     "resolution_levels": {"customer": {"table": "customers", "key": "customer_id"}},
     "primary_keys": {"customers": ["customer_id"]},
+    "offer_history_meta": {"campaign": "string"},
     "channels": ["email"],
 }
 

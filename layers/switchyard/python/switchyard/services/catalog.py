@@ -5,23 +5,43 @@ save: its shape by :class:`CatalogSettings`, and every table and column it names
 warehouse. A name the warehouse lacks *today* is a warning, not an error (a table such as
 ``customers`` appears after its first build); a key column missing from a table that exists is an
 error, since every audience at that level would fail.
+
+A change is also checked against the tenant's saved interaction designs: one that would give a
+design a problem it does not have today (a validation error, which blocks activation, or a
+channel the offer would fail on when it runs) is refused with every such design and problem,
+unless the request confirms it. Every change is recorded: who, when, what changed, which
+designs it broke on confirmation.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
-from switchyard.domain.errors import CatalogInvalid
-from switchyard.domain.interactions import COLUMN, KEY, Problem, check_pgp_keys
+from switchyard.domain.errors import CatalogBreaksDesigns, CatalogInvalid
+from switchyard.domain.interactions import COLUMN, KEY, Problem, StoredDesign, check_pgp_keys
+from switchyard.domain.models import Principal
 from switchyard.services.deps import Deps
 from switchyard.services.interaction_validation import (
     CATALOG_KIND,
     CATALOG_NAME,
+    WarehouseCatalog,
+    validate_design,
     warehouse_tables,
 )
+
+# Catalog changes are configuration items of the catalog's kind (the only kind, with locks, the
+# API may write on AWS), named ``catalog_history#<time>#<id>``.
+HISTORY_PREFIX = "catalog_history#"
+# Warnings on save that are failures when the design runs (docs/interactions.md, Validation).
+FAILS_WHEN_RUN = frozenset({"unauthorised_channel"})
+# Restrictions say who may use a name: they are checked for whoever saves or activates a design,
+# and restricting a name is the administrator's intent, not a breakage.
+FOR_SOMEONE = frozenset({"permission_denied"})
 
 Name = Annotated[str, Field(pattern=KEY)]
 Column = Annotated[str, Field(pattern=COLUMN)]
@@ -238,8 +258,9 @@ class CatalogService:
             "problems": [p.model_dump() for p in warnings],
         }
 
-    def replace(self, body: Any) -> dict[str, Any]:
-        """Validate and store a whole catalog; nothing is stored when it has an error."""
+    def replace(self, principal: Principal, body: Any, *, confirm_breaking: bool = False) -> dict[str, Any]:
+        """Validate and store a whole catalog, and record the change; nothing is stored when it
+        has an error, or when it breaks saved designs and ``confirm_breaking`` is not given."""
         problems: list[Problem] = []
         settings: CatalogSettings | None = None
         try:
@@ -262,5 +283,85 @@ class CatalogService:
                 {"problems": [p.model_dump() for p in problems]},
             )
         assert settings is not None
-        self.deps.config.put(CATALOG_KIND, CATALOG_NAME, settings.stored())
+        broken = self.broken_designs(principal, settings)
+        if broken and not confirm_breaking:
+            names = ", ".join(repr(d["name"]) for d in broken[:5])
+            more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
+            raise CatalogBreaksDesigns(
+                f"This catalog would break {len(broken)} saved interaction design(s): {names}{more}. "
+                "Change the designs first, or send the change again with ?confirm_breaking=true.",
+                {"designs": broken},
+            )
+        before = self.deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
+        stored = settings.stored()
+        self.deps.config.put(CATALOG_KIND, CATALOG_NAME, stored)
+        self._record(principal, before, stored, broken)
         return self.view()
+
+    def broken_designs(self, principal: Principal, settings: CatalogSettings) -> list[dict[str, Any]]:
+        """The tenant's designs that would have a problem under ``settings`` that they do not have
+        under the current catalog, each with those problems (validated as ``principal``)."""
+        designs = self.deps.interactions.designs.list(principal.tenant)
+        if not designs:
+            return []
+        now = WarehouseCatalog.load(
+            self.deps.blobs, self.deps.settings.data_bucket, self.deps.config, self.deps.secrets
+        )
+        proposed = dataclasses.replace(now, settings=settings.stored())
+        broken = []
+        for stored in sorted(designs, key=lambda d: d.design.name):
+            today = _blocking(stored, principal, now)
+            found = {k: m for k, m in _blocking(stored, principal, proposed).items() if k not in today}
+            if found:
+                broken.append(
+                    {
+                        "id": stored.id,
+                        "name": stored.design.name,
+                        "active": sorted(k for k, s in stored.state.items() if s.active),
+                        "problems": [
+                            {"path": path, "code": code, "message": message}
+                            for (path, code), message in sorted(found.items())
+                        ],
+                    }
+                )
+        return broken
+
+    def _record(
+        self,
+        principal: Principal,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        broken: list[dict[str, Any]],
+    ) -> None:
+        # a catalog written outside the API lacks the defaults: compare it as it would be stored
+        with contextlib.suppress(ValidationError):
+            before = CatalogSettings.model_validate(before).stored()
+        at = self.deps.clock()
+        stamp = at.isoformat().replace("+00:00", "Z")
+        entry = {
+            "id": uuid.uuid4().hex[:12],
+            "at": stamp,
+            "by": principal.user,
+            "role": principal.role,
+            "changed": sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)),
+            "broke_designs": [{"id": d["id"], "name": d["name"]} for d in broken],
+            "catalog": after,
+        }
+        self.deps.config.put(CATALOG_KIND, f"{HISTORY_PREFIX}{stamp}#{entry['id']}", entry)
+
+    def history(self, limit: int = 50) -> dict[str, Any]:
+        """The catalog's changes, newest first."""
+        entries = [e for e in self.deps.config.list_kind(CATALOG_KIND) if "changed" in e and "at" in e]
+        entries.sort(key=lambda e: (str(e["at"]), str(e.get("id"))), reverse=True)
+        return {"items": entries[: max(1, limit)]}
+
+
+def _blocking(
+    stored: StoredDesign, principal: Principal, catalog: WarehouseCatalog
+) -> dict[tuple[str, str], str]:
+    """The problems that keep a design from activating, or fail it when it runs, by (path, code)."""
+    return {
+        (p.path, p.code): p.message
+        for p in validate_design(stored.design, principal, catalog)
+        if (p.severity == "error" or p.code in FAILS_WHEN_RUN) and p.code not in FOR_SOMEONE
+    }

@@ -54,7 +54,8 @@ def run_ccpa(inputs: dict[str, Any], blobs: BlobStore, bucket: str) -> dict[str,
     with workspace() as (con, folder):
         customers = sorted(_customers_of(con, blobs, bucket, folder, subject, tables))
         con.execute("CREATE TABLE gone (customer_id VARCHAR)")
-        con.executemany("INSERT INTO gone VALUES (?)", [[c] for c in customers])
+        if customers:  # DuckDB refuses an empty executemany
+            con.executemany("INSERT INTO gone VALUES (?)", [[c] for c in customers])
         mapping = download(blobs, bucket, MAPPING_KEY, folder, "mapping.parquet")
         for table in tables:
             path = download(blobs, bucket, domain_key(table), folder, f"{table}.parquet")

@@ -1,7 +1,8 @@
 """``/api/warehouse/catalog``: what the warehouse's tables mean for interactions.
 
-Readers of workflows see the catalog and the warehouse's tables (designers need both);
-administrators replace it.
+Readers of workflows see the catalog, the warehouse's tables (designers need both) and the
+catalog's history of changes; administrators replace it. A change that breaks saved interaction
+designs is 409 ``catalog_breaks_designs`` unless ``?confirm_breaking=true`` (docs/interactions.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from switchyard.api.auth import Permission, requires
@@ -38,5 +39,13 @@ def get_catalog() -> Response[str]:
 
 @router.put("/api/warehouse/catalog", tags=TAGS)
 @requires(Permission.MANAGE_CATALOG)
-def put_catalog(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
-    return _json(200, CatalogService(get_deps()).replace(body))
+def put_catalog(
+    body: Annotated[dict[str, Any], Body()], confirm_breaking: Annotated[bool, Query()] = False
+) -> Response[str]:
+    return _json(200, CatalogService(get_deps()).replace(_who(), body, confirm_breaking=confirm_breaking))
+
+
+@router.get("/api/warehouse/catalog/history", tags=TAGS)
+@requires(Permission.READ_WORKFLOWS)
+def get_catalog_history(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response[str]:
+    return _json(200, CatalogService(get_deps()).history(limit))

@@ -1,6 +1,7 @@
 // The warehouse: the tables Switchyard holds, with their columns, and the catalog that says what
 // they mean for interactions (GET /api/warehouse/catalog), so designers know what a design may
-// name. Administrators edit the catalog's JSON (PUT); a refused catalog lists its problems by path.
+// name. Administrators edit the catalog's JSON (PUT); a refused catalog lists its problems by path,
+// and one that would break saved designs lists them with a "Save anyway" (?confirm_breaking=true).
 
 import { api } from "./api.js";
 import { can, href } from "./nav.js";
@@ -155,9 +156,36 @@ export async function render(main) {
     );
   }
 
-  async function saveCatalog() {
+  // 409 catalog_breaks_designs: each design and what breaks in it, and a way to go ahead.
+  function brokenBanner(exc, body) {
+    const designs = exc.details.designs || [];
+    const anyway = h("button", { type: "button", class: "danger" }, `Save anyway (breaks ${designs.length} design${designs.length === 1 ? "" : "s"})`);
+    anyway.addEventListener("click", () => saveCatalog(true, body));
+    return errorBanner(
+      { message: `This catalog would break ${designs.length} saved interaction design${designs.length === 1 ? "" : "s"}. Change the designs first, or save anyway.`, code: exc.code },
+      h(
+        "div",
+        {},
+        designs.map((d) =>
+          h(
+            "section",
+            { class: "wh-broken", "data-design": d.id },
+            h("h3", {}, h("a", { href: href(`interactions/${encodeURIComponent(d.id)}`) }, d.name), d.active.length ? h("span", { class: "tag" }, `active: ${d.active.join(", ")}`) : null),
+            problemList(d.problems),
+          ),
+        ),
+        h("p", {}, anyway),
+      ),
+    );
+  }
+
+  async function saveCatalog(confirmBreaking = false, confirmedBody = undefined) {
     setFieldError(editor, null);
     clear(status);
+    if (confirmBreaking) {
+      // the catalog the administrator saw the breakage of, not what the editor holds since
+      return submit(confirmedBody, true);
+    }
     let body;
     try {
       body = JSON.parse(editor.value);
@@ -166,15 +194,19 @@ export async function render(main) {
       editor.focus();
       return;
     }
+    return submit(body, false);
+  }
+
+  async function submit(body, confirmBreaking) {
     save.disabled = true;
     save.textContent = "Saving…";
     try {
-      view = await api("PUT", "api/warehouse/catalog", body);
+      view = await api("PUT", `api/warehouse/catalog${confirmBreaking ? "?confirm_breaking=true" : ""}`, body);
       dirty = false;
       draw();
       clear(status, h("div", { class: "banner info", role: "status" }, h("p", {}, "Saved: designs are validated against this catalog from now on.")));
     } catch (exc) {
-      const alert = problemsBanner(exc);
+      const alert = exc.code === "catalog_breaks_designs" ? brokenBanner(exc, body) : problemsBanner(exc);
       alert.setAttribute("tabindex", "-1");
       clear(status, alert);
       setFieldError(editor, "The catalog was not saved: see the problems below.");
