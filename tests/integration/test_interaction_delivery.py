@@ -25,6 +25,7 @@ from tests.integration.test_interactions import (
     fire,
     offer,
     wait_for,
+    wait_until,
     warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
@@ -265,3 +266,30 @@ def test_an_export_whose_destination_takes_no_files_is_a_problem_at_save_and_act
     assert {(p["code"], p["path"]) for p in refused.body["error"]["details"]["problems"]} == {
         ("not_a_file_destination", "workflows.0.branches.0.1.channel")
     }
+
+
+def test_an_export_whose_destination_stopped_taking_files_fails_classified_and_exports_nothing(
+    api: Api, deps: Deps, catalog: Any
+) -> None:
+    # Given a design whose channel delivers to a file destination, its instance waiting for a
+    # manual event before the export
+    files = unique("files_")
+    prefix = unique("drop/")
+    deps.config.put("destination", files, {"name": files, "kind": "s3", "prefix": prefix})
+    assert catalog(channel_destinations={"email": files}).status == 200
+    go = {"type": "wait_for_event", "name": "Go signal"}
+    body = design([audience(), go, export(unique("z/"), channel="email")], create_files_in_test_mode=True)
+    d = create(api, body)
+    activate(api, d["id"], "test")
+    iid = fire(api, d["id"])["instance_id"]
+    wait_until(lambda: bool(deps.interactions.instances.get(iid).events))
+    # When the destination becomes a webhook, and the event lets the export run
+    deps.config.put("destination", files, {"name": files, "kind": "webhook", "url": "http://127.0.0.1:9/x"})
+    assert api.post(wf(d["id"], f"instances/{iid}/activities/Go%20signal/event")).status == 202
+    done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
+    # Then the export fails with the documented code (not an unexpected error) and writes nothing
+    assert done["status"] == "Test Failed", done
+    error = export_task(api, done)["error"]
+    assert (error["code"], error["category"]) == ("invalid_export_destination", "validation")
+    assert "Nothing was exported" in error["message"] and files in error["message"], error
+    assert deps.blobs.list(deps.settings.data_bucket, prefix) == []

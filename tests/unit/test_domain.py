@@ -214,3 +214,49 @@ def test_a_fragment_that_includes_itself_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "m.asl.json").write_text('{"StartAt": "A", "States": {"$fragment": "loop"}}')
     with pytest.raises(ValueError, match="includes itself"):
         load_definition("m", tmp_path)
+
+
+def test_every_task_error_is_registered_under_its_class_name_with_its_own_code() -> None:
+    # Given every module of the package imported (a task error defined anywhere is loaded)
+    import importlib
+    import pkgutil
+
+    import switchyard
+    from switchyard.domain.errors import TASK_ERRORS, TaskError
+
+    for module in pkgutil.walk_packages(switchyard.__path__, "switchyard."):
+        if not module.name.startswith("switchyard.local"):  # moto: the local runtime's only
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    found = subclasses(TaskError)
+    # Then each lives in domain/errors.py (the engine, which imports no task code, knows it) and
+    # is registered under the name the Lambda runtime reports as its errorType
+    assert {c.__module__ for c in found} == {"switchyard.domain.errors"}
+    assert {c.__name__: c for c in found} == TASK_ERRORS
+    # (a connection error is one code, told apart by its category: source or destination)
+    classified = [(c.code, c.category) for c in found]
+    assert len(classified) == len(set(classified)), "two task errors are classified the same"
+    assert TASK_ERRORS["ExportDestinationError"].code == "invalid_export_destination"
+
+
+def test_every_offered_or_referenced_resolution_is_in_the_registry() -> None:
+    offered = {r.id for r in resolutions.COMMON} | {
+        r.id for options in resolutions.BY_ERROR_CODE.values() for r in options
+    }
+    referenced = (
+        set(resolutions.REFRESHES_FROM_CONFIGURATION)
+        | set(resolutions.SECRET_PARAMS)
+        | set(resolutions.PARAM_TO_INPUT)
+        | set(resolutions.SETS_INPUTS)
+    )
+    assert offered | referenced <= set(resolutions.ALL)
+    assert {"update_credentials", "fix_list_name", "ignore_jitter"} <= set(resolutions.ALL)
+    # and every registered resolution is offered for some failure
+    assert set(resolutions.ALL) == offered
+    # and every code a resolution is offered for is a task error's code
+    from switchyard.domain.errors import TASK_ERRORS
+
+    assert set(resolutions.BY_ERROR_CODE) <= {c.code for c in TASK_ERRORS.values()}

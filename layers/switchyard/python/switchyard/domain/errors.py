@@ -107,15 +107,33 @@ class Forbidden(SwitchyardError):
 # engine classifies a failure by that type name (never by the message text).
 
 
+# errorType (a task error's class name) -> the class; filled as the classes below are defined
+TASK_ERRORS: dict[str, type[TaskError]] = {}
+
+
 class TaskError(Exception):
-    """Base of the errors a task raises on purpose. ``code`` and ``category`` classify it."""
+    """Base of the errors a task raises on purpose. ``code`` and ``category`` classify it.
+
+    Every subclass registers itself in :data:`TASK_ERRORS` by its class name, the ``errorType``
+    the engine classifies a failure by: a new task error needs no list kept by hand. They are
+    all defined in this module, so the engine (which imports no task code) knows every one.
+    """
 
     code = "task_error"
     category = "internal"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__name__ in TASK_ERRORS:
+            raise TypeError(f"two task errors are named {cls.__name__}: the engine could not tell them apart")
+        TASK_ERRORS[cls.__name__] = cls
+
     def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.detail = detail or {}
+
+
+TASK_ERRORS[TaskError.__name__] = TaskError
 
 
 class MissingFileError(TaskError):
@@ -260,35 +278,3 @@ class QueueTimeExceededError(TaskError):
 
     code = "queue_time_exceeded"
     category = "capacity"
-
-
-TASK_ERRORS: dict[str, type[TaskError]] = {
-    cls.__name__: cls
-    for cls in (
-        TaskError,
-        MissingFileError,
-        MalformedFileError,
-        SourceConnectionError,
-        EmptyTableError,
-        MissingTableError,
-        InvalidNameError,
-        QueueTimeExceededError,
-        QueryThresholdError,
-        MismatchedDatatypeError,
-        UnresolvedColumnError,
-        SqlSyntaxError,
-        DestinationConnectionError,
-        DestinationAuthorizationError,
-        InvalidCredentialsError,
-        InvalidListNameError,
-        DestinationRejectedError,
-        DestinationNotSupportedError,
-        IdJitterError,
-        CorruptedArchiveError,
-        SchemaChangeError,
-        PgpError,
-        PgpKeyError,
-        ValidationThresholdError,
-        UnauthorisedChannelError,
-    )
-}

@@ -176,10 +176,9 @@ SECRET_PARAMS = {UPDATE_CREDENTIALS.id: {"credentials"}}
 PARAM_TO_INPUT = {RAISE_THRESHOLD.id: {"threshold": "fail_above"}}
 # Inputs a resolution sets for this run only.
 SETS_INPUTS: dict[str, dict[str, Any]] = {IGNORE_JITTER.id: {"ignore_jitter": True}}
-ALL: dict[str, Resolution] = {
-    r.id: r
-    for r in (*COMMON, IGNORE_MISSING_FILE, RAISE_THRESHOLD, FIX_DATATYPE, FIX_MISSING_TABLE, FIX_COLUMN)
-}
+# Every resolution this module defines, by id: found, not listed by hand (a resolution defined
+# above is in it without anyone remembering to add it).
+ALL: dict[str, Resolution] = {r.id: r for r in list(globals().values()) if isinstance(r, Resolution)}
 
 
 def offered(task: Task) -> list[Resolution]:
