@@ -99,3 +99,19 @@ def test_messages_escape_what_they_quote() -> None:
     fields = [f["text"] for b in slack["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
     assert "*Workflow*\n&lt;b&gt;daily&lt;/b&gt;" in fields
     assert "*Error*\nNo file matching 'pos_*.csv' &amp; more (missing_file)" in fields
+
+
+def test_every_recipient_field_has_its_channel_and_every_channel_a_recipient_field() -> None:
+    # Given the channels registered for a deployment
+    from switchyard.adapters.notify import notifiers
+    from switchyard.settings import Settings
+
+    from tests.fakes import MemorySecretStore
+
+    registered = notifiers(Settings.from_env({}), MemorySecretStore())
+    # Then each is found by its own name, and the alert settings' recipient lists are exactly
+    # the channels' fields (a channel without a field, or a field no channel sends, fails here)
+    assert all(name == n.channel for name, n in registered.items())
+    fields = {k for k, v in next(iter(rules.default_settings().values())).items() if isinstance(v, list)}
+    assert {n.recipients_field for n in registered.values()} == fields
+    assert set(registered) == {"email", "slack"}

@@ -10,11 +10,15 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from switchyard import declarations as d
 from switchyard.adapters.aws import client
+from switchyard.adapters.secrets import SecretStore
+from switchyard.domain.alerts import Alert
+from switchyard.settings import Settings
 
 SLACK_TIMEOUT_S = 10
 RETRYABLE_SES = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure"}
@@ -80,3 +84,94 @@ class SlackWebhook:
             reason = str(getattr(exc, "reason", "") or exc)
             return Delivery(False, retry=True, error=f"Slack could not be reached: {reason}")
         return Delivery(True)
+
+
+# --- channels: what the alert service delivers through -----------------------------------------
+
+
+class Notifier(Protocol):
+    """One alert channel. The alert service knows channels only through this interface, found
+    in ``Deps.notifiers`` by name: adding a channel is one class here and one entry in
+    :func:`notifiers`."""
+
+    #: the outbox's ``channel`` and the key of ``Deps.notifiers``
+    channel: str
+    #: where alert settings and subscriptions list this channel's recipients
+    recipients_field: str
+
+    def render(self, alert: Alert, recipient: str, support: str) -> dict[str, Any]:
+        """The message for one recipient: ``subject``, ``text``, ``html`` and ``blocks``."""
+        ...
+
+    def send(self, record: dict[str, Any], profile: dict[str, Any]) -> Delivery:
+        """One delivery attempt of an outbox record; ``profile`` is the tenant's alert profile."""
+        ...
+
+
+class EmailNotifier:
+    channel = "email"
+    recipients_field = "emails"
+
+    def __init__(self, mailer: SesMailer, sender: str) -> None:
+        self.mailer = mailer
+        self.sender = sender
+
+    def render(self, alert: Alert, recipient: str, support: str) -> dict[str, Any]:
+        return {**alert.email(support), "blocks": None}
+
+    def send(self, record: dict[str, Any], profile: dict[str, Any]) -> Delivery:
+        domain = record["recipient"].rsplit("@", 1)[-1].lower()
+        if domain not in profile["allowed_domains"]:
+            return Delivery(False, error=f"{domain} is no longer an allowed domain; not sent")
+        if not self.sender:
+            return Delivery(False, error=f"no sender address configured ({d.ENV_ALERTS_SENDER})")
+        message = {"subject": record["subject"], "text": record["text"], "html": record["html"]}
+        return self.mailer.send(self.sender, profile["support_email"], record["recipient"], message)
+
+
+class SlackNotifier:
+    channel = "slack"
+    recipients_field = "slack_channels"
+
+    def __init__(self, webhook: SlackWebhook, secrets: SecretStore, settings: Settings) -> None:
+        self.webhook = webhook
+        self.secrets = secrets
+        self.settings = settings
+
+    def render(self, alert: Alert, recipient: str, support: str) -> dict[str, Any]:
+        slack = alert.slack(recipient)
+        return {"subject": alert.title, "text": slack["text"], "html": None, "blocks": slack["blocks"]}
+
+    def send(self, record: dict[str, Any], profile: dict[str, Any]) -> Delivery:
+        url = self.url(record["recipient"])
+        if not url:
+            if self.settings.local_runtime:
+                return Delivery(True, error="")  # the local outbox is the Slack of the local runtime
+            return Delivery(
+                False, error=f"no Slack webhook configured (secret {self.settings.slack_webhook_secret})"
+            )
+        payload = {"channel": record["recipient"], "text": record["text"], "blocks": record["blocks"]}
+        return self.webhook.post(url, payload)
+
+    def url(self, channel: str) -> str:
+        """The incoming webhook for ``channel``.
+
+        A Slack app's webhook posts to the one channel it was installed for, so the secret maps
+        channels to their webhooks (``{"channels": {"#ops": "https://hooks..."}}``); ``url`` is
+        the webhook for any other channel.
+        """
+        if self.settings.slack_webhook_url:
+            return self.settings.slack_webhook_url
+        secret = self.secrets.get(self.settings.slack_webhook_secret) or {}
+        channels = secret.get("channels")
+        routed = channels.get(channel) if isinstance(channels, dict) else None
+        return str(routed or secret.get("url") or "")
+
+
+def notifiers(settings: Settings, secrets: SecretStore) -> dict[str, Notifier]:
+    """Every alert channel, by name: the one registration of a channel."""
+    channels: list[Notifier] = [
+        EmailNotifier(SesMailer(settings.region), settings.alerts_sender),
+        SlackNotifier(SlackWebhook(), secrets, settings),
+    ]
+    return {n.channel: n for n in channels}

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from switchyard import declarations as d
-from switchyard.adapters.notify import Delivery, SesMailer, SlackWebhook
+from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
@@ -30,7 +30,6 @@ from switchyard.services.deps import Deps
 MAX_ATTEMPTS = 5
 # seconds before attempt 2, 3, 4, 5
 BACKOFF_S = (30, 120, 600, 1800)
-CHANNELS = ("email", "slack")
 STATUSES = ("pending", "retrying", "sent", "dead")
 TENANT_KIND = "tenant"
 
@@ -40,8 +39,6 @@ class AlertService:
         self,
         deps: Deps,
         repo: AlertRepository | None = None,
-        mailer: SesMailer | None = None,
-        slack: SlackWebhook | None = None,
         function_arn: str = "",
     ) -> None:
         self.deps = deps
@@ -49,8 +46,8 @@ class AlertService:
         # learns its own ARN from the invocation (its environment cannot name itself).
         self.function_arn = function_arn or deps.settings.alerts_function_arn
         self.repo = repo or AlertRepository()
-        self.mailer = mailer or SesMailer(deps.settings.region)
-        self.slack = slack or SlackWebhook()
+        # the alert channels (email, Slack), by name: delivery knows no channel of its own
+        self.notifiers = deps.notifiers
 
     # --- the tenant's alert profile and automated recipients ------------------------------
 
@@ -186,8 +183,10 @@ class AlertService:
         cursor: str | None,
         workflow_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        if channel and channel not in CHANNELS:
-            raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}.", {"channel": channel})
+        if channel and channel not in self.notifiers:
+            raise ValidationFailed(
+                f"channel must be one of {', '.join(self.notifiers)}.", {"channel": channel}
+            )
         if status and status not in STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
         return self.repo.list_outbox(
@@ -258,12 +257,18 @@ class AlertService:
         if group and workflow.mode == Mode.PRODUCTION:
             settings = (self.repo.settings(workflow.tenant) or {}).get(group) or {}
             if kind != "success" or settings.get("success_alerts"):
-                out += [("email", e) for e in settings.get("emails", [])]
-                out += [("slack", c) for c in settings.get("slack_channels", [])]
+                out += self._listed(settings)
         for sub in self.repo.subscriptions(workflow.id):
-            out += [("email", e) for e in sub.get("emails", [])]
-            out += [("slack", c) for c in sub.get("slack_channels", [])]
+            out += self._listed(sub)
         return list(dict.fromkeys(out))
+
+    def _listed(self, recipients: dict[str, Any]) -> list[tuple[str, str]]:
+        """(channel, recipient) for every channel's field of alert settings or a subscription."""
+        return [
+            (channel, str(recipient))
+            for channel, notifier in self.notifiers.items()
+            for recipient in recipients.get(notifier.recipients_field, [])
+        ]
 
     def raise_alert(self, workflow: Workflow, alert: rules.Alert) -> dict[str, Any]:
         created = now_iso(self.deps.clock())
@@ -282,16 +287,7 @@ class AlertService:
         queued: list[str] = []
         again: list[str] = []
         for channel, recipient in self.recipients(workflow, alert.kind):
-            if channel == "email":
-                content: dict[str, Any] = {**alert.email(support), "blocks": None}
-            else:
-                slack = alert.slack(recipient)
-                content = {
-                    "subject": alert.title,
-                    "text": slack["text"],
-                    "html": None,
-                    "blocks": slack["blocks"],
-                }
+            content = self.notifiers[channel].render(alert, recipient, support)
             outbox = {
                 "id": rules.outbox_id(alert.id, channel, recipient),
                 "alert_id": alert.id,
@@ -363,47 +359,16 @@ class AlertService:
         return "dead"
 
     def _send(self, record: dict[str, Any]) -> Delivery:
-        settings = self.deps.settings
-        if record["channel"] == "email":
-            profile = self.profile(self._tenant_of(record))
-            domain = record["recipient"].rsplit("@", 1)[-1].lower()
-            if domain not in profile["allowed_domains"]:
-                return Delivery(False, error=f"{domain} is no longer an allowed domain; not sent")
-            if not settings.alerts_sender:
-                return Delivery(False, error=f"no sender address configured ({d.ENV_ALERTS_SENDER})")
-            message = {"subject": record["subject"], "text": record["text"], "html": record["html"]}
-            reply_to = profile["support_email"]
-            return self.mailer.send(settings.alerts_sender, reply_to, record["recipient"], message)
-        url = self._slack_url(record["recipient"])
-        if not url:
-            if settings.local_runtime:
-                return Delivery(True, error="")  # the local outbox is the Slack of the local runtime
-            return Delivery(
-                False, error=f"no Slack webhook configured (secret {settings.slack_webhook_secret})"
-            )
-        payload = {"channel": record["recipient"], "text": record["text"], "blocks": record["blocks"]}
-        return self.slack.post(url, payload)
+        notifier = self.notifiers.get(record["channel"])
+        if notifier is None:
+            return Delivery(False, error=f"no channel {record['channel']!r} is configured; not sent")
+        return notifier.send(record, self.profile(self._tenant_of(record)))
 
     def _tenant_of(self, record: dict[str, Any]) -> str:
         try:
             return self.deps.workflows.get(record["workflow_id"], with_tasks=False).tenant
         except NotFound:
             return "default"
-
-    def _slack_url(self, channel: str) -> str:
-        """The incoming webhook for ``channel``.
-
-        A Slack app's webhook posts to the one channel it was installed for, so the secret maps
-        channels to their webhooks (``{"channels": {"#ops": "https://hooks..."}}``); ``url`` is
-        the webhook for any other channel.
-        """
-        settings = self.deps.settings
-        if settings.slack_webhook_url:
-            return settings.slack_webhook_url
-        secret = self.deps.secrets.get(settings.slack_webhook_secret) or {}
-        channels = secret.get("channels")
-        routed = channels.get(channel) if isinstance(channels, dict) else None
-        return str(routed or secret.get("url") or "")
 
     # --- scheduling: retries and duration checks ---------------------------------------------
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from switchyard.adapters.blobs import BlobStore, S3BlobStore
 from switchyard.adapters.engine import ExecutionEngine, StepFunctionsEngine
 from switchyard.adapters.events import EventBridgePublisher, EventPublisher
+from switchyard.adapters.notify import Notifier, notifiers
 from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
 from switchyard.data.interactions import DesignRepository, InstanceRepository, OfferHistoryRepository
@@ -44,6 +45,8 @@ class Deps:
     schedules: ScheduleRepository
     scheduler: Scheduler
     interactions: InteractionStores = field(default_factory=lambda: InteractionStores.build("us-east-1"))
+    # alert channels by name (email, Slack): adapters.notify.notifiers registers them
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -73,6 +76,7 @@ def build_deps(settings: Settings) -> Deps:
         },
         settings.region,
     )
+    secrets = SecretsManagerStore(settings.region)
     return Deps(
         settings=settings,
         workflows=WorkflowRepository(),
@@ -83,10 +87,11 @@ def build_deps(settings: Settings) -> Deps:
         events=EventBridgePublisher(settings.event_bus, settings.region),
         engine=StepFunctionsEngine(settings.state_machines, settings.region),
         blobs=S3BlobStore(settings.region),
-        secrets=SecretsManagerStore(settings.region),
+        secrets=secrets,
         schedules=ScheduleRepository(),
         scheduler=EventBridgeScheduler(settings.region),
         interactions=InteractionStores.build(settings.region),
+        notifiers=notifiers(settings, secrets),
     )
 
 
