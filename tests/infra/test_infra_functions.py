@@ -233,3 +233,23 @@ def test_no_function_may_invoke_lambdas_or_use_wildcards_on_data(template: dict[
         )
     }
     assert wildcard_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_every_declared_handler_is_a_function_of_its_code_folder() -> None:
+    # What Lambda's Python runtime does with Handler "handler.courier": import handler.py from the
+    # code folder, take its attribute courier, call it with (event, context)
+    import importlib.util
+
+    from infra import constants as c
+
+    for key, decl in d.FUNCTIONS.items():
+        module_name, _, attribute = decl.handler.rpartition(".")
+        path = c.FUNCTIONS_DIR / decl.code_dir / f"{module_name}.py"
+        assert path.is_file(), (key, path)
+        spec = importlib.util.spec_from_file_location(f"declared_{key}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert callable(getattr(module, attribute, None)), (key, decl.handler)
+    # and the task functions share one module of entry points
+    assert {decl.code_dir for decl in d.TASK_FUNCTIONS.values()} == {d.TASKS_CODE_DIR}

@@ -136,11 +136,16 @@ class FunctionDecl:
 # from files it downloads there (the 512 MB default would end a large table's run).
 TASK_SCRATCH_MB = 4096
 
+# Every task function's code: one module of entry points (functions/tasks/handler.py), one per
+# kind, named by each declaration's ``handler``.
+TASKS_CODE_DIR = "tasks"
+
 # Task kinds: the Lambda that does one kind of work in a workflow.
 TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     "courier": FunctionDecl(
         key="courier",
-        code_dir="courier",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.courier",
         description="Courier: locate today's files, pull them, refresh the domain table",
         memory_mb=1024,
         timeout_s=900,
@@ -150,7 +155,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "stitch": FunctionDecl(
         key="stitch",
-        code_dir="stitch",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.stitch",
         description="Stitch: deterministic identity resolution over the domain tables",
         memory_mb=2048,
         timeout_s=900,
@@ -159,7 +165,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "database": FunctionDecl(
         key="database",
-        code_dir="database",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.database",
         description="Database: build tables with the tenant's SQL and check query thresholds",
         memory_mb=2048,
         timeout_s=900,
@@ -168,7 +175,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "ingest": FunctionDecl(
         key="ingest",
-        code_dir="ingest",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.ingest",
         description="Ingest: load dropped files (CSV, zip, gzip) into domain tables, checking their schema",
         memory_mb=2048,
         timeout_s=900,
@@ -177,7 +185,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "ccpa": FunctionDecl(
         key="ccpa",
-        code_dir="ccpa",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.ccpa",
         description="CCPA delete: remove one person's records from tables, customers and audiences",
         memory_mb=2048,
         timeout_s=900,
@@ -186,7 +195,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "validation": FunctionDecl(
         key="validation",
-        code_dir="validation",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.validation",
         description="Input validation: row counts and empty shares against thresholds, as a report",
         memory_mb=1024,
         timeout_s=900,
@@ -195,7 +205,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "index": FunctionDecl(
         key="index",
-        code_dir="index",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.index",
         description="Index: rebuild lookup indexes of the customer table",
         memory_mb=1024,
         timeout_s=900,
@@ -204,7 +215,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "audience": FunctionDecl(
         key="audience",
-        code_dir="audience",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.audience",
         description="Audience: select a campaign's or orchestration's audience with SQL",
         memory_mb=2048,
         timeout_s=900,
@@ -213,7 +225,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "deliver": FunctionDecl(
         key="deliver",
-        code_dir="deliver",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.deliver",
         description="Deliver: send an audience to a destination (S3, SFTP, webhook, platforms)",
         memory_mb=1024,
         timeout_s=900,
@@ -223,7 +236,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "activity": FunctionDecl(
         key="activity",
-        code_dir="activity",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.activity",
         description="Interaction activity: select audiences, record offer history, export files",
         memory_mb=2048,
         timeout_s=900,
@@ -239,7 +253,8 @@ TASK_FUNCTIONS: dict[str, FunctionDecl] = {
     ),
     "customer_360": FunctionDecl(
         key="customer_360",
-        code_dir="customer_360",
+        code_dir=TASKS_CODE_DIR,
+        handler="handler.customer_360",
         description="Customer 360: build the customer table from the stitched domain tables",
         memory_mb=2048,
         timeout_s=900,
