@@ -255,6 +255,14 @@ class QueueTimeExceededError(TaskError):
     category = "capacity"
 
 
+class ExecutionInterruptedError(TaskError):
+    """The execution that ran the task ended under it (aborted, timed out, or gone with the
+    local runtime that ran it): whether the task finished is not known."""
+
+    code = "interrupted"
+    category = "platform"
+
+
 TASK_ERRORS: dict[str, type[TaskError]] = {
     cls.__name__: cls
     for cls in (
@@ -266,6 +274,7 @@ TASK_ERRORS: dict[str, type[TaskError]] = {
         MissingTableError,
         InvalidNameError,
         QueueTimeExceededError,
+        ExecutionInterruptedError,
         QueryThresholdError,
         MismatchedDatatypeError,
         UnresolvedColumnError,
