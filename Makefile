@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test lint types unit integration infra e2e console bench synth deploy clean
+.PHONY: install browser run reset test lint types unit integration infra e2e console bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtual environment and install everything
 
-run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant
+run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant (state kept in .switchyard/)
 	$(PY) -m switchyard.local
+
+reset: install ## Forget the local runtime's kept state (.switchyard/, or $$SWITCHYARD_STATE_DIR): the next `make run` starts from scratch
+	$(PY) -m switchyard.local --reset
 
 test: lint types unit integration infra e2e console ## Everything CI runs
 
