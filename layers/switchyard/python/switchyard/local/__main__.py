@@ -16,16 +16,13 @@ from typing import Any
 # Quiet by default: set before the shared Logger is built (POWERTOOLS_LOG_LEVEL=INFO for more).
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from switchyard.local import state as local_state
-from switchyard.local.http import ApiServer
-from switchyard.local.runtime import LocalRuntime, repo_root
-from switchyard.local.seed import seed
-from switchyard.services.deps import get_deps
-
+# Only the standard library above this line and in the module: Ctrl-C is handled from the first
+# moment of main(), before the heavy imports (moto, boto3, pydantic) that start-up does.
 TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 LOCK_FILE = "lock"
+SNAPSHOT_FILES = ("state.bin", "state.bin.prev")  # local/state.py's FILE and PREVIOUS
 # What --reset removes from the state folder (nothing else: the folder may be one you chose).
-STATE_FILES = (local_state.FILE, local_state.PREVIOUS, TOKEN_FILE, LOCK_FILE)
+STATE_FILES = (*SNAPSHOT_FILES, TOKEN_FILE, LOCK_FILE)
 
 
 class Interrupted(BaseException):
@@ -36,7 +33,7 @@ def reset(directory: Path) -> None:
     """Start from scratch: remove the kept account (and the folder, when nothing else is in it)."""
     for name in STATE_FILES:
         (directory / name).unlink(missing_ok=True)
-    for tmp in directory.glob(f".{local_state.FILE}.*.tmp"):
+    for tmp in directory.glob(f".{SNAPSHOT_FILES[0]}.*.tmp"):
         tmp.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()
@@ -72,6 +69,12 @@ def admin_token(directory: Path | None) -> str:
     return token
 
 
+def state_dir() -> Path:
+    """``$SWITCHYARD_STATE_DIR``, else ``.switchyard/`` at the top of the repository."""
+    override = os.environ.get("SWITCHYARD_STATE_DIR")
+    return Path(override).expanduser() if override else Path(__file__).resolve().parents[5] / ".switchyard"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Switchyard locally, AWS emulated in process.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -85,11 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         "--in-memory", action="store_true", help="keep nothing on disk (the state folder is not read)"
     )
     args = parser.parse_args(argv)
-    directory = None if args.in_memory else local_state.state_dir(repo_root())
+    directory = None if args.in_memory else state_dir()
 
     # Ctrl-C (or SIGTERM) stops at any moment: before "Ready" it unwinds start-up, after it
     # ends the wait below; a second one while stopping ends the process at once.
     stop = threading.Event()
+    runtime: Any = None
+    server: Any = None
 
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
@@ -124,10 +129,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     base = f"http://{args.host}:{args.port}"
-    runtime = LocalRuntime(console_url=base, state_dir=directory)
-    server: ApiServer | None = None
     code = 0
     try:
+        print(f"Starting Switchyard (state: {directory or 'in memory'})...", flush=True)
+        from switchyard.local import state as local_state
+        from switchyard.local.http import ApiServer
+        from switchyard.local.runtime import LocalRuntime
+        from switchyard.local.seed import seed
+        from switchyard.services.deps import get_deps
+
+        runtime = LocalRuntime(console_url=base, state_dir=directory)
         try:
             runtime.start()
         except local_state.StateUnreadable as exc:
@@ -187,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     ready.set()  # a signal now is the second one: it ends the process at once
     if server is not None:
         server.stop()
-    runtime.stop()  # the last snapshot
+    if runtime is not None:
+        runtime.stop()  # the last snapshot
     print("Stopped.", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()

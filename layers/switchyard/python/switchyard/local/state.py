@@ -66,12 +66,6 @@ class StateUnreadable(Exception):
     """No snapshot in the state folder can be read (what was tried is in the message)."""
 
 
-def state_dir(root: Path) -> Path:
-    """``$SWITCHYARD_STATE_DIR``, else ``.switchyard/`` at the top of the repository."""
-    override = os.environ.get("SWITCHYARD_STATE_DIR")
-    return Path(override).expanduser() if override else root / ".switchyard"
-
-
 # --- which calls change what -----------------------------------------------------------------
 
 
