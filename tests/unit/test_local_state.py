@@ -173,3 +173,13 @@ def test_the_clock_remembers_its_last_tick_and_what_it_fired() -> None:
     later.resume(kept)
     assert later._last == start  # the next tick looks back to the last one before the stop
     assert ("arn:aws:scheduler:::schedule/default/once", start) in later._done
+
+
+def test_a_snapshot_that_cannot_have_the_gate_in_time_gives_up_and_lets_calls_go_on() -> None:
+    gate = state.Gate()
+    with gate.shared():  # a call that does not end
+        with pytest.raises(TimeoutError), gate.exclusive(timeout=0.05):
+            pass
+        assert not gate._waiting
+    with gate.shared():  # and the next call is not held back
+        pass

@@ -136,12 +136,18 @@ class Gate:
                         self._cond.notify_all()
 
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, timeout: float | None = None) -> Iterator[None]:
+        """TimeoutError when calls are still under way after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._waiting += 1
             try:
                 while self._writer or self._readers:
-                    self._cond.wait()
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        self._cond.notify_all()  # the calls held back behind us go on
+                        raise TimeoutError("emulated calls still under way")
+                    self._cond.wait(left)
             finally:
                 self._waiting -= 1
             self._writer = True
@@ -356,11 +362,12 @@ class Snapshotter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def snapshot(self, force: bool = False) -> bool:
-        """Take one now if something changed (or ``force``); True when one was written."""
+    def snapshot(self, force: bool = False, timeout: float | None = None) -> bool:
+        """Take one now if something changed (or ``force``); True when one was written.
+        TimeoutError when the emulation is not quiet for a moment within ``timeout`` seconds."""
         with self._lock:
             started = time.perf_counter()
-            with self.tracker.gate.exclusive():
+            with self.tracker.gate.exclusive(timeout):
                 dirty = set(GROUPS) if force else set(self.tracker.dirty) | (set(GROUPS) - set(self._groups))
                 if not dirty:
                     return False
@@ -401,4 +408,7 @@ class Snapshotter:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        self.snapshot()
+        try:
+            self.snapshot(timeout=10)
+        except TimeoutError:  # a call that never ends (a start-up cut short): keep the last one
+            logger.error("no last snapshot: emulated calls were still under way")
