@@ -38,14 +38,18 @@ def test_the_kept_services_are_captured_and_restored_whole(
     created = scheduler.get_schedule(Name=f"kept-{mark}")["CreationDate"]
     try:
         # When they are captured, written, read back and restored into a fresh account
+        tables = state.DynamoDBCopy(ACCOUNT)
+        tables.refresh(None)
         snapshot = state.Snapshot(
-            groups={g: state.capture(g, ACCOUNT) for g in state.GROUPS}, extras={}, saved_at=0
+            groups={"dynamodb": tables.data(), "account": state.capture("account", ACCOUNT)},
+            extras={},
+            saved_at=0,
         )
         state.write(tmp_path, snapshot)
         loaded = state.load(tmp_path)
         assert loaded is not None
         for group, data in loaded.groups.items():
-            state.restore(group, data, OTHER_ACCOUNT)
+            state.restore_group(group, data, OTHER_ACCOUNT)
 
         # Then the fresh account holds the same data
         table = get_backend("dynamodb")[OTHER_ACCOUNT][REGION].get_table(d.TABLE_NAMES["config"])
@@ -121,3 +125,67 @@ def test_a_schedule_due_many_times_while_down_fires_once_when_the_clock_resumes(
     finally:
         scheduler.delete_schedule(Name=name)
         sqs.delete_queue(QueueUrl=queue)
+
+
+def test_copying_only_the_items_written_keeps_the_same_tables_as_copying_all(
+    runtime: LocalRuntime, deps: Deps
+) -> None:
+    # Given a full copy of the tables, and the calls watched from then on
+    copy = state.DynamoDBCopy(ACCOUNT)
+    copy.refresh(None)
+    tracker = state.Tracker()
+    uninstall = state.install(tracker)
+    mark = uuid.uuid4().hex[:8]
+    try:
+        # When items are put, updated, batch-written, written in a transaction and deleted
+        for i in range(5):
+            deps.config.put("courier", f"inc-{mark}-{i}", {"name": f"inc-{mark}-{i}", "n": i})
+        deps.config.put("courier", f"inc-{mark}-0", {"name": f"inc-{mark}-0", "n": 100})
+        run = runtime_run(deps, mark)
+        deps.workflows.add_task_warning(run, "t-0", "changed in place")  # UpdateItem
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.delete_item(
+            TableName=d.TABLE_NAMES["config"], Key={"kind": {"S": "courier"}, "name": {"S": f"inc-{mark}-4"}}
+        )
+    finally:
+        uninstall()
+    # and only those items are copied again
+    _, touched = tracker.take()
+    assert touched is not None and len(touched) >= 8
+    copy.refresh(touched)
+    state.restore_group("dynamodb", copy.data(), OTHER_ACCOUNT + "2")
+    # Then the copy holds what the live tables hold, item for item
+    live = get_backend("dynamodb")[ACCOUNT][REGION]
+    kept = get_backend("dynamodb")[OTHER_ACCOUNT + "2"][REGION]
+    for name in (d.TABLE_NAMES["config"], d.TABLE_NAMES["tasks"], d.TABLE_NAMES["workflows"]):
+        want = {json.dumps(i.to_json(), sort_keys=True) for i in live.get_table(name).all_items()}
+        got = {json.dumps(i.to_json(), sort_keys=True) for i in kept.get_table(name).all_items()}
+        mine = {g for g in got if mark in g}
+        assert mine and mine == {w for w in want if mark in w}, name
+
+
+def runtime_run(deps: Deps, mark: str) -> str:
+    """A recorded run with two tasks (a transaction and a batch write, as the engine writes them)."""
+    from switchyard.domain.models import HistoryEntry, Mode, Stage, Task, Workflow, WorkflowStatus
+
+    now = deps.clock()
+    wid = f"inc-{mark}"
+    deps.workflows.create(
+        Workflow(
+            id=wid,
+            tenant="default",
+            type="courier_group",
+            name=f"inc-{mark}",
+            status=WorkflowStatus.RUNNING,
+            mode=Mode.PRODUCTION,
+            started_by="test",
+            started_at=now,
+            history=[HistoryEntry(at=now, event="started", by="test")],
+        )
+    )
+    tasks = [
+        Task(id=f"t-{i}", name=f"task {i}", kind="courier", stage="Sources", position=i) for i in range(2)
+    ]
+    deps.workflows.record_plan(wid, [Stage(key="sources", name="Sources", tasks=tasks)])  # BatchWriteItem
+    deps.workflows.begin_task(wid, "t-0", now)  # TransactWriteItems
+    return wid

@@ -127,7 +127,7 @@ class LocalRuntime:
         if snapshot is not None:
             for group, data in snapshot.groups.items():
                 if group in local_state.GROUPS:
-                    local_state.restore(group, data, ACCOUNT)
+                    local_state.restore_group(group, data, ACCOUNT)
             self.clock.resume(snapshot.extras.get("clock") or {})
             self.notes = dict(snapshot.extras.get("notes") or {})
             self.restored = snapshot

@@ -38,6 +38,7 @@ import os
 import pickle
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,15 +160,66 @@ class Gate:
                 self._cond.notify_all()
 
 
+# DynamoDB writes whose items are known from the request: only those items are copied again.
+ITEM_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+
+def dynamodb_items(request: Any) -> list[tuple[str, dict[str, Any]]] | None:
+    """The items a DynamoDB write touches, as (table, key or whole item) pairs; None when the
+    request is another kind of write (a table created, changed, deleted: copy it all)."""
+    headers = request.headers or {}
+    target = headers.get("X-Amz-Target") or headers.get("x-amz-target") or ""
+    action = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
+    if action not in ITEM_WRITES:
+        return None
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    if action in ("UpdateItem", "DeleteItem"):
+        return [(body["TableName"], body["Key"])]
+    if action == "PutItem":
+        return [(body["TableName"], body["Item"])]
+    touched: list[tuple[str, dict[str, Any]]] = []
+    if action == "BatchWriteItem":
+        for table, requests in body.get("RequestItems", {}).items():
+            for one in requests:
+                if "PutRequest" in one:
+                    touched.append((table, one["PutRequest"]["Item"]))
+                elif "DeleteRequest" in one:
+                    touched.append((table, one["DeleteRequest"]["Key"]))
+        return touched
+    for one in body.get("TransactItems", []):
+        for kind, field_ in (("Put", "Item"), ("Update", "Key"), ("Delete", "Key")):
+            if kind in one:
+                touched.append((one[kind]["TableName"], one[kind][field_]))
+    return touched
+
+
 @dataclass
 class Tracker:
-    """The gate and the dirty groups, hooked into botocore's stubber by :func:`install`."""
+    """The gate and what changed, hooked into botocore's stubber by :func:`install`: the dirty
+    groups, and for DynamoDB the items written (``items``; ``None`` there: copy every table)."""
 
     gate: Gate = field(default_factory=Gate)
     dirty: set[str] = field(default_factory=set)
+    items: list[tuple[str, dict[str, Any]]] | None = field(default_factory=list)
 
-    def mark(self, group: str) -> None:
-        self.dirty.add(group)  # set.add is atomic under the GIL
+    def mark(self, group: str, request: Any = None) -> None:
+        self.dirty.add(group)  # set.add and list.extend are atomic under the GIL
+        if group == "dynamodb" and self.items is not None:
+            touched = dynamodb_items(request) if request is not None else None
+            if touched is None:
+                self.items = None
+            else:
+                self.items.extend(touched)
+
+    def take(self) -> tuple[set[str], list[tuple[str, dict[str, Any]]] | None]:
+        """What changed since the last call (with the gate held exclusively)."""
+        dirty, items = set(self.dirty), self.items
+        self.dirty.clear()
+        self.items = []
+        return dirty, items
 
 
 def install(tracker: Tracker) -> Callable[[], None]:
@@ -183,7 +235,7 @@ def install(tracker: Tracker) -> Callable[[], None]:
         group = changed_group(request)
         with tracker.gate.shared():
             if group:
-                tracker.mark(group)
+                tracker.mark(group, request)
             return original(self, event_name, request, **kwargs)
 
     BotocoreStubber.__call__ = call  # type: ignore[method-assign]
@@ -229,6 +281,114 @@ def restore(group: str, data: bytes, account: str) -> None:
                     for key, item in value.items():
                         mine.setdefault(key, item)
         backends[region] = kept
+
+
+def _key_of(table: Any, item: dict[str, Any]) -> str:
+    """An item's key in a table (from a request's Key or Item, in DynamoDB JSON)."""
+    return json.dumps([item.get(table.hash_key_attr), item.get(table.range_key_attr)], sort_keys=True)
+
+
+def _item_key(item: Any) -> str:
+    hash_key = item.hash_key.to_json() if item.hash_key is not None else None
+    range_key = item.range_key.to_json() if getattr(item, "range_key", None) is not None else None
+    return json.dumps([hash_key, range_key], sort_keys=True)
+
+
+def _find(table: Any, written: dict[str, Any]) -> Any:
+    """The table's item now at the key of ``written`` (None: there is none)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_value = written.get(table.hash_key_attr)
+    if hash_value is None:
+        return None
+    found = table.items.get(DynamoType(hash_value))  # .get: no empty entry left behind
+    if found is None or not table.has_range_key:
+        return found
+    range_value = written.get(table.range_key_attr)
+    return found.get(DynamoType(range_value)) if range_value is not None else None
+
+
+class DynamoDBCopy:
+    """DynamoDB kept item by item: the tables' other state (key schemas, indexes, TTL) pickled
+    without their items at every snapshot (cheap), the items pickled one by one and only when a
+    request wrote them. A snapshot's time under the gate follows what changed, not the size of
+    the tables."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.items: dict[tuple[str, str], dict[str, bytes]] = {}  # (region, table) -> key -> item
+        self.skeleton = b""
+
+    def _tables(self) -> dict[tuple[str, str], Any]:
+        return {
+            (region, name): table
+            for region, backend in dict(_backends("dynamodb")[self.account]).items()
+            for name, table in backend.tables.items()
+        }
+
+    def refresh(self, touched: list[tuple[str, dict[str, Any]]] | None) -> None:
+        """Copy what changed (``None``: everything). Call it with the gate held exclusively."""
+        tables = self._tables()
+        if touched is None or not self.skeleton:
+            self.items = {
+                where: {
+                    _item_key(item): pickle.dumps(item, pickle.HIGHEST_PROTOCOL) for item in table.all_items()
+                }
+                for where, table in tables.items()
+            }
+        else:
+            by_name = {where[1]: (where, table) for where, table in tables.items()}
+            for name, written in touched:
+                found = by_name.get(name.rsplit("/", 1)[-1])  # a table's name or its ARN
+                if found is None:
+                    continue
+                where, table = found
+                key = _key_of(table, written)
+                kept = self.items.setdefault(where, {})
+                item = _find(table, written)
+                if item is None:
+                    kept.pop(key, None)
+                else:
+                    kept[key] = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+            for where in set(self.items) - set(tables):
+                del self.items[where]
+        held = {}
+        for where, table in tables.items():  # the tables without their items
+            held[where], table.items = table.items, defaultdict(dict)
+        try:
+            self.skeleton = capture("dynamodb", self.account)
+        finally:
+            for where, table in tables.items():
+                table.items = held[where]
+
+    def data(self) -> bytes:
+        """The group's bytes for the file (outside the gate: only bytes are handled here)."""
+        items = {where: list(kept.values()) for where, kept in self.items.items()}
+        return pickle.dumps({"skeleton": self.skeleton, "items": items}, pickle.HIGHEST_PROTOCOL)
+
+
+def restore_dynamodb(data: bytes, account: str) -> None:
+    parts = pickle.loads(data)  # noqa: S301 - our own file
+    restore("dynamodb", parts["skeleton"], account)
+    backends = _backends("dynamodb")[account]
+    for (region, name), items in parts["items"].items():
+        table = backends[region].tables.get(name)
+        if table is None:
+            continue
+        for raw in items:
+            item = pickle.loads(raw)  # noqa: S301
+            if table.has_range_key:
+                table.items[item.hash_key][item.range_key] = item
+            else:
+                table.items[item.hash_key] = item
+
+
+def restore_group(group: str, data: bytes, account: str) -> None:
+    """Put a group of a snapshot back (DynamoDB's bytes are :class:`DynamoDBCopy`'s)."""
+    if group == "dynamodb":
+        restore_dynamodb(data, account)
+    else:
+        restore(group, data, account)
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -358,6 +518,7 @@ class Snapshotter:
         self.interval = interval
         self.stats = Stats()
         self._groups: dict[str, bytes] = dict(groups or {})
+        self._dynamodb = DynamoDBCopy(account)
         self._lock = threading.Lock()  # one snapshot at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -368,19 +529,26 @@ class Snapshotter:
         with self._lock:
             started = time.perf_counter()
             with self.tracker.gate.exclusive(timeout):
-                dirty = set(GROUPS) if force else set(self.tracker.dirty) | (set(GROUPS) - set(self._groups))
+                dirty, touched = self.tracker.take()
+                if force:
+                    dirty, touched = set(GROUPS), None
+                dirty |= set(GROUPS) - set(self._groups)
                 if not dirty:
                     return False
-                self.tracker.dirty.clear()
                 for group in dirty:
-                    self._groups[group] = capture(group, self.account)
+                    if group == "dynamodb":
+                        self._dynamodb.refresh(touched)
+                    else:
+                        self._groups[group] = capture(group, self.account)
                 extras = self.extras()
             copied = time.perf_counter()
+            if "dynamodb" in dirty:
+                self._groups["dynamodb"] = self._dynamodb.data()
             snapshot = Snapshot(groups=dict(self._groups), extras=extras, saved_at=time.time())
             try:
                 write(self.directory, snapshot)
             except OSError:
-                self.tracker.dirty.update(dirty)  # try again at the next interval
+                self.tracker.dirty.update(dirty)  # try again at the next interval (the copy is kept)
                 raise
             done = time.perf_counter()
             self.stats.snapshots += 1
