@@ -13,8 +13,9 @@ How:
   mode and, when it may change a kept service, marks that service's group dirty;
 * :class:`Snapshotter` wakes every ``interval`` seconds; when something is dirty it takes the
   gate *exclusively* (no emulated call runs meanwhile: a consistent, point-in-time copy) just
-  long enough to ``pickle.dumps`` the dirty groups' backends, then lets go and writes the file
-  outside the gate;
+  long enough to ``pickle.dumps`` what changed: for DynamoDB the items the writes named
+  (:class:`DynamoDBCopy`: milliseconds, however big the tables), for the other services their
+  backends; then it lets go and writes the file outside the gate;
 * the file is written to a temporary name, flushed, fsynced and renamed over the previous one
   (the one before is kept as ``state.bin.prev``): a reader sees a whole snapshot or the
   previous one, never half of one;
