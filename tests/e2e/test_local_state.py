@@ -271,6 +271,14 @@ def test_ctrl_c_during_start_up_stops_it_cleanly(state: Path, moment: str) -> No
     assert code == 130, (code, rest)
     assert "Stopped." in rest and "Traceback" not in rest, rest
     assert "Ready." not in rest
+    if moment == "Seeding":
+        # and what it had kept starts again (the demo, cut short, is seeded again)
+        again = new_process(state)
+        local = again.start()
+        try:
+            assert set(local.demo) == {"succeeded", "failed"}
+        finally:
+            again.stop()
 
 
 def test_an_unreadable_state_file_stops_start_up_and_says_how_to_start_afresh(state: Path) -> None:

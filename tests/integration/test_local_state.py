@@ -189,3 +189,28 @@ def runtime_run(deps: Deps, mark: str) -> str:
     deps.workflows.record_plan(wid, [Stage(key="sources", name="Sources", tasks=tasks)])  # BatchWriteItem
     deps.workflows.begin_task(wid, "t-0", now)  # TransactWriteItems
     return wid
+
+
+def test_a_snapshot_after_a_write_holds_it_and_keeps_the_previous_one(
+    runtime: LocalRuntime, deps: Deps, tmp_path: Path
+) -> None:
+    tracker = state.Tracker()
+    uninstall = state.install(tracker)
+    try:
+        snapshots = state.Snapshotter(tmp_path, tracker, ACCOUNT, extras=lambda: {"note": "kept"})
+        # Given a first snapshot
+        assert snapshots.snapshot() is True
+        first = (tmp_path / state.FILE).read_bytes()
+        # When an item is written, Then the next snapshot has it, and the previous one is kept
+        mark = uuid.uuid4().hex[:8]
+        deps.config.put("courier", f"snap-{mark}", {"name": f"snap-{mark}"})
+        assert snapshots.snapshot() is True
+        assert (tmp_path / state.PREVIOUS).read_bytes() == first
+        loaded = state.load(tmp_path)
+        assert loaded is not None and loaded.extras == {"note": "kept"}
+        state.restore_group("dynamodb", loaded.groups["dynamodb"], OTHER_ACCOUNT + "3")
+        table = get_backend("dynamodb")[OTHER_ACCOUNT + "3"][REGION].get_table(d.TABLE_NAMES["config"])
+        assert f"snap-{mark}" in {i.attrs["name"].value for i in table.all_items()}
+        assert snapshots.stats.last_copy_ms > 0
+    finally:
+        uninstall()

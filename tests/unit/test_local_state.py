@@ -183,3 +183,17 @@ def test_a_snapshot_that_cannot_have_the_gate_in_time_gives_up_and_lets_calls_go
         assert not gate._waiting
     with gate.shared():  # and the next call is not held back
         pass
+
+
+def test_a_snapshot_is_written_when_something_changed_and_only_then(tmp_path: Path) -> None:
+    # (moto's backends, empty: an account nothing was deployed into; no emulated call is made)
+    tracker = state.Tracker()
+    snapshots = state.Snapshotter(tmp_path, tracker, "000000000077", extras=lambda: {"n": 1})
+    assert snapshots.snapshot() is True  # the first one: everything
+    first = (tmp_path / state.FILE).read_bytes()
+    assert snapshots.snapshot() is False  # nothing changed: nothing written
+    assert (tmp_path / state.FILE).read_bytes() == first
+    tracker.mark("account")
+    assert snapshots.snapshot() is True
+    assert (tmp_path / state.PREVIOUS).read_bytes() == first
+    assert state.load(tmp_path).extras == {"n": 1}  # type: ignore[union-attr]
