@@ -281,10 +281,24 @@ def test_ctrl_c_during_start_up_stops_it_cleanly(state: Path, moment: str) -> No
             again.stop()
 
 
-def test_an_unreadable_state_file_stops_start_up_and_says_how_to_start_afresh(state: Path) -> None:
-    # Given a state folder whose snapshot is damaged (and no previous one)
+def not_moto_objects() -> bytes:
+    """A whole, undamaged file whose data does not unpickle (as from another moto version)."""
+    from switchyard.local import state as local_state
+
+    return local_state.encode(
+        local_state.Snapshot(groups={"account": b"not a pickle"}, extras={}, saved_at=0)
+    )
+
+
+@pytest.mark.parametrize(
+    "content", [b"SWITCHYARD-LOCAL-STATE\n{not json", not_moto_objects()], ids=["damaged", "not-loadable"]
+)
+def test_an_unreadable_state_file_stops_start_up_and_says_how_to_start_afresh(
+    state: Path, content: bytes
+) -> None:
+    # Given a state folder whose snapshot cannot be read (and no previous one)
     state.mkdir(parents=True)
-    (state / "state.bin").write_bytes(b"SWITCHYARD-LOCAL-STATE\n{not json")
+    (state / "state.bin").write_bytes(content)
     # When `make run` starts
     process = new_process(state)
     process.spawn()
@@ -294,7 +308,7 @@ def test_an_unreadable_state_file_stops_start_up_and_says_how_to_start_afresh(st
     # Then it refuses, leaves the file alone, and says how to start from scratch
     assert code == 2, said
     assert "cannot be read" in said and "make reset" in said, said
-    assert (state / "state.bin").read_bytes() == b"SWITCHYARD-LOCAL-STATE\n{not json"
+    assert (state / "state.bin").read_bytes() == content
     # and --fresh does start from scratch
     fresh: Process = new_process(state)
     local = fresh.start("--fresh", "--no-demo")

@@ -125,9 +125,15 @@ class LocalRuntime:
         assert self.state_dir is not None
         snapshot = local_state.load(self.state_dir)  # StateUnreadable: refuse to start
         if snapshot is not None:
-            for group, data in snapshot.groups.items():
-                if group in local_state.GROUPS:
-                    local_state.restore_group(group, data, ACCOUNT)
+            try:
+                for group, data in snapshot.groups.items():
+                    if group in local_state.GROUPS:
+                        local_state.restore_group(group, data, ACCOUNT)
+            except Exception as exc:  # whole and undamaged, but not moto's objects as this moto has them
+                written = snapshot.moto or "an unknown version"
+                raise local_state.StateUnreadable(
+                    f"{snapshot.path}: written by moto {written}, does not load here ({exc!r})"
+                ) from exc
             self.clock.resume(snapshot.extras.get("clock") or {})
             self.notes = dict(snapshot.extras.get("notes") or {})
             self.restored = snapshot

@@ -401,6 +401,7 @@ class Snapshot:
     extras: dict[str, Any]
     saved_at: float
     path: Path | None = None
+    moto: str = ""  # the version that wrote it
 
 
 def encode(snapshot: Snapshot) -> bytes:
@@ -439,7 +440,12 @@ def decode(raw: bytes) -> Snapshot:
         groups[entry["name"]] = chunk
     if offset != len(rest):
         raise ValueError("trailing bytes after the data")
-    return Snapshot(groups=groups, extras=dict(header.get("extras") or {}), saved_at=header["saved_at"])
+    return Snapshot(
+        groups=groups,
+        extras=dict(header.get("extras") or {}),
+        saved_at=header["saved_at"],
+        moto=str(header.get("moto") or ""),
+    )
 
 
 def write(directory: Path, snapshot: Snapshot) -> Path:
