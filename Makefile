@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test clear-times lint types unit integration infra e2e console bench synth deploy clean
+.PHONY: install browser run reset test clear-times lint types unit integration infra e2e console bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	@t0=$$EPOCHREALTIME; set -e; \
@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtual environment and install everything
 
-run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant
+run: install ## Start the local runtime on 127.0.0.1:$${SWITCHYARD_PORT:-8000} with the demo tenant (state kept in .switchyard/)
 	$(PY) -m switchyard.local
+
+reset: install ## Forget the local runtime's kept state (.switchyard/, or $$SWITCHYARD_STATE_DIR): the next `make run` starts from scratch
+	$(PY) -m switchyard.local --reset
 
 # Each tier prints its wall time as it ends, and `make test` prints them all at the end.
 TIMES := test-artifacts/tier-times.txt

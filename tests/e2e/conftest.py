@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -60,50 +62,107 @@ class Local:
             time.sleep(0.01)
 
 
-def run_local(extra_env: dict[str, str] | None = None) -> Iterator[Local]:
-    """Start ``python -m switchyard.local`` as a user would, yield it, stop it with Ctrl-C."""
+@dataclass
+class Process:
+    """One ``python -m switchyard.local`` as a user starts it, on its own port and state folder."""
+
+    state_dir: Path
+    env: dict[str, str]
+    args: tuple[str, ...] = ()
+    proc: subprocess.Popen[str] | None = None
+    local: Local | None = None
+    _drain: threading.Thread | None = None
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "switchyard.local", *self.args, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self.proc
+
+    def read_until(self, prefix: str, timeout: float = 120) -> list[str]:
+        """What it prints, up to and with the first line that starts with ``prefix``."""
+        assert self.proc is not None and self.proc.stdout is not None
+        output: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            output.append(line.rstrip())
+            if line.startswith(prefix):
+                break
+        return output
+
+    def start(self, *args: str) -> Local:
+        """Start it and wait for "Ready."; keeps reading what it prints, so a full pipe never
+        blocks the server."""
+        self.spawn(*args)
+        output = self.read_until("Ready.")
+        text = "\n".join(output)
+        assert "Ready." in text, text
+        demo = dict(re.findall(r"^\s+(\w+): \S+/api/workflows/(\S+)$", text, re.M))
+        assert self.proc is not None and self.proc.stdout is not None
+        stdout = self.proc.stdout
+        self._drain = threading.Thread(
+            target=lambda: output.extend(line.rstrip() for line in stdout), daemon=True
+        )
+        self._drain.start()
+        self.local = Local(
+            url=f"http://127.0.0.1:{self.env['SWITCHYARD_PORT']}",
+            token=self.env.get("SWITCHYARD_LOCAL_TOKEN", ""),
+            output=output,
+            demo=demo,
+        )
+        return self.local
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        """Ctrl-C (or another signal: SIGKILL); returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._drain is not None:
+            self._drain.join(timeout=5)
+        return code
+
+
+def new_process(
+    state_dir: Path, extra_env: dict[str, str] | None = None, token: str | None = None
+) -> Process:
     port = free_port()
-    token = "e2e-" + os.urandom(8).hex()
     env = {
         **os.environ,
         "SWITCHYARD_PORT": str(port),
-        "SWITCHYARD_LOCAL_TOKEN": token,
+        "SWITCHYARD_STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "switchyard.local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        output.append(line.rstrip())
-        if line.startswith("Ready."):
-            break
-    text = "\n".join(output)
-    assert "Ready." in text, text
-    demo = dict(re.findall(r"^\s+(\w+): \S+/api/workflows/(\S+)$", text, re.M))
-    # Keep reading what it prints, so a full pipe never blocks the server.
-    stdout = proc.stdout
-    drain = threading.Thread(target=lambda: output.extend(line.rstrip() for line in stdout), daemon=True)
-    drain.start()
-    yield Local(url=f"http://127.0.0.1:{port}", token=token, output=output, demo=demo)
-    proc.send_signal(2)  # Ctrl-C
-    try:
-        proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    drain.join(timeout=5)
+    if token != "":
+        env["SWITCHYARD_LOCAL_TOKEN"] = token or "e2e-" + os.urandom(8).hex()
+    else:
+        env.pop("SWITCHYARD_LOCAL_TOKEN", None)
+    return Process(state_dir=state_dir, env=env)
+
+
+def run_local(extra_env: dict[str, str] | None = None) -> Iterator[Local]:
+    """Start ``python -m switchyard.local`` as a user would (state in a new temporary folder),
+    yield it, stop it with Ctrl-C."""
+    with tempfile.TemporaryDirectory(prefix="switchyard-e2e-") as folder:
+        process = new_process(Path(folder) / "state", extra_env)
+        local = process.start()
+        try:
+            yield local
+        finally:
+            process.stop()
 
 
 @pytest.fixture(scope="session")

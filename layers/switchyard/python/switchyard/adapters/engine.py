@@ -15,6 +15,7 @@ class ExecutionEngine(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None: ...
     def resume(self, token: str, output: dict[str, Any]) -> None: ...
     def start_named(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str: ...
+    def status(self, execution_arn: str) -> str | None: ...
 
 
 class StepFunctionsEngine:
@@ -48,6 +49,17 @@ class StepFunctionsEngine:
             # Already finished: nothing left to stop.
             if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
                 raise
+
+    def status(self, execution_arn: str) -> str | None:
+        """``RUNNING``, ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT``, ``ABORTED``...; None when Step
+        Functions no longer knows the execution (expired, or an emulation started afresh)."""
+        try:
+            response = client("stepfunctions", self.region).describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
+        return str(response["status"])
 
     def resume(self, token: str, output: dict[str, Any]) -> None:
         client("stepfunctions", self.region).send_task_success(taskToken=token, output=json.dumps(output))

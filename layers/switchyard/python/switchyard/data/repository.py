@@ -76,6 +76,17 @@ class WorkflowRepository:
         except DoesNotExist:
             raise NotFound(f"No task {task_id!r} in workflow {workflow_id!r}.") from None
 
+    def unfinished(self) -> list[str]:
+        """The ids of every tenant's runs that are running, stopping or failed (a scan: for an
+        occasional sweep, not for a request)."""
+        open_statuses = (WorkflowStatus.RUNNING, WorkflowStatus.STOPPING, WorkflowStatus.FAILED)
+        return [
+            str(item.workflow_id)
+            for item in WorkflowModel.scan(
+                WorkflowModel.status.is_in(*open_statuses), attributes_to_get=["workflow_id", "status"]
+            )
+        ]
+
     def query(
         self,
         tenant: str,

@@ -278,3 +278,11 @@ class QueueTimeExceededError(TaskError):
 
     code = "queue_time_exceeded"
     category = "capacity"
+
+
+class ExecutionInterruptedError(TaskError):
+    """The execution that ran the task ended under it (aborted, timed out, or gone with the
+    local runtime that ran it): whether the task finished is not known."""
+
+    code = "interrupted"
+    category = "platform"

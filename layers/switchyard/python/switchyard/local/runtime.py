@@ -11,6 +11,7 @@ from typing import Any
 from switchyard import declarations as d
 from switchyard.local import rules
 from switchyard.local import scheduler as local_scheduler
+from switchyard.local import state as local_state
 from switchyard.local.lambdas import Dispatcher, install
 
 ACCOUNT = "123456789012"
@@ -54,7 +55,13 @@ def local_resources(root: Path | None = None) -> dict[str, Any]:
 class LocalRuntime:
     """One process: moto's in-process AWS, Switchyard deployed into it, the handlers dispatched."""
 
-    def __init__(self, root: Path | None = None, console_url: str = "") -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        console_url: str = "",
+        state_dir: Path | None = None,
+        snapshot_interval: float = 1.0,
+    ) -> None:
         self.root = root or repo_root()
         self.console_url = console_url
         self.dispatcher = Dispatcher()
@@ -62,8 +69,16 @@ class LocalRuntime:
         self._mock: Any = None
         self._uninstall: Any = None
         self._uninstall_rules: Any = None
+        self._uninstall_tracker: Any = None
         # Fires the emulated Scheduler's schedules: ``make run`` ticks it every second, tests by hand.
         self.clock = local_scheduler.SchedulerClock(REGION)
+        # Kept on disk when given (``make run``: .switchyard/): local/state.py.
+        self.state_dir = state_dir
+        self.snapshot_interval = snapshot_interval
+        self.snapshots: local_state.Snapshotter | None = None
+        self.restored: local_state.Snapshot | None = None
+        self.notes: dict[str, Any] = {}  # small facts kept with the state (the demo tenant's runs)
+        self.swept: Any = None  # what the start-up sweep did to interrupted runs
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -92,11 +107,53 @@ class LocalRuntime:
         self._mock.start()
         self._uninstall = install(self.dispatcher)
         self._uninstall_rules = rules.install(REGION)
+        tracker = local_state.Tracker()
+        if self.state_dir is not None:
+            self._uninstall_tracker = local_state.install(tracker)
         self.deploy()
+        if self.state_dir is not None:
+            self._restore(tracker)
         return self
+
+    def _restore(self, tracker: local_state.Tracker) -> None:
+        """Put the kept account back over the fresh deployment, settle the runs whose
+        executions did not survive, and keep taking snapshots."""
+        from switchyard.services.deps import get_deps
+        from switchyard.services.interrupted import InterruptedRuns
+
+        assert self.state_dir is not None
+        snapshot = local_state.load(self.state_dir)  # StateUnreadable: refuse to start
+        if snapshot is not None:
+            try:
+                for group, data in snapshot.groups.items():
+                    if group in local_state.GROUPS:
+                        local_state.restore_group(group, data, ACCOUNT)
+            except Exception as exc:  # whole and undamaged, but not moto's objects as this moto has them
+                written = snapshot.moto or "an unknown version"
+                raise local_state.StateUnreadable(
+                    f"{snapshot.path}: written by moto {written}, does not load here ({exc!r})"
+                ) from exc
+            self.clock.resume(snapshot.extras.get("clock") or {})
+            self.notes = dict(snapshot.extras.get("notes") or {})
+            self.restored = snapshot
+            self.swept = InterruptedRuns(get_deps()).sweep()
+        self.snapshots = local_state.Snapshotter(
+            self.state_dir, tracker, ACCOUNT, extras=self._extras, interval=self.snapshot_interval
+        )
+        self.snapshots.snapshot(force=True)  # the restored (or new) account, swept, on disk at once
+        self.snapshots.start()
+
+    def _extras(self) -> dict[str, Any]:
+        return {"clock": self.clock.state(), "notes": dict(self.notes)}
 
     def stop(self) -> None:
         self.clock.stop()
+        if self.snapshots is not None:
+            self.snapshots.stop()  # the last snapshot, with everything acknowledged so far
+            self.snapshots = None
+        if self._uninstall_tracker:
+            self._uninstall_tracker()
+            self._uninstall_tracker = None
         if self._uninstall_rules:
             self._uninstall_rules()
             self._uninstall_rules = None

@@ -20,6 +20,12 @@ schedule's target with its input, the ``<aws.scheduler.*>`` context attributes f
 
 Tests drive it with an explicit time, ``clock.tick(T)``, and never sleep; ``make run`` starts
 :meth:`SchedulerClock.start`, a thread that ticks every second.
+
+The clock's memory (its last tick, the one-time schedules it fired) is kept with the local
+state (:meth:`~SchedulerClock.state`, :meth:`~SchedulerClock.resume`): after a restart the
+first tick looks back to the last tick before the stop, and fires each schedule that fell due
+meanwhile **once** (at its latest missed time), as a scheduler that was down catches up, not
+once per missed fire time.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from switchyard.domain.errors import ValidationFailed
 from switchyard.observability import logger
 
 MAX_FIRES_PER_TICK = 100  # per schedule: a clock moved far ahead does not start thousands of runs
+CATCH_UP_LOOKAHEAD = 100_000  # fire times looked through to find the latest one missed while down
 
 
 def utc_now() -> datetime:
@@ -74,6 +81,25 @@ class SchedulerClock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
+        self._catching_up = False  # the first tick after resume(): each schedule fires once at most
+
+    # --- kept across restarts -----------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the clock must remember across a restart (JSON)."""
+        return {
+            "last_tick": self._last.isoformat(),
+            "done": sorted([arn, when.isoformat()] for arn, when in self._done),
+        }
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Carry on from :meth:`state`: the next tick fires, once per schedule, what fell due
+        since the last tick before the stop."""
+        with self._tick_lock:
+            if state.get("last_tick"):
+                self._last = min(datetime.fromisoformat(state["last_tick"]), self._last)
+                self._catching_up = True
+            self._done |= {(str(arn), datetime.fromisoformat(when)) for arn, when in state.get("done", [])}
 
     # --- driving -----------------------------------------------------------------------------
 
@@ -82,10 +108,14 @@ class SchedulerClock:
         with self._tick_lock:
             now = now or self.now()
             since, self._last = self._last, max(now, self._last)
+            catching_up, self._catching_up = self._catching_up, False
             fired: list[Fired] = []
             for schedule in self._schedules():
                 try:
-                    due = self._due(schedule, since, now)
+                    most = CATCH_UP_LOOKAHEAD if catching_up else MAX_FIRES_PER_TICK
+                    due = self._due(schedule, since, now, most)
+                    if catching_up:
+                        due = due[-1:]
                 except ValidationFailed as exc:
                     logger.warning(
                         "schedule not understood", extra={"schedule": schedule["Arn"], "error": exc.message}
@@ -150,7 +180,9 @@ class SchedulerClock:
     def _one_time(schedule: dict[str, Any]) -> bool:
         return str(schedule["ScheduleExpression"]).strip().startswith("at(")
 
-    def _due(self, schedule: dict[str, Any], since: datetime, now: datetime) -> list[datetime]:
+    def _due(
+        self, schedule: dict[str, Any], since: datetime, now: datetime, most: int = MAX_FIRES_PER_TICK
+    ) -> list[datetime]:
         parsed = expressions.parse(schedule["ScheduleExpression"])
         tz = expressions.zone(schedule.get("ScheduleExpressionTimezone") or "UTC")
         start, end = schedule.get("StartDate"), schedule.get("EndDate")
@@ -168,7 +200,7 @@ class SchedulerClock:
         anchor = (start or schedule.get("CreationDate")) if isinstance(parsed, expressions.Rate) else None
         due: list[datetime] = []
         cursor = since
-        while len(due) < MAX_FIRES_PER_TICK:
+        while len(due) < most:
             when = parsed.next_after(cursor, tz, anchor)
             if when is None or when > now or (end and when > end):
                 break

@@ -30,6 +30,9 @@ from switchyard.services.handoff import events_of, next_execution_name
 
 # Finish's answer when a new execution carries the run on (the finish fragment's Continued).
 CONTINUED = "continued"
+# The resolution token of a failed run whose execution has ended under it (interrupted): a
+# resolution carries the run on in a new execution instead of answering a token.
+NEW_EXECUTION = "new-execution"
 # The types whose runs may carry on in a new execution: the engine counts their history events.
 HANDING_OFF_TYPES = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
 # Workflow id -> type, for counting history events of the types that hand off only.
@@ -195,15 +198,18 @@ class EngineService:
             and self.deps.workflows.handing_off(workflow.id)
         )
 
-    def _continue(self, workflow: Workflow, execution: str) -> dict[str, Any]:
+    def _continue(
+        self, workflow: Workflow, execution: str, event: str = "continued", by: str = "switchyard"
+    ) -> dict[str, Any]:
         """Make the next execution the run's (stop, resolutions and views act on it; its events
         count from zero), then start it. Both once: its name follows the caller's, so a retried
-        Finish records and starts the same one."""
+        Finish records and starts the same one. Also how a run whose execution ended under it
+        carries on (``event``: ``resumed``, or ``resolution_applied`` after a resolution)."""
         machine, name, arn = _next_execution(workflow.id, execution)
         entry = HistoryEntry(
             at=self.deps.clock(),
-            event="continued",
-            by="switchyard",
+            event=event,
+            by=by,
             detail={
                 "execution": name,
                 "previous_execution_events": self.deps.workflows.execution_events(workflow.id),
@@ -219,6 +225,15 @@ class EngineService:
         self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
         logger.info("run continues in a new execution", extra={"workflow_id": workflow.id, "execution": name})
         return {"status": CONTINUED}
+
+    def carry_on(self, workflow_id: str, event: str, by: str = "switchyard") -> dict[str, Any]:
+        """Carry a run on in a new execution after its own ended under it (interrupted): the
+        new execution replays the recorded plan and begins what is pending or failed."""
+        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        execution = workflow.execution_arn or ""
+        if not execution:
+            return {"status": workflow.status}
+        return self._continue(workflow, execution, event, by)
 
     def _superseded(self, workflow: Workflow, execution: str) -> dict[str, Any]:
         """A Finish retried after it handed the run over: the run is another execution's now.

@@ -29,7 +29,7 @@ from switchyard.domain.models import (
 from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
-from switchyard.services.engine import emit_workflow_status
+from switchyard.services.engine import NEW_EXECUTION, EngineService, emit_workflow_status
 
 MAX_LIMIT = 200
 
@@ -202,7 +202,7 @@ class WorkflowService:
         # paused): its Wait state would not ask again until the hold ends, maybe days later.
         wtype = WORKFLOW_TYPES.get(workflow.type)
         held = not running and wtype is not None and wtype.before_task is not None
-        if token:
+        if token and token != NEW_EXECUTION:
             # Waiting for a resolution: answer the token; the run ends through Finish.
             self.deps.engine.resume(token, {"next": "halt"})
         elif running and not all(t.stoppable for t in running):
@@ -320,7 +320,10 @@ class WorkflowService:
             raise ResolutionNotOffered(
                 "A resolution was already applied to this failure.", {"workflow_id": workflow_id}
             )
-        self.deps.engine.resume(token, {"next": "run" if resolution.outcome == "run" else "done"})
+        if token == NEW_EXECUTION:  # its execution ended under it (interrupted): a new one goes on
+            EngineService(self.deps).carry_on(workflow_id, "resumed", by=principal.user)
+        else:
+            self.deps.engine.resume(token, {"next": "run" if resolution.outcome == "run" else "done"})
         resumed = self.deps.workflows.get(workflow_id)
         emit_workflow_status(self.deps, resumed)
         return resumed
