@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         from switchyard.local import state as local_state
         from switchyard.local.http import ApiServer
         from switchyard.local.runtime import LocalRuntime
-        from switchyard.local.seed import seed
+        from switchyard.local.seed import seed, seed_files
         from switchyard.services.deps import get_deps
 
         runtime = LocalRuntime(console_url=base, state_dir=directory)
@@ -178,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             demo = seed(get_deps())
             runtime.notes["demo"] = demo  # not seeded again at the next start
         elif demo:
-            print("Demo tenant (seeded at an earlier start):", flush=True)
+            # today's source files arrive as a partner's daily drop would: the demo's couriers,
+            # upload and ingest find files of the day they run on, whenever it was seeded
+            seed_files(get_deps(), datetime.now(UTC).date())
+            print("Demo tenant (seeded at an earlier start; today's files dropped):", flush=True)
         for label, wid in (demo or {}).items():
             print(f"  {label:>9}: {base}/api/workflows/{wid}", flush=True)
         print(f"Console:     {base}/console/", flush=True)
