@@ -61,7 +61,7 @@ infra: install
 	$(call timed,infra,$(PY) -m pytest tests/infra -q)
 
 e2e: install
-	$(call timed,e2e,$(PY) -m pytest tests/e2e -q)
+	$(call timed,e2e,$(PY) -m pytest tests/e2e -q -n $(TEST_WORKERS) --durations=5)
 
 # The console tests drive Debian's Chromium with Playwright (pinned in the dev extras; Playwright's
 # own browser downloads are never used). Installed here when missing; CI runs as root.

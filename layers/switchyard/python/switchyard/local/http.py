@@ -415,8 +415,11 @@ class ApiServer:
             self._wake_w.send(b"x")
         for _ in range(self.limits.workers):
             self._work.put(None)
+        # one deadline for all the threads, not 5 s each: a worker in the middle of a request
+        # ends with it (its connection is closed below), and the stop never waits longer
+        deadline = time.monotonic() + 5
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         for conn in list(self._open):
             conn.close()
         self._listener.close()

@@ -49,6 +49,8 @@ from urllib.parse import parse_qs, urlsplit
 from switchyard.observability import logger
 
 FORMAT = 1
+# How long a periodic snapshot waits for a moment with no emulated call under way
+WAIT_FOR_QUIET_S = 2.0
 MAGIC = b"SWITCHYARD-LOCAL-STATE\n"
 FILE = "state.bin"
 PREVIOUS = "state.bin.prev"
@@ -500,6 +502,7 @@ def load(directory: Path) -> Snapshot | None:
 @dataclass
 class Stats:
     snapshots: int = 0
+    skipped: int = 0  # periodic snapshots that found no quiet moment in time (taken later)
     last_copy_ms: float = 0.0  # with the gate held: no emulated call runs meanwhile
     last_write_ms: float = 0.0
     max_copy_ms: float = 0.0
@@ -569,7 +572,11 @@ class Snapshotter:
         def loop() -> None:
             while not self._stop.wait(self.interval):
                 try:
-                    self.snapshot()
+                    # bounded: a snapshot waiting for calls holds new ones back, so it gives up
+                    # after a while (they go on) and tries again at the next interval
+                    self.snapshot(timeout=WAIT_FOR_QUIET_S)
+                except TimeoutError:
+                    self.stats.skipped += 1
                 except Exception:
                     logger.exception("the local state snapshot failed")
 
