@@ -116,3 +116,16 @@ def test_the_interpreter_calls_lambda_through_one_client(runtime: LocalRuntime) 
     first = lambda_eval_utils.boto_client_for(region=REGION, service="lambda", state_credentials=None)
     second = lambda_eval_utils.boto_client_for(region=REGION, service="lambda", state_credentials=None)
     assert first is second
+
+
+def test_a_json_path_is_parsed_once_and_finds_each_inputs_values(runtime: LocalRuntime) -> None:
+    # Given the interpreter's JSONPath extraction
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    # When the same path is evaluated against two inputs
+    first = json_path.extract_json("$.call.go", {"call": {"go": True}})
+    second = json_path.extract_json("$.call.go", {"call": {"go": False}})
+
+    # Then each finds its own input's value, from one parsed path
+    assert (first, second) == (True, False)
+    assert json_path.parse("$.call.go") is json_path.parse("$.call.go")
