@@ -129,3 +129,128 @@ def test_a_json_path_is_parsed_once_and_finds_each_inputs_values(runtime: LocalR
     # Then each finds its own input's value, from one parsed path
     assert (first, second) == (True, False)
     assert json_path.parse("$.call.go") is json_path.parse("$.call.go")
+
+
+@pytest.fixture
+def table(runtime: LocalRuntime) -> Any:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def _item(table: str, sk: str) -> dict[str, Any] | None:
+    reply = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    return reply.get("Item")  # type: ignore[no-any-return]
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(table: str) -> None:
+    # Given an item, and many others in the same table
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}})
+    for i in range(20):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"o{i}"}})
+
+    # When a transaction updates it, puts a new one, deletes another, then fails a condition
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "a"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}}}},
+                {"Delete": {"TableName": table, "Key": {"pk": {"S": "p"}, "sk": {"S": "o1"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "o2"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # Then it is cancelled and nothing it wrote stays
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert _item(table, "a") == {"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}}
+    assert _item(table, "new") is None
+    assert _item(table, "o1") is not None
+    assert len(dynamodb.scan(TableName=table)["Items"]) == 21
+
+
+def test_a_transaction_whose_conditions_hold_writes_every_item(table: str) -> None:
+    # Given an item
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}})
+
+    # When a transaction checks it and writes two more
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "ConditionCheck": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "p"}, "sk": {"S": "a"}},
+                    "ConditionExpression": "n = :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": "b"}}}},
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "p"}, "sk": {"S": "c"}},
+                    "UpdateExpression": "SET n = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}},
+                }
+            },
+        ]
+    )
+
+    # Then both are written
+    assert _item(table, "b") == {"pk": {"S": "p"}, "sk": {"S": "b"}}
+    assert _item(table, "c") == {"pk": {"S": "p"}, "sk": {"S": "c"}, "n": {"N": "2"}}
+
+
+def test_a_transaction_backs_up_the_items_it_names_not_their_tables(table: str) -> None:
+    # Given moto's DynamoDB backend, with a table of many items
+    from moto.dynamodb.models import dynamodb_backends
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for i in range(20):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"o{i}"}})
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    before = backend.tables[table]
+
+    # When a transaction is cancelled
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": "x"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "o0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # Then the table is the same table, not a copy put back in its place
+    assert backend.tables[table] is before

@@ -133,7 +133,14 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
         original_stop(self, stop_date=stop_date, error=error, cause=cause)
 
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
-    undo = [_reuse_interpreter_clients(), _parse_each_definition_once(), _parse_each_json_path_once()]
+    from switchyard.local import dynamodb
+
+    undo = [
+        _reuse_interpreter_clients(),
+        _parse_each_definition_once(),
+        _parse_each_json_path_once(),
+        dynamodb.install(),
+    ]
 
     def uninstall() -> None:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
