@@ -9,14 +9,16 @@ becomes ``FunctionError: Unhandled`` with ``errorType`` set to the exception's c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
+import os
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -41,11 +43,37 @@ class FakeContext:
         return 900_000
 
 
+# Invocations at once, by default: enough to keep both cores of a small machine busy (handlers
+# leave the GIL in DuckDB and I/O), few enough that each gets the CPU in turn (measured).
+DEFAULT_CONCURRENCY = 4
+
+
 class Dispatcher:
-    def __init__(self) -> None:
+    """Runs each function's handler in process, like Lambda with a concurrency limit.
+
+    At most ``concurrency`` invocations run at once (``SWITCHYARD_LOCAL_CONCURRENCY``; default
+    :data:`DEFAULT_CONCURRENCY`); the others wait for a free slot, as Lambda throttles an account
+    at its concurrency limit (Step Functions' and EventBridge's retries then wait longer; here the
+    invocation waits). In one Python process the handlers share one GIL: with every execution's
+    handler running at once, hundreds of threads took turns on it and each request (an API call
+    among them) waited for all the others. ``unlimited`` functions take no slot (the API: the HTTP
+    server serves it, and it must answer while runs are busy), and an invocation made from inside
+    a handler runs in its caller's slot (no deadlock when every slot waits on another function).
+    """
+
+    def __init__(
+        self, concurrency: int | None = None, unlimited: tuple[str, ...] = ("switchyard-api",)
+    ) -> None:
         self._handlers: dict[str, tuple[Handler, int]] = {}
         self._lock = threading.Lock()
         self.invocations: dict[str, int] = {}
+        if concurrency is None:
+            concurrency = int(os.environ.get("SWITCHYARD_LOCAL_CONCURRENCY") or DEFAULT_CONCURRENCY)
+        self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._unlimited = set(unlimited)
+        self._in_slot = threading.local()
+        self.waiting = 0  # invocations waiting for a slot now
 
     def register(self, function_name: str, code_dir: Path, handler: str, memory_mb: int) -> None:
         module_file, _, attr = handler.rpartition(".")
@@ -76,7 +104,8 @@ class Dispatcher:
             aws_request_id=str(uuid.uuid4()),
         )
         try:
-            result = handler(event, context)
+            with self._slot(name):
+                result = handler(event, context)
         except Exception as exc:  # the Lambda runtime reports every error this way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
@@ -87,6 +116,26 @@ class Dispatcher:
                 }
             ).encode()
         return json.dumps(result, default=str).encode()
+
+    @contextlib.contextmanager
+    def _slot(self, name: str) -> Iterator[None]:
+        """Hold one of the concurrency slots while ``name``'s handler runs (see the class)."""
+        if name in self._unlimited or getattr(self._in_slot, "held", False):
+            yield
+            return
+        with self._lock:
+            self.waiting += 1
+        try:
+            self._slots.acquire()
+        finally:
+            with self._lock:
+                self.waiting -= 1
+        self._in_slot.held = True
+        try:
+            yield
+        finally:
+            self._in_slot.held = False
+            self._slots.release()
 
 
 def install(dispatcher: Dispatcher) -> Callable[[], None]:
