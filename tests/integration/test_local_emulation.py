@@ -4,6 +4,7 @@ Step Functions and Lambda behaviour."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Any
@@ -254,3 +255,153 @@ def test_a_transaction_backs_up_the_items_it_names_not_their_tables(table: str) 
 
     # Then the table is the same table, not a copy put back in its place
     assert backend.tables[table] is before
+
+
+def test_at_most_the_concurrency_limit_of_invocations_run_at_once() -> None:
+    # Given a dispatcher with 2 slots and a function that waits until it is let go
+    from switchyard.local.lambdas import Dispatcher
+
+    dispatcher = Dispatcher(concurrency=2)
+    running: list[int] = []
+    gate = threading.Event()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        running.append(event["n"])
+        gate.wait(30)
+        return {"n": event["n"]}
+
+    dispatcher.add("slow", slow, 128)
+
+    # When five invocations are made at once
+    results: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda n=n: results.append(dispatcher.invoke("slow", json.dumps({"n": n}), {}))
+        )
+        for n in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+
+    # Then two run and three wait for a slot; once let go, every one of them runs
+    deadline = time.monotonic() + 10
+    while not (len(running) == 2 and dispatcher.waiting == 3):
+        assert time.monotonic() < deadline, (running, dispatcher.waiting)
+        time.sleep(0.01)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(json.loads(r)["n"] for r in results) == [0, 1, 2, 3, 4]
+    assert dispatcher.waiting == 0
+
+
+def test_an_invocation_from_inside_a_handler_runs_in_its_callers_slot() -> None:
+    # Given a dispatcher with one slot, and a function that invokes another synchronously
+    from switchyard.local.lambdas import Dispatcher
+
+    dispatcher = Dispatcher(concurrency=1)
+    dispatcher.add("inner", lambda event, context: {"inner": True}, 128)
+    dispatcher.add("outer", lambda event, context: json.loads(dispatcher.invoke("inner", "{}", {})), 128)
+
+    # When the outer one is invoked, Then it gets the inner one's answer (no wait for a second slot)
+    assert json.loads(dispatcher.invoke("outer", "{}", {})) == {"inner": True}
+
+
+def test_the_api_takes_no_slot() -> None:
+    # Given a dispatcher whose only slot is held by a running invocation
+    from switchyard.local.lambdas import Dispatcher
+
+    dispatcher = Dispatcher(concurrency=1)
+    gate, busy = threading.Event(), threading.Event()
+
+    def hold(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        busy.set()
+        gate.wait(30)
+        return {}
+
+    dispatcher.add("hold", hold, 128)
+    dispatcher.add("switchyard-api", lambda event, context: {"statusCode": 200}, 128)
+    holder = threading.Thread(target=dispatcher.invoke, args=("hold", "{}", {}))
+    holder.start()
+    assert busy.wait(10)
+
+    # When the API is invoked, Then it answers while the slot is still held
+    try:
+        assert json.loads(dispatcher.invoke("switchyard-api", "{}", {})) == {"statusCode": 200}
+        assert holder.is_alive()
+    finally:
+        gate.set()
+        holder.join(10)
+
+
+def test_items_of_every_attribute_type_read_back_as_written(table: str) -> None:
+    # Given an item with every DynamoDB attribute type (answers written without moto's serializer
+    # when they hold only JSON values; a binary value goes through it)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    item = {
+        "pk": {"S": "p"},
+        "sk": {"S": "all"},
+        "s": {"S": "text é"},
+        "n": {"N": "12.5"},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "l": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"k": {"S": "v"}}}]},
+        "m": {"M": {"inner": {"L": []}, "flag": {"BOOL": False}}},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2"]},
+        "b": {"B": b"\x00\x01binary"},
+        "bs": {"BS": [b"\x02", b"\x03"]},
+    }
+    dynamodb.put_item(TableName=table, Item=item)
+    plain = {k: v for k, v in item.items() if k not in ("b", "bs")}
+    dynamodb.put_item(TableName=table, Item={**plain, "sk": {"S": "json"}})
+
+    # When they are read back by GetItem, Query and Scan
+    got = _item(table, "all")
+    queried = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        ConsistentRead=True,
+    )
+    scanned = dynamodb.scan(TableName=table)
+
+    # Then every value is what was written
+    def normal(found: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: ({"SS": sorted(v["SS"])} if "SS" in v else {"NS": sorted(v["NS"])} if "NS" in v else v)
+            for k, v in found.items()
+        }
+
+    assert got is not None and normal(got) == normal(item)
+    assert {i["sk"]["S"]: normal(i) for i in queried["Items"]} == {
+        "all": normal(item),
+        "json": normal({**plain, "sk": {"S": "json"}}),
+    }
+    assert queried["Count"] == 2 and len(scanned["Items"]) == 2
+
+
+def test_an_answer_of_items_is_written_without_motos_serializer(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given moto's shape-by-shape serializer, counted
+    from moto.core.serialize import ResponseSerializer
+
+    serialized: list[str] = []
+    original = ResponseSerializer.serialize
+
+    def counted(self: Any, result: Any) -> Any:
+        serialized.append(self.operation_model.name)
+        return original(self, result)
+
+    monkeypatch.setattr(ResponseSerializer, "serialize", counted)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "j"}, "n": {"N": "1"}})
+
+    # When an item is read, and the table described (its answer holds timestamps)
+    assert _item(table, "j") == {"pk": {"S": "p"}, "sk": {"S": "j"}, "n": {"N": "1"}}
+    dynamodb.describe_table(TableName=table)
+
+    # Then only the description went through moto's serializer
+    assert "GetItem" not in serialized and "PutItem" not in serialized
+    assert "DescribeTable" in serialized
