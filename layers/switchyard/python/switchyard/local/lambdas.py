@@ -91,6 +91,10 @@ class Dispatcher:
         """Dispatch invocations of ``function_name`` to ``handler`` (a function already loaded)."""
         self._handlers[function_name] = (handler, memory_mb)
 
+    def handler(self, function_name: str) -> tuple[Handler, int]:
+        """The handler ``function_name`` is dispatched to, and its memory size."""
+        return self._handlers[function_name]
+
     def invoke(self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]) -> bytes:
         name = function_name.split(":function:")[-1].split(":")[0]
         handler, memory = self._handlers[name]
