@@ -76,7 +76,7 @@ console: install browser ## The web console in headless Chromium (screenshots in
 
 bench: install
 	$(PY) bench/courier_group.py
-	$(PY) bench/mixed_workflows.py
+	$(PY) bench/mixed_workflows.py --n 100
 
 synth: install ## Synthesize the CloudFormation template into cdk.out (bundles the dependency layer with pip)
 	CDK_OUTDIR=cdk.out $(PY) app.py

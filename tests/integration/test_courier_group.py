@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 from switchyard.local.seed import to_csv
@@ -180,14 +182,30 @@ def test_a_resolution_that_is_not_offered_is_refused_and_changes_nothing(api: Ap
 
 
 def test_stopping_a_running_run_starts_no_new_task(api: Api) -> None:
-    # Given a run whose first task has started (the event that matters, not a fixed sleep)
-    started = api.start("crm_web")
-    api.wait_for_task(started["id"], "running")
-    # When it is stopped
-    reply = api.post(f"/api/workflows/{started['id']}/stop")
-    assert reply.status == 202
-    assert reply.body["status"] in ("stopping", "stopped")
-    stop_at = datetime.now(UTC).isoformat()
+    # Given a run whose first courier is under way (its handler held until the stop is asked:
+    # a run alone is over in well under a second)
+    dispatcher, name = api.runtime.dispatcher, "switchyard-courier"
+    original, memory = dispatcher.handler(name)
+    under_way, release = threading.Event(), threading.Event()
+
+    def held(event: dict[str, Any], context: Any) -> Any:
+        under_way.set()
+        release.wait(60)
+        return original(event, context)
+
+    dispatcher.add(name, held, memory)
+    try:
+        started = api.start("crm_web")
+        assert under_way.wait(60), "the first courier never started"
+        # When it is stopped
+        reply = api.post(f"/api/workflows/{started['id']}/stop")
+        assert reply.status == 202
+        assert reply.body["status"] in ("stopping", "stopped")
+        stop_at = datetime.now(UTC).isoformat()
+    finally:
+        dispatcher.add(name, original, memory)
+        release.set()
+    # Then no task starts after the stop, and the ones after the first stay pending
     done = api.wait(started["id"], "stopped")
     t = tasks(done)
     assert any(task["status"] == "pending" for task in t.values()), "the run was stopped before its end"

@@ -29,12 +29,24 @@ def _is_lambda(target: dict[str, Any]) -> bool:
     return ":lambda:" in str(target.get("Arn", ""))
 
 
-def deliver(function_arn: str, event: dict[str, Any], region: str) -> None:
-    """Invoke ``function_arn`` with ``event`` as EventBridge would, logging (not raising) its error."""
+_clients: dict[str, Any] = {}
+
+
+def _lambda(region: str) -> Any:
+    """One Lambda client per region for every delivery (building one loads botocore's models:
+    about as long as the delivery itself when measured); botocore clients are thread-safe."""
     import boto3
 
+    client = _clients.get(region)
+    if client is None:
+        client = _clients[region] = boto3.client("lambda", region_name=region)
+    return client
+
+
+def deliver(function_arn: str, event: dict[str, Any], region: str) -> None:
+    """Invoke ``function_arn`` with ``event`` as EventBridge would, logging (not raising) its error."""
     try:
-        response = boto3.client("lambda", region_name=region).invoke(
+        response = _lambda(region).invoke(
             FunctionName=function_arn, Payload=json.dumps(event, default=str).encode()
         )
         if response.get("FunctionError"):
@@ -79,5 +91,6 @@ def install(region: str) -> Callable[[], None]:
 
     def uninstall() -> None:
         Rule.send_to_targets = original  # type: ignore[method-assign]
+        _clients.clear()
 
     return uninstall

@@ -87,14 +87,18 @@ class EngineService:
     def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
         now = self.deps.clock()
         halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
-        extra, hold = self._gate(workflow_id, task_id)
+        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        task = self.deps.workflows.get_task(workflow_id, task_id)
+        extra, hold, gated = self._gate(workflow, task)
         if hold < 0:  # the type says this task is not to run now (its sequence starts over)
             return halt
         if hold and self._hands_off(self.deps.workflows.get(workflow_id, with_tasks=False), task_id):
             return halt  # held for later, and a new execution takes the run on: not held here
         if hold:
             return {**halt, "wait": True, "wait_seconds": hold}
-        lock = self._exclusive_lock(workflow_id, task_id)
+        if gated:  # the type's gate may have changed the task (its inputs, its attempts)
+            task = self.deps.workflows.get_task(workflow_id, task_id)
+        lock = _exclusive_lock(task)
         if lock is not None:
             holder = self.deps.locks.acquire(lock, workflow_id, self._is_active)
             if holder is not None:
@@ -111,32 +115,50 @@ class EngineService:
             logger.info("task not started: workflow is not running", extra={"task_id": task_id})
             if lock is not None:
                 self.deps.locks.release(lock, workflow_id)
-            self._after_task(self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
+            self._after_task(workflow_id, task_id)
             return halt
-        task = self.deps.workflows.get_task(workflow_id, task_id)
+        # What begin_task wrote, without reading it back (the write was conditional on the task
+        # being pending or failed, so the rest of what was read stands).
+        task = task.model_copy(
+            update={
+                "status": TaskStatus.RUNNING,
+                "attempts": task.attempts + 1,
+                "started_at": now,
+                "ended_at": None,
+                "error": None,
+            }
+        )
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
-        mode = self.deps.workflows.get(workflow_id, with_tasks=False).mode
-        payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(mode)}
+        payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(workflow.mode)}
         return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
 
-    def _gate(self, workflow_id: str, task_id: str) -> tuple[dict[str, Any], int]:
+    def _gate(self, workflow: Workflow, task: Task) -> tuple[dict[str, Any], int, bool]:
         """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
-        do not run it now)."""
-        workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+        do not run it now; whether the type's gate ran)."""
         gate = WORKFLOW_TYPES[workflow.type].before_task if workflow.type in WORKFLOW_TYPES else None
         if gate is None or workflow.status != WorkflowStatus.RUNNING:
-            return {}, 0
-        decision = gate(self.deps, workflow, self.deps.workflows.get_task(workflow_id, task_id))
+            return {}, 0, False
+        decision = gate(self.deps, workflow, task)
         if decision.get("halt"):
-            return {}, -1
-        return dict(decision.get("payload") or {}), int(decision.get("wait_seconds") or 0)
+            return {}, -1, True
+        return dict(decision.get("payload") or {}), int(decision.get("wait_seconds") or 0), True
 
-    def _after_task(self, workflow: Workflow, task_id: str | None) -> None:
-        """The workflow type's say when a task (``task_id``) or the whole run ends."""
-        hook = WORKFLOW_TYPES[workflow.type].after_task if workflow.type in WORKFLOW_TYPES else None
+    def _after_task(self, workflow_id: str, task_id: str | None, workflow: Workflow | None = None) -> None:
+        """The workflow type's say when a task (``task_id``) or the whole run ends (the run is
+        read only for the types that have a say)."""
+        wtype = WORKFLOW_TYPES.get(self._type_of(workflow_id))
+        hook = wtype.after_task if wtype is not None else None
         if hook is not None:
-            hook(self.deps, workflow, task_id)
+            hook(self.deps, workflow or self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
+
+    def _type_of(self, workflow_id: str) -> str:
+        """A run's type, read once per container (it never changes)."""
+        if workflow_id not in _TYPES:
+            if len(_TYPES) > 1000:
+                _TYPES.clear()
+            _TYPES[workflow_id] = self.deps.workflows.workflow_type(workflow_id)
+        return _TYPES[workflow_id]
 
     def next_task(self, workflow_id: str, task_ids: list[str]) -> dict[str, Any]:
         """The first task of a sequence still to run, for state machines that loop over a stage
@@ -176,14 +198,11 @@ class EngineService:
         the types that hand off (``WorkflowType.hand_off``)."""
         if not HANDING_OFF_TYPES or result.get("status") == CONTINUED:
             return
-        if workflow_id not in _TYPES:  # a run's type never changes: read once per container
-            if len(_TYPES) > 1000:
-                _TYPES.clear()
-            try:
-                _TYPES[workflow_id] = self.deps.workflows.workflow_type(workflow_id)
-            except NotFound:
-                return
-        if _TYPES[workflow_id] in HANDING_OFF_TYPES:
+        try:
+            wtype = self._type_of(workflow_id)
+        except NotFound:
+            return
+        if wtype in HANDING_OFF_TYPES:
             self.deps.workflows.add_execution_events(
                 workflow_id, events_of(action, result), HANDING_OFF_TYPES
             )
@@ -244,13 +263,6 @@ class EngineService:
             self.deps.engine.start_named(machine, name, {"workflow_id": workflow.id, "failure": None})
         return {"status": CONTINUED}
 
-    def _exclusive_lock(self, workflow_id: str, task_id: str) -> str | None:
-        task = self.deps.workflows.get_task(workflow_id, task_id)
-        destination = task.inputs.get("destination") if task.kind == "deliver" else None
-        if isinstance(destination, dict) and is_exclusive(destination):
-            return f"destination:{destination['name']}"
-        return None
-
     def _is_active(self, workflow_id: str) -> bool:
         try:
             return self.deps.workflows.get(workflow_id, with_tasks=False).status not in FINISHED
@@ -259,18 +271,18 @@ class EngineService:
 
     def complete(self, workflow_id: str, task_id: str, output: dict[str, Any]) -> dict[str, Any]:
         warnings = [str(w) for w in output.pop("warnings", [])] if isinstance(output, dict) else []
-        earlier = self.deps.workflows.get_task(workflow_id, task_id).warnings
-        warnings = [*earlier, *(w for w in warnings if w not in earlier)]
+        task = self.deps.workflows.get_task(workflow_id, task_id)
+        warnings = [*task.warnings, *(w for w in warnings if w not in task.warnings)]
         status = TaskStatus.WARNING if warnings else TaskStatus.SUCCEEDED
-        lock = self._exclusive_lock(workflow_id, task_id)
+        lock = _exclusive_lock(task)
         if lock is not None:
             self.deps.locks.release(lock, workflow_id)
         recorded = self.deps.workflows.finish_task(
             workflow_id, task_id, status, self.deps.clock(), outputs=output, warnings=warnings
         )
-        if recorded:
-            self._emit(workflow_id, self.deps.workflows.get_task(workflow_id, task_id), status)
-        self._after_task(self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
+        if recorded:  # what the event tells (name, stage, no error) is what was read
+            self._emit(workflow_id, task, status)
+        self._after_task(workflow_id, task_id)
         return {"status": status if recorded else "ignored"}
 
     def fail(self, workflow_id: str, task_id: str, failure: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +291,7 @@ class EngineService:
         task = self.deps.workflows.get_task(workflow_id, task_id)
         self._emit(workflow_id, task, TaskStatus.FAILED)
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
-        self._after_task(workflow, task_id)
+        self._after_task(workflow_id, task_id, workflow)
         if became_failed:
             self._emit_workflow(workflow, task)
         # Wait for a resolution only when the failure failed the workflow (not while it stops).
@@ -329,7 +341,7 @@ class EngineService:
             warnings = [f"{t.name}: {w}" for t in workflow.all_tasks() for w in t.warnings]
             self.deps.workflows.finish(workflow, status, now, warnings=warnings)
         self.deps.locks.release_all(workflow_id)
-        self._after_task(workflow, None)
+        self._after_task(workflow_id, None, workflow)
         final = self.deps.workflows.get(workflow_id, with_tasks=False)
         self._emit_workflow(final, None)
         return {"status": final.status}
@@ -351,6 +363,14 @@ class EngineService:
 
     def _emit_workflow(self, workflow: Workflow, task: Task | None) -> None:
         emit_workflow_status(self.deps, workflow, task)
+
+
+def _exclusive_lock(task: Task) -> str | None:
+    """The lock a task takes: a send to a destination that takes one send at a time."""
+    destination = task.inputs.get("destination") if task.kind == "deliver" else None
+    if isinstance(destination, dict) and is_exclusive(destination):
+        return f"destination:{destination['name']}"
+    return None
 
 
 def _plan_result(stages: list[Stage]) -> dict[str, Any]:
