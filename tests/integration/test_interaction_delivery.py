@@ -49,8 +49,11 @@ def catalog(api: Api, tokens: dict[str, str], deps: Deps) -> Iterator[Any]:
     """Replace the catalog through the API (checked as an administrator would); restored after."""
     admin = api.as_(tokens["administrator"])
 
-    def put(**changes: Any) -> Any:
-        return admin.call("PUT", "/api/warehouse/catalog", {**CATALOG, **changes})
+    def put(confirm: bool = False, **changes: Any) -> Any:
+        # confirm: go ahead even when the change breaks designs saved by other tests (the guard
+        # itself is tested in test_catalog.py)
+        path = "/api/warehouse/catalog" + ("?confirm_breaking=true" if confirm else "")
+        return admin.call("PUT", path, {**CATALOG, **changes})
 
     yield put
     deps.config.put("warehouse", "catalog", CATALOG)
@@ -243,7 +246,7 @@ def test_an_export_whose_destination_takes_no_files_is_a_problem_at_save_and_act
         ("unknown_destination", "channel_destinations.email"),
         ("unknown_channel", "channel_destinations.sms"),
     } <= found
-    ok = catalog(channel_destinations={"direct_mail": hook, "email": files})
+    ok = catalog(confirm=True, channel_destinations={"direct_mail": hook, "email": files})
     assert ok.status == 200, ok.body
     warning = next(p for p in ok.body["problems"] if p["path"] == "channel_destinations.direct_mail")
     assert (warning["code"], warning["severity"]) == ("not_a_file_destination", "warning")
@@ -276,7 +279,7 @@ def test_an_export_whose_destination_stopped_taking_files_fails_classified_and_e
     files = unique("files_")
     prefix = unique("drop/")
     deps.config.put("destination", files, {"name": files, "kind": "s3", "prefix": prefix})
-    assert catalog(channel_destinations={"email": files}).status == 200
+    assert catalog(confirm=True, channel_destinations={"email": files}).status == 200
     go = {"type": "wait_for_event", "name": "Go signal"}
     body = design([audience(), go, export(unique("z/"), channel="email")], create_files_in_test_mode=True)
     d = create(api, body)

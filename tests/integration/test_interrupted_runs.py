@@ -48,7 +48,7 @@ def test_a_task_running_when_its_execution_ended_fails_interrupted_and_retry_run
     api: Api, deps: Deps
 ) -> None:
     with webhook_server() as hook:
-        hook.delay = 1.5
+        hook.hold()  # the send stays in flight until released
         deps.config.put("destination", "int_hook", {"name": "int_hook", "kind": "webhook", "url": hook.url})
         deps.config.put(
             "orchestration",
@@ -68,9 +68,11 @@ def test_a_task_running_when_its_execution_ended_fails_interrupted_and_retry_run
         ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        assert hook.arrived.wait(60), "the send never reached the webhook"
         # When its execution ends under it and the sweep looks
         first = abort_execution(deps, run["id"])
         swept = InterruptedRuns(deps).sweep()
+        hook.release.set()  # (the aborted execution's send ends; its answer goes nowhere)
 
         # Then the run is failed, its send failed "interrupted", with retry and restart offered
         assert run["id"] in swept.failed

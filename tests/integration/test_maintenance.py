@@ -134,3 +134,17 @@ def test_a_manual_index_run_rebuilds_the_lookup_indexes(api: Api, deps: Deps) ->
     keys = [r[0] for r in query(deps, "index/customers_by_email.parquet", "SELECT key FROM TABLE")]
     assert keys == sorted(keys)
     assert all(k == k.lower() for k in keys)
+
+
+def test_a_ccpa_delete_starts_when_a_courier_has_no_table_yet(api: Api, deps: Deps) -> None:
+    # Given a courier configured without its table (being set up)
+    deps.config.put(
+        "courier", "half_done", {"name": "half_done", "prefix": "drops/half/", "pattern": "*.csv"}
+    )
+    # When a CCPA delete starts: it is accepted (it was a 500), over the tables that exist
+    reply = api.post(
+        "/api/workflows", {"type": "ccpa_delete", "name": "request-44", "config": {"email": "x@example.org"}}
+    )
+    assert reply.status == 201, reply.body
+    done = api.wait(reply.body["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded", done

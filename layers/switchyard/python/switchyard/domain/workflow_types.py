@@ -437,7 +437,8 @@ def plan_ccpa_delete(
             {"field": "config.email"},
         )
     tables = sorted(
-        {c["table"] for c in _configured(config, "courier")} | set((override or {}).get("tables", []))
+        {c["table"] for c in _configured(config, "courier") if c.get("table")}
+        | set((override or {}).get("tables", []))
     )
     return [
         PlannedStage(
