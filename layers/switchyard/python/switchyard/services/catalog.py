@@ -231,6 +231,32 @@ def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
     return problems
 
 
+def parse_catalog(body: Any) -> tuple[CatalogSettings | None, list[Problem]]:
+    """A catalog body parsed, or every structural error in it as a problem."""
+    try:
+        return CatalogSettings.model_validate(body), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err.get("loc", ())) or "body"
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(_problem(path, "invalid_definition", message, "error"))
+        return None, problems
+
+
+def catalog_refusal(problems: list[Problem]) -> CatalogInvalid | None:
+    """The 400 a catalog with these findings is answered, or None when none is an error."""
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        return None
+    summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return CatalogInvalid(
+        f"The catalog has {len(errors)} error(s): {summary}{more}",
+        {"problems": [p.model_dump() for p in problems]},
+    )
+
+
 class CatalogService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -261,27 +287,14 @@ class CatalogService:
     def replace(self, principal: Principal, body: Any, *, confirm_breaking: bool = False) -> dict[str, Any]:
         """Validate and store a whole catalog, and record the change; nothing is stored when it
         has an error, or when it breaks saved designs and ``confirm_breaking`` is not given."""
-        problems: list[Problem] = []
-        settings: CatalogSettings | None = None
-        try:
-            settings = CatalogSettings.model_validate(body)
-        except ValidationError as exc:
-            for err in exc.errors():
-                path = ".".join(str(p) for p in err.get("loc", ())) or "body"
-                message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                problems.append(_problem(path, "invalid_definition", message, "error"))
+        settings, problems = parse_catalog(body)
         if settings is not None:
             problems = check_against_warehouse(settings, self.tables())
             problems += check_template_keys(settings, self.deps.secrets)
             problems += check_destinations(settings, self.deps.config)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
-            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-            raise CatalogInvalid(
-                f"The catalog has {len(errors)} error(s): {summary}{more}",
-                {"problems": [p.model_dump() for p in problems]},
-            )
+        refusal = catalog_refusal(problems)
+        if refusal is not None:
+            raise refusal
         assert settings is not None
         broken = self.broken_designs(principal, settings)
         if broken and not confirm_breaking:

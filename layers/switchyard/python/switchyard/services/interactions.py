@@ -99,16 +99,9 @@ class InteractionService:
                 self.deps.blobs, self.deps.settings.data_bucket, self.deps.config, self.deps.secrets
             )
             problems = validate_design(design, principal, catalog) + self._watch_problems(principal, design)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            listed = [p.model_dump() for p in problems]
-            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
-            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-            if any(p.code == "permission_denied" for p in errors):
-                raise PermissionDenied(f"Permission Denied. {summary}{more}", {"problems": listed})
-            raise DesignInvalid(
-                f"The interaction has {len(errors)} error(s): {summary}{more}", {"problems": listed}
-            )
+        refusal = design_refusal(problems)
+        if refusal is not None:
+            raise refusal
         assert design is not None
         return design, problems
 
@@ -976,6 +969,21 @@ class InteractionService:
             "updated_at": stored.updated_at,
             "warnings": [p.model_dump() for p in warnings or []],
         }
+
+
+def design_refusal(problems: list[Problem]) -> SwitchyardError | None:
+    """What a design with these findings is answered (422 with every finding by path, 403 when
+    one is a permission), or None when none is an error. The API answers a body that its
+    declared model refuses the same way (``switchyard.api.contract``)."""
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        return None
+    listed = [p.model_dump() for p in problems]
+    summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    if any(p.code == "permission_denied" for p in errors):
+        return PermissionDenied(f"Permission Denied. {summary}{more}", {"problems": listed})
+    return DesignInvalid(f"The interaction has {len(errors)} error(s): {summary}{more}", {"problems": listed})
 
 
 def parse_mode(value: str | None) -> Mode:

@@ -1,0 +1,150 @@
+"""What ``GET /openapi.json`` says every route answers besides its success: one place.
+
+Powertools documents a route's success from its return annotation (``-> WorkflowOut``, or
+``-> Response[WorkflowOut]`` when the route sets the status) and its request from the body
+model; :func:`document_errors` adds, to every route of the app, each error status the API can
+answer for it, with the error model and the codes that status carries. The codes are read from
+the domain's exception classes and from the API's own refusals, so a new code is listed as soon
+as it exists (``tests/integration/test_contract.py`` checks each listed code is one the API uses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, content_types
+
+from switchyard.api.auth import ANY_ROLE, required_permission
+from switchyard.api.schemas import ErrorResponse
+from switchyard.domain.errors import SwitchyardError
+
+# The API's own refusals, made before or around a route (app.py, body.py), by status.
+API_CODES: dict[int, tuple[str, ...]] = {
+    400: (
+        "invalid_request",
+        "malformed_json",
+        "malformed_body",
+        "invalid_text",
+        "invalid_encoding",
+        "too_deeply_nested",
+    ),
+    404: ("route_not_found",),
+    405: ("method_not_allowed",),
+    413: ("body_too_large",),
+    415: ("unsupported_media_type",),
+}
+
+DESCRIPTIONS = {
+    400: "The request is not valid (path, query, header or body); `details.problems` says what to fix",
+    401: "No token, or not a valid one",
+    403: "The caller's role may not do this",
+    404: "No such resource",
+    409: "The resource's current state does not allow it",
+    413: "The request body is larger than the API accepts",
+    415: "The request body is not JSON",
+    422: "Understood but not processable as it stands; `details.problems` lists the findings by path",
+}
+
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _subclasses(cls: type[SwitchyardError]) -> list[type[SwitchyardError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += _subclasses(sub)
+    return found
+
+
+def error_codes() -> dict[int, list[str]]:
+    """Every error code the API answers, by HTTP status."""
+    by_status: dict[int, set[str]] = {s: set(c) for s, c in API_CODES.items()}
+    for cls in _subclasses(SwitchyardError):
+        if cls is not SwitchyardError:
+            by_status.setdefault(cls.status, set()).add(cls.code)
+        by_status.setdefault(cls.status, set()).update(getattr(cls, "codes", ()))
+    return {status: sorted(codes) for status, codes in sorted(by_status.items())}
+
+
+def statuses_for(method: str, path: str, permission: Any) -> list[int]:
+    """The error statuses a route can answer: what its role check, path, body and state allow."""
+    statuses = [400, 401]
+    if permission != ANY_ROLE:
+        statuses.append(403)
+    if "<" in path:
+        statuses.append(404)
+    if method in _BODY_METHODS:
+        statuses += [409, 413, 415]
+    statuses.append(422)  # also replaces Powertools' own 422 (validation errors are answered 400)
+    return statuses
+
+
+def document_errors(app: APIGatewayRestResolver) -> None:
+    """Add the error responses to every documented route of ``app``; call once all are added."""
+    codes = error_codes()
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        if not route.include_in_schema:
+            continue
+        responses: dict[int, Any] = dict(route.responses or {})
+        if not any(200 <= s < 300 for s in responses):
+            responses[route.status_code] = {"description": "OK"}
+        for status in statuses_for(route.method, route.path, required_permission(route.func)):
+            listed = ", ".join(f"`{c}`" for c in codes.get(status, ()))
+            responses.setdefault(
+                status,
+                {
+                    "description": f"{DESCRIPTIONS[status]}. `error.code` is one of: {listed}",
+                    "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+                },
+            )
+        route.responses = responses
+
+
+def openapi_path(path: str) -> str:
+    """``/api/workflows/<workflow_id>`` as OpenAPI writes it: ``/api/workflows/{workflow_id}``."""
+    return re.sub(r"<(\w+)>", r"{\1}", path)
+
+
+def _design(raw: Any) -> SwitchyardError | None:
+    from switchyard.domain.interactions import structural_problems
+    from switchyard.services.interactions import design_refusal
+
+    return design_refusal(structural_problems(raw)[1])
+
+
+def _catalog(raw: Any) -> SwitchyardError | None:
+    from switchyard.services.catalog import catalog_refusal, parse_catalog
+
+    return catalog_refusal(parse_catalog(raw)[1])
+
+
+def _prioritization(raw: Any) -> SwitchyardError | None:
+    from switchyard.domain.interaction_priority import parse_settings
+
+    try:
+        parse_settings(raw)
+    except SwitchyardError as exc:
+        return exc
+    return None
+
+
+def _domain_bodies() -> dict[type, Callable[[Any], SwitchyardError | None]]:
+    from switchyard.domain.interaction_priority import PrioritySettings
+    from switchyard.domain.interactions import InteractionDesign
+    from switchyard.services.catalog import CatalogSettings
+
+    return {InteractionDesign: _design, CatalogSettings: _catalog, PrioritySettings: _prioritization}
+
+
+def domain_refusal(route: Any, errors: list[dict[str, Any]], raw: Any) -> SwitchyardError | None:
+    """A body whose declared model is a domain document (an interaction design, the warehouse
+    catalog, the prioritization settings) is refused as the domain refuses it, whether Powertools
+    or the service finds the fault: the same code, status and problems by path. None for any
+    other route, or when the fault is not in the body alone."""
+    if route is None or not route.dependant.body_params:
+        return None
+    if any((e.get("loc") or ("",))[0] != "body" for e in errors):
+        return None
+    check = _domain_bodies().get(route.dependant.body_params[0].type_)
+    return check(raw) if check is not None else None
