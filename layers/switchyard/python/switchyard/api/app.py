@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, required_permission, requires
 from switchyard.api.body import BodyRefused, body_bytes, json_text
-from switchyard.api.contract import document_errors, domain_refusal
+from switchyard.api.contract import document_errors, domain_refusal, strict_body
 from switchyard.api.resolver import ThreadLocalRestResolver
 from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
 from switchyard.api.routes.interactions import router as interactions_router
@@ -64,6 +64,23 @@ def _json(status: int, payload: BaseModel) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=payload)
 
 
+# What a client does next with a run it started (OpenAPI links: schemathesis' stateful phase
+# follows them: start -> get -> stop / resolutions -> resolve).
+_RUN_ID = {"workflow_id": "$response.body#/id"}
+RUN_LINKS: dict[str, Any] = {
+    "GetWorkflow": {"operationId": "get_workflow_api_workflows__workflow_id__get", "parameters": _RUN_ID},
+    "StopWorkflow": {
+        "operationId": "stop_workflow_api_workflows__workflow_id__stop_post",
+        "parameters": _RUN_ID,
+    },
+    "ListResolutions": {
+        "operationId": "list_resolutions_api_workflows__workflow_id__resolutions_get",
+        "parameters": _RUN_ID,
+    },
+    "Resolve": {"operationId": "resolve_api_workflows__workflow_id__resolve_post", "parameters": _RUN_ID},
+}
+
+
 def build_app() -> APIGatewayRestResolver:
     app = ThreadLocalRestResolver(enable_validation=True)
     app.enable_swagger(path=SWAGGER_PATH, openapi_version="3.1.0", title="Switchyard API", version="1")
@@ -85,7 +102,7 @@ def build_app() -> APIGatewayRestResolver:
     def invalid_request(exc: RequestValidationError) -> Response[str]:
         if any(err.get("type") == "json_invalid" for err in exc.errors()):
             return _error(400, "malformed_json", "The request body is not valid JSON.", {})
-        refusal = domain_refusal(app.context.get("_route"), list(exc.errors()), _json_body(app))
+        refusal = domain_refusal(app.context.get("_route"), list(exc.errors()))
         if refusal is not None:
             return domain_error(refusal)
         problems = []
@@ -120,8 +137,11 @@ def build_app() -> APIGatewayRestResolver:
     @app.post(
         "/api/workflows",
         responses={
-            201: {"description": "Started"},
-            200: {"description": "Already started with this Idempotency-Key: the same run"},
+            201: {"description": "Started", "links": RUN_LINKS},
+            200: {
+                "description": "Already started with this Idempotency-Key: the same run",
+                "links": RUN_LINKS,
+            },
         },
         tags=["workflows"],
     )
@@ -212,14 +232,8 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(prioritization.router)
     app.include_router(offer_history_router)
     document_errors(app)
+    app.use([strict_body])
     return app
-
-
-def _json_body(app: APIGatewayRestResolver) -> Any:
-    try:
-        return app.current_event.json_body
-    except ValueError:
-        return None
 
 
 def raise_invalid(message: str) -> None:

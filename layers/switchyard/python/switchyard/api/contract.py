@@ -14,7 +14,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from switchyard.api.auth import ANY_ROLE, required_permission
 from switchyard.api.schemas import ErrorResponse
@@ -106,30 +109,50 @@ def openapi_path(path: str) -> str:
     return re.sub(r"<(\w+)>", r"{\1}", path)
 
 
-def _design(raw: Any) -> SwitchyardError | None:
-    from switchyard.domain.interactions import structural_problems
+def _faults(errors: list[dict[str, Any]]) -> list[tuple[list[str], str]]:
+    """Each body error as (its path inside the body, its message), as the domain reports them."""
+    return [
+        (
+            [str(p) for p in (e.get("loc") or ())[1:]],
+            str(e.get("msg", "invalid")).removeprefix("Value error, "),
+        )
+        for e in errors
+    ]
+
+
+def _design(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.domain.interactions import Problem, is_union_tag
     from switchyard.services.interactions import design_refusal
 
-    return design_refusal(structural_problems(raw)[1])
+    problems = [
+        Problem(
+            code="invalid_definition",
+            path=".".join(p for p in loc if not is_union_tag(p)) or "body",
+            message=m,
+        )
+        for loc, m in _faults(errors)
+    ]
+    return design_refusal(problems)
 
 
-def _catalog(raw: Any) -> SwitchyardError | None:
-    from switchyard.services.catalog import catalog_refusal, parse_catalog
+def _catalog(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.services.catalog import catalog_problem, catalog_refusal
 
-    return catalog_refusal(parse_catalog(raw)[1])
-
-
-def _prioritization(raw: Any) -> SwitchyardError | None:
-    from switchyard.domain.interaction_priority import parse_settings
-
-    try:
-        parse_settings(raw)
-    except SwitchyardError as exc:
-        return exc
-    return None
+    return catalog_refusal(
+        [
+            catalog_problem(".".join(loc) or "body", "invalid_definition", m, "error")
+            for loc, m in _faults(errors)
+        ]
+    )
 
 
-def _domain_bodies() -> dict[type, Callable[[Any], SwitchyardError | None]]:
+def _prioritization(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.domain.interaction_priority import settings_refusal
+
+    return settings_refusal([{"path": ".".join(loc) or "body", "message": m} for loc, m in _faults(errors)])
+
+
+def _domain_bodies() -> dict[type, Callable[[list[dict[str, Any]]], SwitchyardError | None]]:
     from switchyard.domain.interaction_priority import PrioritySettings
     from switchyard.domain.interactions import InteractionDesign
     from switchyard.services.catalog import CatalogSettings
@@ -137,14 +160,38 @@ def _domain_bodies() -> dict[type, Callable[[Any], SwitchyardError | None]]:
     return {InteractionDesign: _design, CatalogSettings: _catalog, PrioritySettings: _prioritization}
 
 
-def domain_refusal(route: Any, errors: list[dict[str, Any]], raw: Any) -> SwitchyardError | None:
+def domain_refusal(route: Any, errors: list[dict[str, Any]]) -> SwitchyardError | None:
     """A body whose declared model is a domain document (an interaction design, the warehouse
-    catalog, the prioritization settings) is refused as the domain refuses it, whether Powertools
-    or the service finds the fault: the same code, status and problems by path. None for any
-    other route, or when the fault is not in the body alone."""
+    catalog, the prioritization settings) is refused as the domain refuses it: the same code,
+    status and problems by path as its service answers. None for any other route, or when a
+    fault is outside the body."""
     if route is None or not route.dependant.body_params:
         return None
     if any((e.get("loc") or ("",))[0] != "body" for e in errors):
         return None
-    check = _domain_bodies().get(route.dependant.body_params[0].type_)
-    return check(raw) if check is not None else None
+    refuse = _domain_bodies().get(route.dependant.body_params[0].type_)
+    return refuse(errors) if refuse is not None else None
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def strict_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Hold a JSON body to its model strictly, after Powertools' own (lax) validation: ``true``
+    is not a number, ``1`` and ``"yes"`` are not booleans, ``"5"`` is not an integer, as the
+    document's JSON Schema says. JSON's own spellings still parse (a date-time string, an enum's
+    value). A refusal is answered as any validation error (400, or the domain's answer)."""
+    route = app.context.get("_route")
+    body = app.current_event.body
+    if route is not None and route.dependant.body_params and body:
+        kind = route.dependant.body_params[0].type_
+        adapter = _adapters.get(kind)
+        if adapter is None:
+            adapter = _adapters[kind] = TypeAdapter(kind)
+        try:
+            adapter.validate_json(body, strict=True)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+    return next_middleware(app)

@@ -578,7 +578,9 @@ class InteractionService:
         """``POST /api/triggers/{guid}``: an external system says its condition holds."""
         for stored in self.designs.list(principal.tenant):
             for key, state in stored.state.items():
-                if state.external_guid and secrets.compare_digest(state.external_guid, guid):
+                if state.external_guid and secrets.compare_digest(
+                    state.external_guid.encode(), guid.encode()
+                ):
                     version = stored.version
                     stored.state[key] = state.model_copy(update={"external_called_at": self.deps.clock()})
                     self.designs.replace(stored, version)

@@ -4,7 +4,6 @@ activity waits for (docs/interactions.md)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -48,7 +47,7 @@ def activity_event(
     deps = get_deps()
     sent = body or EventBody()
     instance = signal_event(
-        deps, who, design_id, key, instance_id, unquote(activity), payload=sent.payload, early=sent.early
+        deps, who, design_id, key, instance_id, activity, payload=sent.payload, early=sent.early
     )
     return Response(
         status_code=202,

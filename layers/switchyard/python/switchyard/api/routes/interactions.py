@@ -113,21 +113,33 @@ def fire(design_id: DesignId, key: WorkflowKey) -> Response[FireOutcome]:
     return _json(202, _service().fire(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/pause", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/pause",
+    responses={202: {"description": "Pause requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def pause(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().pause(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/play", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/play",
+    responses={202: {"description": "Play requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def play(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().play(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/stop", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/stop",
+    responses={202: {"description": "Stop requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def stop(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
@@ -161,7 +173,11 @@ def get_instance(
     return _json(200, _service().instance(who, design_id, key, instance_id))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>/rollback", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>/rollback",
+    responses={202: {"description": "Rolling back: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.ROLLBACK_INTERACTIONS)
 def rollback(
     design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]

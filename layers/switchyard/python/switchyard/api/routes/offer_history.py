@@ -92,7 +92,11 @@ def _audiences() -> AudienceService:
     return AudienceService(get_deps())
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/pause", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/pause",
+    responses={202: {"description": "Pause requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def pause_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
@@ -102,7 +106,11 @@ def pause_audience(
     return _json(202, _audiences().pause(who, design_id, key, instance_id, audience))
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/play", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/play",
+    responses={202: {"description": "Play requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def play_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
@@ -112,7 +120,11 @@ def play_audience(
     return _json(202, _audiences().play(who, design_id, key, instance_id, audience))
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind",
+    responses={202: {"description": "Rewound: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def rewind_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
