@@ -69,6 +69,7 @@ def test_conflicts_and_not_founds_have_specific_codes() -> None:
     codes = error_codes()
     # Then the domain's refusals are told apart by code, not only by status
     assert {"workflow_not_running", "resolution_not_offered", "idempotency_key_reused"} <= set(codes[409])
+    assert {"ran_in_production", "instance_not_paused", "already_rolled_back"} <= set(codes[409])
     assert {"route_not_found", "schedule_not_found", "not_found"} <= set(codes[404])
     assert {"invalid_request", "malformed_json", "too_deeply_nested", "bad_cursor"} <= set(codes[400])
 
