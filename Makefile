@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run reset test clear-times lint types unit integration infra e2e console bench synth deploy clean
+.PHONY: install browser run reset test clear-times lint types unit integration infra e2e console fuzz bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	@t0=$$EPOCHREALTIME; set -e; \
@@ -33,7 +33,7 @@ timed = @mkdir -p test-artifacts; t0=$$EPOCHREALTIME; $(2); rc=$$?; \
 	line=$$(printf '%-12s %7.1f s  %s' "$(1)" "$$(awk "BEGIN{print $$EPOCHREALTIME-$$t0}")" \
 	  "$$([ $$rc -eq 0 ] && echo ok || echo FAILED)"); echo "$$line"; echo "$$line" >> $(TIMES); exit $$rc
 
-test: clear-times lint types unit integration infra e2e console ## Everything CI runs
+test: clear-times lint types unit integration infra e2e console fuzz ## Everything CI runs
 	@echo "--- make test: wall time per tier (install: $$(cat $(VENV)/.install-seconds 2>/dev/null || echo 0) s)"
 	@cat $(TIMES)
 	@awk '{s+=$$2} END{printf "%-12s %7.1f s\n", "total", s}' $(TIMES)
@@ -73,6 +73,14 @@ browser:
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
 	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS))
+
+# schemathesis, every check, over GET /openapi.json against the local runtime (tests/fuzz/run.py,
+# settings in tests/fuzz/schemathesis.toml). `make test` gives it FUZZ_SECONDS; the nightly run
+# gives it more (docs/operations.md, "Fuzzing the API").
+FUZZ_SECONDS ?= 45
+FUZZ_EXAMPLES ?= 5
+fuzz: install ## schemathesis --checks all against the local runtime, within FUZZ_SECONDS
+	$(call timed,fuzz,$(PY) tests/fuzz/run.py --max-time $(FUZZ_SECONDS) --max-examples $(FUZZ_EXAMPLES))
 
 bench: install
 	$(PY) bench/courier_group.py

@@ -221,7 +221,7 @@ def test_production_fire_and_rollback_with_the_api_refusals_shown(
     dialog = page.get_by_role("dialog", name=re.compile("Activate Main in production"))
     dialog.get_by_role("button", name="Activate production").click()
     expect(dialog.get_by_role("alert")).to_contain_text("production")
-    expect(dialog.get_by_role("alert")).to_contain_text("Error code: conflict")
+    expect(dialog.get_by_role("alert")).to_contain_text("Error code: ran_in_production")
     page.keyboard.press("Escape")
 
     # A user sees the instance with no controls

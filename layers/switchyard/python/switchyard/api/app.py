@@ -8,7 +8,6 @@ Powertools validate the path, query and body and call the route.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass
@@ -18,9 +17,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel
 
 from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, required_permission, requires
 from switchyard.api.body import BodyRefused, body_bytes, json_text
+from switchyard.api.contract import document_errors, domain_refusal, strict_body
 from switchyard.api.resolver import ThreadLocalRestResolver
 from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
 from switchyard.api.routes.interactions import router as interactions_router
@@ -57,9 +58,27 @@ def _error(status: int, code: str, message: str, details: dict[str, Any] | None 
     )
 
 
-def _json(status: int, payload: Any) -> Response[str]:
-    body = payload.model_dump_json() if hasattr(payload, "model_dump_json") else json.dumps(payload)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+def _json(status: int, payload: BaseModel) -> Response[Any]:
+    """A model answered with ``status``; Powertools validates it against the route's declared
+    ``Response[Model]`` and serializes it, so the document and the answer cannot differ."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=payload)
+
+
+# What a client does next with a run it started (OpenAPI links: schemathesis' stateful phase
+# follows them: start -> get -> stop / resolutions -> resolve).
+_RUN_ID = {"workflow_id": "$response.body#/id"}
+RUN_LINKS: dict[str, Any] = {
+    "GetWorkflow": {"operationId": "get_workflow_api_workflows__workflow_id__get", "parameters": _RUN_ID},
+    "StopWorkflow": {
+        "operationId": "stop_workflow_api_workflows__workflow_id__stop_post",
+        "parameters": _RUN_ID,
+    },
+    "ListResolutions": {
+        "operationId": "list_resolutions_api_workflows__workflow_id__resolutions_get",
+        "parameters": _RUN_ID,
+    },
+    "Resolve": {"operationId": "resolve_api_workflows__workflow_id__resolve_post", "parameters": _RUN_ID},
+}
 
 
 def build_app() -> APIGatewayRestResolver:
@@ -81,11 +100,14 @@ def build_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return _error(400, "malformed_json", "The request body is not valid JSON.", {})
+        refusal = domain_refusal(app.context.get("_route"), list(exc.errors()))
+        if refusal is not None:
+            return domain_error(refusal)
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            if err.get("type") == "json_invalid":
-                return _error(400, "malformed_json", "The request body is not valid JSON.", {})
             problems.append({"field": where, "problem": err.get("msg", "invalid")})
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         return _error(400, "invalid_request", f"The request is not valid: {summary}.", {"problems": problems})
@@ -112,9 +134,19 @@ def build_app() -> APIGatewayRestResolver:
             body=app.get_openapi_json_schema(title="Switchyard API", version="1", openapi_version="3.1.0"),
         )
 
-    @app.post("/api/workflows", responses={201: {"description": "Started"}}, tags=["workflows"])
+    @app.post(
+        "/api/workflows",
+        responses={
+            201: {"description": "Started", "links": RUN_LINKS},
+            200: {
+                "description": "Already started with this Idempotency-Key: the same run",
+                "links": RUN_LINKS,
+            },
+        },
+        tags=["workflows"],
+    )
     @requires(Permission.START_WORKFLOWS)
-    def start_workflow(body: Annotated[StartWorkflow, Body()]) -> Response[str]:
+    def start_workflow(body: Annotated[StartWorkflow, Body()]) -> Response[WorkflowOut]:
         who = principal()
         key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
             "idempotency-key"
@@ -160,7 +192,7 @@ def build_app() -> APIGatewayRestResolver:
         "/api/workflows/<workflow_id>/stop", responses={202: {"description": "Stopping"}}, tags=["workflows"]
     )
     @requires(Permission.OPERATE_WORKFLOWS)
-    def stop_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    def stop_workflow(workflow_id: Annotated[str, Path(max_length=64)]) -> Response[WorkflowOut]:
         who = principal()
         return _json(202, WorkflowOut.of(service().stop(who, workflow_id)))
 
@@ -188,7 +220,7 @@ def build_app() -> APIGatewayRestResolver:
     @requires(Permission.OPERATE_WORKFLOWS)
     def resolve(
         workflow_id: Annotated[str, Path(max_length=64)], body: Annotated[Resolve, Body()]
-    ) -> Response[str]:
+    ) -> Response[WorkflowOut]:
         who = principal()
         return _json(202, WorkflowOut.of(service().resolve(who, workflow_id, body.resolution, body.params)))
 
@@ -199,6 +231,8 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(interaction_events.router)
     app.include_router(prioritization.router)
     app.include_router(offer_history_router)
+    document_errors(app)
+    app.use([strict_body])
     return app
 
 

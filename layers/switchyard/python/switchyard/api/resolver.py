@@ -9,14 +9,17 @@ as several warm containers would; there two requests read each other's event. Th
 keeps the three in a thread-local slot shared by every instance and every router that reads
 them through the app, so a thread sees only the request it is serving; each thread also builds
 its own app (:func:`switchyard.api.app.get_app`), so the routes' lazily built middleware stacks
-are never built by two threads at once. On Lambda it behaves exactly as the base class.
+are never built by two threads at once. On Lambda it behaves as the base class, except that it
+decodes path parameters (:meth:`ThreadLocalRestResolver._convert_matches_into_route_keys`).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
@@ -59,6 +62,13 @@ class ThreadLocalRestResolver(APIGatewayRestResolver):
     @context.setter
     def context(self, value: dict[str, Any]) -> None:
         _state.context = value
+
+    def _convert_matches_into_route_keys(self, match: re.Match[str]) -> dict[str, str]:
+        """Path parameters as the client meant them: the path is matched as sent (percent-encoded,
+        so an encoded ``/`` stays inside one parameter), each parameter is then decoded once, as
+        API Gateway decodes ``pathParameters``. Their declared limits (``max_length``) apply to
+        the decoded value, which is what the OpenAPI document describes."""
+        return {name: unquote(value) for name, value in match.groupdict().items()}
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The base class stores the event on BaseRouter (shared by every thread), then reads

@@ -5,15 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from switchyard.domain.models import Mode, Task, TaskErrorInfo, Workflow
+from switchyard.domain.workflow_types import WORKFLOW_TYPES
 
 
 class StartWorkflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="Workflow type, e.g. courier_group", min_length=1, max_length=64)
+    type: str = Field(
+        description="Workflow type, e.g. courier_group",
+        min_length=1,
+        max_length=64,
+        # documented as the list it is; an unknown type is still answered 400 unknown_workflow_type
+        json_schema_extra={"enum": list[JsonValue](sorted(WORKFLOW_TYPES))},
+    )
     name: str | None = Field(
         default=None, max_length=200, description="For a courier group: the group's name"
     )

@@ -27,7 +27,8 @@ from switchyard.data.interaction_models import (
     OfferHistoryModel,
 )
 from switchyard.data.repository import _conditional_failed
-from switchyard.domain.errors import Conflict, NotFound
+from switchyard.domain import errors
+from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions import Instance, InteractionDesign, Space, StoredDesign, WorkflowState
 
 COUNTER_ID = "#counter#instances"
@@ -63,7 +64,7 @@ class DesignRepository:
             item.save(condition=InteractionDesignModel.version == expected_version)
         except PutError as exc:
             if _conditional_failed(exc):
-                raise Conflict(
+                raise errors.ChangedMeanwhile(
                     "The interaction changed meanwhile; read it again and retry.",
                     {"interaction_id": stored.id},
                 ) from None

@@ -614,6 +614,10 @@ class TokenRepository:
     def put(self, token: str, user: str, role: str, tenant: str = "default") -> None:
         TokenModel(self.digest(token), user=user, role=role, tenant=tenant).save()
 
+    def revoke(self, token: str) -> None:
+        """Forget a token: from then on it is answered 401 like one never issued."""
+        TokenModel(self.digest(token)).delete()
+
 
 # --- mapping -----------------------------------------------------------------------------------
 

@@ -59,6 +59,126 @@ class CatalogBreaksDesigns(Conflict):
     code = "catalog_breaks_designs"
 
 
+class StartInProgress(Conflict):
+    """Another start with the same Idempotency-Key is being written."""
+
+    code = "start_in_progress"
+
+
+class FailureBeingRecorded(Conflict):
+    """The run is still recording its failure: retry shortly."""
+
+    code = "failure_being_recorded"
+
+
+class EventNotManual(Conflict):
+    """The activity waits for a scheduled event, not a manual one."""
+
+    code = "event_not_manual"
+
+
+class ActivityNotWaiting(Conflict):
+    """The activity is not waiting for its event."""
+
+    code = "activity_not_waiting"
+
+
+class InstancePaused(Conflict):
+    """The instance is paused: play it first."""
+
+    code = "instance_paused"
+
+
+class InstanceNotPlaying(Conflict):
+    """The instance (or the workflow's latest) is not playing."""
+
+    code = "instance_not_playing"
+
+
+class AudienceStateConflict(Conflict):
+    """The audience is not in a state that allows this (completed, not paused, not rewound)."""
+
+    code = "audience_state"
+
+
+class ChangedMeanwhile(Conflict):
+    """Someone changed it meanwhile: read it again and retry."""
+
+    code = "changed_meanwhile"
+
+
+class DesignActive(Conflict):
+    """Deactivate the design's workflows before changing it."""
+
+    code = "design_active"
+
+
+class WorkflowAlreadyActive(Conflict):
+    """The workflow is already active."""
+
+    code = "workflow_already_active"
+
+
+class RanInProduction(Conflict):
+    """The workflow ran in production: reactivate it instead of activating it."""
+
+    code = "ran_in_production"
+
+
+class WorkflowNotActive(Conflict):
+    """The workflow is not active."""
+
+    code = "workflow_not_active"
+
+
+class TriggerNotManual(Conflict):
+    """The workflow's trigger is not manual."""
+
+    code = "trigger_not_manual"
+
+
+class InstanceStillRunning(Conflict):
+    """The workflow's latest instance has not ended."""
+
+    code = "instance_still_running"
+
+
+class InstanceAlreadyPaused(Conflict):
+    """The instance is already paused."""
+
+    code = "instance_already_paused"
+
+
+class InstanceNotPaused(Conflict):
+    """The instance is not paused."""
+
+    code = "instance_not_paused"
+
+
+class NeverRanInProduction(Conflict):
+    """The workflow never ran in production: activate it instead."""
+
+    code = "never_ran_in_production"
+
+
+class WorkflowNotStopped(Conflict):
+    """Only a stopped production workflow is reactivated."""
+
+    code = "workflow_not_stopped"
+
+
+class RollbackNotAllowed(Conflict):
+    """This instance cannot be rolled back (test mode, not the latest, or not ended)."""
+
+    code = "rollback_not_allowed"
+
+
+class AlreadyRolledBack(Conflict):
+    """The instance was already rolled back."""
+
+    code = "already_rolled_back"
+
+
 class NotRunning(Conflict):
     code = "workflow_not_running"
 

@@ -81,10 +81,13 @@ def parse_settings(body: object) -> PrioritySettings:
             }
             for err in exc.errors()
         ]
-        summary = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
-        raise ValidationFailed(
-            f"The prioritization settings are not valid: {summary}", {"problems": problems}
-        ) from exc
+        raise settings_refusal(problems) from exc
+
+
+def settings_refusal(problems: list[dict[str, str]]) -> ValidationFailed:
+    """The 400 for settings with these problems (each a ``path`` and a ``message``)."""
+    summary = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+    return ValidationFailed(f"The prioritization settings are not valid: {summary}", {"problems": problems})
 
 
 @dataclass(frozen=True)

@@ -536,13 +536,13 @@ def structural_problems(body: Any) -> tuple[InteractionDesign | None, list[Probl
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if not _is_union_tag(p)]
+            loc = [str(p) for p in err.get("loc", ()) if not is_union_tag(p)]
             message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append(Problem(code="invalid_definition", path=".".join(loc) or "body", message=message))
         return None, problems
 
 
-def _is_union_tag(part: Any) -> bool:
+def is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and part in (
         "batch_audience",
         "interactive_audience",

@@ -303,7 +303,10 @@ class _Exchange(BaseHTTPRequestHandler):
             data = b'{"message": "Internal server error"}'
         self._answer(status, out_headers, data)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+    # OPTIONS and TRACE reach the API too, which answers 405 with the methods of that path in
+    # ``Allow`` (as it does for DELETE on a path without one); only a method name the standard
+    # library cannot dispatch is answered here (``send_error``).
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _handle
 
     def _answer(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)

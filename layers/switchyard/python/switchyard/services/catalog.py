@@ -123,7 +123,7 @@ class CatalogSettings(_Strict):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def _problem(path: str, code: str, message: str, severity: Literal["error", "warning"]) -> Problem:
+def catalog_problem(path: str, code: str, message: str, severity: Literal["error", "warning"]) -> Problem:
     return Problem(severity=severity, code=code, path=path, message=message)
 
 
@@ -134,7 +134,7 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
     def column(path: str, table: str, name: str) -> None:
         if table not in tables:
             problems.append(
-                _problem(
+                catalog_problem(
                     path,
                     "missing_table",
                     f"Table {table!r} is not in the warehouse yet; audiences that use it fail until it is.",
@@ -144,7 +144,7 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
         elif name not in tables[table]:
             have = ", ".join(sorted(tables[table])) or "no columns"
             problems.append(
-                _problem(
+                catalog_problem(
                     path,
                     "missing_column",
                     f"Table {table!r} has no column {name!r} (it has: {have}).",
@@ -163,13 +163,15 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
     for name, template in settings.export_templates.items():
         if len(set(template.columns)) != len(template.columns):
             problems.append(
-                _problem(f"export_templates.{name}.columns", "invalid_definition", "Columns repeat.", "error")
+                catalog_problem(
+                    f"export_templates.{name}.columns", "invalid_definition", "Columns repeat.", "error"
+                )
             )
     # a level's table without a primary key: audiences de-duplicate on the key column only
     for level, spec in settings.resolution_levels.items():
         if spec.table not in settings.primary_keys:
             problems.append(
-                _problem(
+                catalog_problem(
                     f"resolution_levels.{level}",
                     "missing_primary_key",
                     f"Table {spec.table!r} has no primary key in the catalog: records are de-duplicated "
@@ -193,12 +195,12 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
                 load_recipient(secrets, key)
             except KeyProblem as problem:
                 path = f"export_templates.{name}.pgp_key" + (f".{i}" if several else "")
-                problems.append(_problem(path, problem.code, problem.message, "error"))
+                problems.append(catalog_problem(path, problem.code, problem.message, "error"))
         if template.pgp_sign_key:
             path = f"export_templates.{name}.pgp_sign_key"
             missing = signing_key_problem(secrets, template.pgp_sign_key)
             if missing is not None:
-                problems.append(_problem(path, missing.code, missing.message, "error"))
+                problems.append(catalog_problem(path, missing.code, missing.message, "error"))
     return problems
 
 
@@ -212,7 +214,9 @@ def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
         path = f"channel_destinations.{channel}"
         if channel not in settings.channels:
             problems.append(
-                _problem(path, "unknown_channel", f"Channel {channel!r} is not in 'channels'.", "error")
+                catalog_problem(
+                    path, "unknown_channel", f"Channel {channel!r} is not in 'channels'.", "error"
+                )
             )
         found = destination_problem(name, config)
         if found is not None:
@@ -220,15 +224,43 @@ def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
             # a channel may carry more than exports: a non-file destination fails only its exports
             severity: Literal["error", "warning"] = "error" if code == "unknown_destination" else "warning"
             extra = "" if severity == "error" else f" Exports to channel {channel!r} are refused."
-            problems.append(_problem(path, code, message + extra, severity))
+            problems.append(catalog_problem(path, code, message + extra, severity))
     for template_name, template in settings.export_templates.items():
         if template.destination:
             found = destination_problem(template.destination, config)
             if found is not None:
                 problems.append(
-                    _problem(f"export_templates.{template_name}.destination", found[0], found[1], "error")
+                    catalog_problem(
+                        f"export_templates.{template_name}.destination", found[0], found[1], "error"
+                    )
                 )
     return problems
+
+
+def parse_catalog(body: Any) -> tuple[CatalogSettings | None, list[Problem]]:
+    """A catalog body parsed, or every structural error in it as a problem."""
+    try:
+        return CatalogSettings.model_validate(body), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err.get("loc", ())) or "body"
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(catalog_problem(path, "invalid_definition", message, "error"))
+        return None, problems
+
+
+def catalog_refusal(problems: list[Problem]) -> CatalogInvalid | None:
+    """The 400 a catalog with these findings is answered, or None when none is an error."""
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        return None
+    summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return CatalogInvalid(
+        f"The catalog has {len(errors)} error(s): {summary}{more}",
+        {"problems": [p.model_dump() for p in problems]},
+    )
 
 
 class CatalogService:
@@ -261,27 +293,14 @@ class CatalogService:
     def replace(self, principal: Principal, body: Any, *, confirm_breaking: bool = False) -> dict[str, Any]:
         """Validate and store a whole catalog, and record the change; nothing is stored when it
         has an error, or when it breaks saved designs and ``confirm_breaking`` is not given."""
-        problems: list[Problem] = []
-        settings: CatalogSettings | None = None
-        try:
-            settings = CatalogSettings.model_validate(body)
-        except ValidationError as exc:
-            for err in exc.errors():
-                path = ".".join(str(p) for p in err.get("loc", ())) or "body"
-                message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                problems.append(_problem(path, "invalid_definition", message, "error"))
+        settings, problems = parse_catalog(body)
         if settings is not None:
             problems = check_against_warehouse(settings, self.tables())
             problems += check_template_keys(settings, self.deps.secrets)
             problems += check_destinations(settings, self.deps.config)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
-            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-            raise CatalogInvalid(
-                f"The catalog has {len(errors)} error(s): {summary}{more}",
-                {"problems": [p.model_dump() for p in problems]},
-            )
+        refusal = catalog_refusal(problems)
+        if refusal is not None:
+            raise refusal
         assert settings is not None
         broken = self.broken_designs(principal, settings)
         if broken and not confirm_breaking:

@@ -17,7 +17,8 @@ from typing import Any
 
 from switchyard.data import audience_controls as controls
 from switchyard.data.offer_history_reads import erase_audience
-from switchyard.domain.errors import Conflict, NotFound
+from switchyard.domain import errors
+from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -164,7 +165,7 @@ class AudienceService:
             status = self.interactions.instance_view(self.deps.interactions.instances.get(instance_id))[
                 "status"
             ]
-            raise Conflict(
+            raise errors.InstanceNotPlaying(
                 f"Instance {instance_id} is {status}: only an audience of a playing instance can {action}.",
                 {"status": status},
             )
@@ -181,13 +182,15 @@ class AudienceService:
         run, branch, stage = self._find(principal, design_id, key, instance_id, audience)
         self._playing(run, instance_id, "be paused")
         if stage.tasks and all(t.status in DONE for t in stage.tasks):
-            raise Conflict(f"Audience {audience!r} has completed: there is nothing left to pause.")
+            raise errors.AudienceStateConflict(
+                f"Audience {audience!r} has completed: there is nothing left to pause."
+            )
         control = self._state(instance_id, branch).get("control")
         if not controls.move(
             instance_id, branch, {"control": PAUSE_REQUESTED, "by": principal.user}, expected=(None,)
         ):
             why = "stopped and rewound: play it to run it again" if control == REWOUND else "already paused"
-            raise Conflict(f"Audience {audience!r} is {why}.", {"audience": audience})
+            raise errors.AudienceStateConflict(f"Audience {audience!r} is {why}.", {"audience": audience})
         return self._view(instance_id)
 
     def play(
@@ -196,7 +199,9 @@ class AudienceService:
         run, branch, _ = self._find(principal, design_id, key, instance_id, audience)
         self._playing(run, instance_id, "play")
         if not controls.move(instance_id, branch, {"control": None, "by": principal.user}, expected=HELD):
-            raise Conflict(f"Audience {audience!r} is neither paused nor rewound.", {"audience": audience})
+            raise errors.AudienceStateConflict(
+                f"Audience {audience!r} is neither paused nor rewound.", {"audience": audience}
+            )
         return self._view(instance_id)
 
     def rewind(
@@ -210,7 +215,7 @@ class AudienceService:
             now = "rewound already" if state.get("control") == REWOUND else "still playing an activity"
             if state.get("control") is None:
                 now = "playing"
-            raise Conflict(
+            raise errors.AudienceStateConflict(
                 f"Audience {audience!r} is {now}: pause it, and rewind it once it shows Paused.",
                 {"audience": audience},
             )
@@ -220,7 +225,9 @@ class AudienceService:
             {"control": REWOUND, "rewinds": int(state.get("rewinds") or 0) + 1, "by": principal.user},
             expected=(PAUSED,),
         ):
-            raise Conflict(f"Audience {audience!r} changed meanwhile; read the instance again.")
+            raise errors.ChangedMeanwhile(
+                f"Audience {audience!r} changed meanwhile; read the instance again."
+            )
         instance = self.deps.interactions.instances.get(instance_id)
         space = space_for(instance.mode)
         recorded = [

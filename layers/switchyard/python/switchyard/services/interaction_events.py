@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from switchyard.domain.errors import Conflict, NotFound, SwitchyardError, ValidationFailed
+from switchyard.domain import errors
+from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
 from switchyard.domain.interactions import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -140,7 +141,7 @@ def signal_event(
         )
     w = WaitForEvent.model_validate(task.inputs["activity"])
     if w.trigger != "manual" and not early:
-        raise Conflict(
+        raise errors.EventNotManual(
             f"Activity {activity!r} waits for a scheduled event, not a manual one; send "
             '{"early": true} to fire it before its time.',
             {"activity": activity, "trigger": w.trigger},
@@ -159,14 +160,14 @@ def signal_event(
         and not state.get("at")
     )
     if not waiting:
-        raise Conflict(
+        raise errors.ActivityNotWaiting(
             f"Activity {activity!r} of instance {instance_id} is not waiting for its event.",
             {"activity": activity, "task_status": str(task.status), "run_status": str(run.status)},
         )
     came: dict[str, Any] = {"at": _iso(deps.clock()), "how": "manual", "by": principal.user}
     if early:
         if instance.control in (PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED):
-            raise Conflict(
+            raise errors.InstancePaused(
                 f"Instance {instance_id} is paused: a scheduled event does not fire while the workflow "
                 "is paused. Play it first, then fire the event early.",
                 {"activity": activity, "instance_id": instance_id},

@@ -14,9 +14,8 @@ from botocore.exceptions import ClientError
 
 from switchyard import declarations as d
 from switchyard.adapters.scheduler import ScheduleSpec
-from switchyard.domain import expressions
+from switchyard.domain import errors, expressions
 from switchyard.domain.errors import (
-    Conflict,
     DesignInvalid,
     NotFound,
     PermissionDenied,
@@ -99,16 +98,9 @@ class InteractionService:
                 self.deps.blobs, self.deps.settings.data_bucket, self.deps.config, self.deps.secrets
             )
             problems = validate_design(design, principal, catalog) + self._watch_problems(principal, design)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            listed = [p.model_dump() for p in problems]
-            summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
-            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-            if any(p.code == "permission_denied" for p in errors):
-                raise PermissionDenied(f"Permission Denied. {summary}{more}", {"problems": listed})
-            raise DesignInvalid(
-                f"The interaction has {len(errors)} error(s): {summary}{more}", {"problems": listed}
-            )
+        refusal = design_refusal(problems)
+        if refusal is not None:
+            raise refusal
         assert design is not None
         return design, problems
 
@@ -178,7 +170,7 @@ class InteractionService:
         stored = self.get(principal, design_id)
         active = sorted(k for k, s in stored.state.items() if s.active)
         if active:
-            raise Conflict(
+            raise errors.DesignActive(
                 f"Deactivate the workflow(s) {', '.join(active)} before changing the design.",
                 {"active": active},
             )
@@ -213,9 +205,11 @@ class InteractionService:
         self._workflow(stored, key)
         state = stored.workflow_state(key)
         if state.active:
-            raise Conflict(f"Workflow {key!r} is already active ({state.mode} mode).", {"mode": state.mode})
+            raise errors.WorkflowAlreadyActive(
+                f"Workflow {key!r} is already active ({state.mode} mode).", {"mode": state.mode}
+            )
         if state.production_activated:
-            raise Conflict(
+            raise errors.RanInProduction(
                 f"Workflow {key!r} ran in production: it cannot be activated again. Stop it and use "
                 "reactivate, which restarts it from the beginning without contacting anyone twice.",
                 {"workflow": key},
@@ -261,7 +255,7 @@ class InteractionService:
         self._workflow(stored, key)
         state = stored.workflow_state(key)
         if not state.active:
-            raise Conflict(f"Workflow {key!r} is not active.", {"workflow": key})
+            raise errors.WorkflowNotActive(f"Workflow {key!r} is not active.", {"workflow": key})
         version = stored.version
         stored.state[key] = state.model_copy(update={"active": False, "expires_at": None})
         self.designs.replace(stored, version)
@@ -585,7 +579,9 @@ class InteractionService:
         """``POST /api/triggers/{guid}``: an external system says its condition holds."""
         for stored in self.designs.list(principal.tenant):
             for key, state in stored.state.items():
-                if state.external_guid and secrets.compare_digest(state.external_guid, guid):
+                if state.external_guid and secrets.compare_digest(
+                    state.external_guid.encode(), guid.encode()
+                ):
                     version = stored.version
                     stored.state[key] = state.model_copy(update={"external_called_at": self.deps.clock()})
                     self.designs.replace(stored, version)
@@ -603,9 +599,11 @@ class InteractionService:
         workflow = self._workflow(stored, key)
         state = stored.workflow_state(key)
         if not state.active:
-            raise Conflict(f"Activate workflow {key!r} before firing it.", {"workflow": key})
+            raise errors.WorkflowNotActive(f"Activate workflow {key!r} before firing it.", {"workflow": key})
         if workflow.trigger.kind != "manual":
-            raise Conflict(f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one.")
+            raise errors.TriggerNotManual(
+                f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one."
+            )
         from switchyard.services.interaction_expiry import InactivityExpiry
 
         InactivityExpiry(self).arm(stored, workflow, self.deps.clock(), fired=True)
@@ -630,7 +628,7 @@ class InteractionService:
         if latest is not None and latest.workflow_id:
             run = self.deps.workflows.get(latest.workflow_id, with_tasks=False)
             if run.status not in FINISHED:
-                raise Conflict(
+                raise errors.InstanceStillRunning(
                     f"Instance {latest.instance_id} of {workflow.key!r} is still {run.status}; "
                     "stop it or wait for it to end.",
                     {"instance_id": latest.instance_id},
@@ -716,20 +714,22 @@ class InteractionService:
         latest = self._latest(design_id, key)
         run = self.deps.workflows.get(latest.workflow_id) if latest and latest.workflow_id else None
         if latest is None or run is None or run.status in FINISHED:
-            raise Conflict(f"Workflow {key!r} has no instance playing.", {"workflow": key})
+            raise errors.InstanceNotPlaying(f"Workflow {key!r} has no instance playing.", {"workflow": key})
         return latest, run
 
     def pause(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
         instance, run = self._running(principal, design_id, key)
         if run.status != WorkflowStatus.RUNNING:
-            raise Conflict(f"Instance {instance.instance_id} is {run.status}; only a playing one pauses.")
+            raise errors.InstanceNotPlaying(
+                f"Instance {instance.instance_id} is {run.status}; only a playing one pauses."
+            )
         if not self.instances.set_control(
             instance.instance_id,
             PlayControl.PAUSE_REQUESTED,
             f"Paused by {principal.user}",
             expected=(None, PlayControl.RESUME_REQUESTED),
         ):
-            raise Conflict(f"Instance {instance.instance_id} is already paused.")
+            raise errors.InstanceAlreadyPaused(f"Instance {instance.instance_id} is already paused.")
         return self.instance_view(self.instances.get(instance.instance_id))
 
     def play(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
@@ -739,7 +739,7 @@ class InteractionService:
             PlayControl.RESUME_REQUESTED,
             expected=(PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED),
         ):
-            raise Conflict(f"Instance {instance.instance_id} is not paused.")
+            raise errors.InstanceNotPaused(f"Instance {instance.instance_id} is not paused.")
         return self.instance_view(self.instances.get(instance.instance_id))
 
     def stop(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
@@ -771,10 +771,12 @@ class InteractionService:
         state = stored.workflow_state(key)
         latest = self._latest(design_id, key)
         if not state.production_activated or latest is None or latest.mode != "production":
-            raise Conflict(f"Workflow {key!r} never ran in production: activate it instead.")
+            raise errors.NeverRanInProduction(
+                f"Workflow {key!r} never ran in production: activate it instead."
+            )
         status = self.instance_view(latest)["status"]
         if status != S.STOPPED:
-            raise Conflict(
+            raise errors.WorkflowNotStopped(
                 f"Only a stopped production workflow is reactivated; {key!r} is {status}.", {"status": status}
             )
         earlier = [
@@ -797,22 +799,26 @@ class InteractionService:
         if instance.design_id != design_id or instance.workflow_key != key:
             raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
         if instance.mode != "production":
-            raise Conflict("Only production instances are rolled back (test mode writes the sandbox).")
+            raise errors.RollbackNotAllowed(
+                "Only production instances are rolled back (test mode writes the sandbox)."
+            )
         latest = self._latest(design_id, key)
         if workflow.trigger.kind == "recurring" and latest is not None and latest.instance_id != instance_id:
-            raise Conflict(
+            raise errors.RollbackNotAllowed(
                 f"Only the latest instance of a recurring workflow is rolled back: {latest.instance_id}.",
                 {"latest_instance_id": latest.instance_id},
             )
         status = self.instance_view(instance)["status"]
         if status not in ROLLBACK_FROM:
-            raise Conflict(
+            raise errors.RollbackNotAllowed(
                 f"Instance {instance_id} is {status}: only a Completed, Failed or Stopped instance is "
                 "rolled back.",
                 {"status": status},
             )
         if not self.instances.set_rollback(instance_id, S.ROLLBACK_REQUESTED, expected=None):
-            raise Conflict(f"Instance {instance_id} was already rolled back (or is rolling back).")
+            raise errors.AlreadyRolledBack(
+                f"Instance {instance_id} was already rolled back (or is rolling back)."
+            )
         assert instance.workflow_id
         run = self.deps.workflows.get(instance.workflow_id)
         if run.status == WorkflowStatus.FAILED:
@@ -976,6 +982,21 @@ class InteractionService:
             "updated_at": stored.updated_at,
             "warnings": [p.model_dump() for p in warnings or []],
         }
+
+
+def design_refusal(problems: list[Problem]) -> SwitchyardError | None:
+    """What a design with these findings is answered (422 with every finding by path, 403 when
+    one is a permission), or None when none is an error. The API answers a body that its
+    declared model refuses the same way (``switchyard.api.contract``)."""
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        return None
+    listed = [p.model_dump() for p in problems]
+    summary = "; ".join(f"{p.path}: {p.message}" for p in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    if any(p.code == "permission_denied" for p in errors):
+        return PermissionDenied(f"Permission Denied. {summary}{more}", {"problems": listed})
+    return DesignInvalid(f"The interaction has {len(errors)} error(s): {summary}{more}", {"problems": listed})
 
 
 def parse_mode(value: str | None) -> Mode:

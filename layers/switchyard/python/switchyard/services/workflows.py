@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from switchyard.data.repository import IdempotencyClaim
+from switchyard.domain import errors
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
-    Conflict,
     IdempotencyKeyReused,
     NotRunning,
     ResolutionNotOffered,
@@ -114,7 +114,7 @@ class WorkflowService:
             # The same request, retried while the first was being written: one run.
             replayed = self._replay(claim, idempotency_key or "")
             if replayed is None:
-                raise Conflict(
+                raise errors.StartInProgress(
                     "Another start with this Idempotency-Key was being written; send the request again.",
                     {"idempotency_key": idempotency_key},
                 )
@@ -268,7 +268,7 @@ class WorkflowService:
 
         token = self.deps.workflows.resolution_token(workflow_id)
         if not token:
-            raise Conflict(
+            raise errors.FailureBeingRecorded(
                 "The run is still recording its failure; try again in a few seconds.",
                 {"retry_after_seconds": 2},
             )

@@ -111,10 +111,13 @@ def _service() -> AlertService:
     return AlertService(get_deps())
 
 
-def _json(status: int, body: BaseModel) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
-    )
+def _json(status: int, body: BaseModel) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _no_content() -> Response[None]:
+    """204: no body, and no content type to promise one."""
+    return Response(status_code=204, body=None)
 
 
 WorkflowId = Annotated[str, Path(max_length=128)]
@@ -167,7 +170,7 @@ def list_subscriptions(workflow_id: WorkflowId) -> SubscriptionList:
     "/api/workflows/<workflow_id>/subscriptions", responses={201: {"description": "Subscribed"}}, tags=TAGS
 )
 @requires(Permission.READ_WORKFLOWS)
-def subscribe(workflow_id: WorkflowId, body: Annotated[NewSubscription, Body()]) -> Response[str]:
+def subscribe(workflow_id: WorkflowId, body: Annotated[NewSubscription, Body()]) -> Response[Subscription]:
     who = _principal()
     sub = _service().subscribe(who, workflow_id, body.emails, body.slack_channels)
     return _json(201, Subscription.model_validate(sub))
@@ -175,13 +178,13 @@ def subscribe(workflow_id: WorkflowId, body: Annotated[NewSubscription, Body()])
 
 @router.delete(
     "/api/workflows/<workflow_id>/subscriptions/<subscription_id>",
-    responses={204: {"description": "Unsubscribed"}},
+    responses={204: {"description": "Unsubscribed", "content": {}}},
     tags=TAGS,
 )
 @requires(Permission.READ_WORKFLOWS)
 def unsubscribe(
     workflow_id: WorkflowId, subscription_id: Annotated[str, Path(max_length=64)]
-) -> Response[str]:
+) -> Response[None]:
     who = _principal()
     _service().unsubscribe(who, workflow_id, subscription_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return _no_content()

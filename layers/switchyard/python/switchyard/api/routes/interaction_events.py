@@ -3,9 +3,7 @@ activity waits for (docs/interactions.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -13,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
 from switchyard.api.auth import Permission, requires
+from switchyard.api.views import InstanceView, plain
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
 from switchyard.services.interaction_events import signal_event
@@ -43,15 +42,15 @@ def activity_event(
     instance_id: Annotated[int, Path(ge=1)],
     activity: Annotated[str, Path(max_length=64)],
     body: Annotated[EventBody | None, Body()] = None,
-) -> Response[str]:
+) -> Response[InstanceView]:
     who: Principal = router.context["principal"]
     deps = get_deps()
     sent = body or EventBody()
     instance = signal_event(
-        deps, who, design_id, key, instance_id, unquote(activity), payload=sent.payload, early=sent.early
+        deps, who, design_id, key, instance_id, activity, payload=sent.payload, early=sent.early
     )
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(InteractionService(deps).instance_view(instance), default=str),
+        body=plain(InteractionService(deps).instance_view(instance)),
     )

@@ -3,7 +3,6 @@ rollback, and instances with their statuses (docs/interactions.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -12,6 +11,16 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
 from switchyard.api.auth import Permission, requires
+from switchyard.api.views import (
+    DesignList,
+    DesignView,
+    ExternalTriggerOutcome,
+    FireOutcome,
+    InstanceList,
+    InstanceView,
+    plain,
+)
+from switchyard.domain.interactions import InteractionDesign
 from switchyard.domain.models import Mode, Principal
 from switchyard.services.deps import get_deps
 from switchyard.services.interactions import InteractionService
@@ -36,15 +45,14 @@ def _service() -> InteractionService:
     return InteractionService(get_deps())
 
 
-def _json(status: int, payload: Any) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
-    )
+def _json(status: int, payload: Any) -> Response[Any]:
+    """``payload`` answered with ``status``, checked by Powertools against the route's model."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=plain(payload))
 
 
 @router.post("/api/interactions", responses={201: {"description": "Saved"}}, tags=TAGS)
 @requires(Permission.MANAGE_INTERACTIONS)
-def create_interaction(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+def create_interaction(body: Annotated[InteractionDesign, Body()]) -> Response[DesignView]:
     who = _who()
     service = _service()
     stored, warnings = service.create(who, body)
@@ -53,7 +61,7 @@ def create_interaction(body: Annotated[dict[str, Any], Body()]) -> Response[str]
 
 @router.get("/api/interactions", tags=TAGS)
 @requires(Permission.READ_WORKFLOWS)
-def list_interactions() -> Response[str]:
+def list_interactions() -> Response[DesignList]:
     who = _who()
     service = _service()
     return _json(200, {"items": [service.design_view(s) for s in service.all(who)]})
@@ -61,7 +69,7 @@ def list_interactions() -> Response[str]:
 
 @router.get("/api/interactions/<design_id>", tags=TAGS)
 @requires(Permission.READ_WORKFLOWS)
-def get_interaction(design_id: DesignId) -> Response[str]:
+def get_interaction(design_id: DesignId) -> Response[DesignView]:
     who = _who()
     service = _service()
     return _json(200, service.design_view(service.get(who, design_id)))
@@ -69,7 +77,9 @@ def get_interaction(design_id: DesignId) -> Response[str]:
 
 @router.put("/api/interactions/<design_id>", tags=TAGS)
 @requires(Permission.MANAGE_INTERACTIONS)
-def update_interaction(design_id: DesignId, body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+def update_interaction(
+    design_id: DesignId, body: Annotated[InteractionDesign, Body()]
+) -> Response[DesignView]:
     who = _who()
     service = _service()
     stored, warnings = service.update(who, design_id, body)
@@ -78,7 +88,9 @@ def update_interaction(design_id: DesignId, body: Annotated[dict[str, Any], Body
 
 @router.post("/api/interactions/<design_id>/workflows/<key>/activate", tags=TAGS)
 @requires(Permission.MANAGE_INTERACTIONS)
-def activate(design_id: DesignId, key: WorkflowKey, body: Annotated[Activate, Body()]) -> Response[str]:
+def activate(
+    design_id: DesignId, key: WorkflowKey, body: Annotated[Activate, Body()]
+) -> Response[DesignView]:
     who = _who()
     service = _service()
     return _json(200, service.design_view(service.activate(who, design_id, key, body.mode)))
@@ -86,7 +98,7 @@ def activate(design_id: DesignId, key: WorkflowKey, body: Annotated[Activate, Bo
 
 @router.post("/api/interactions/<design_id>/workflows/<key>/deactivate", tags=TAGS)
 @requires(Permission.MANAGE_INTERACTIONS)
-def deactivate(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def deactivate(design_id: DesignId, key: WorkflowKey) -> Response[DesignView]:
     who = _who()
     service = _service()
     return _json(200, service.design_view(service.deactivate(who, design_id, key)))
@@ -96,28 +108,40 @@ def deactivate(design_id: DesignId, key: WorkflowKey) -> Response[str]:
     "/api/interactions/<design_id>/workflows/<key>/fire", responses={202: {"description": "Fired"}}, tags=TAGS
 )
 @requires(Permission.START_WORKFLOWS)
-def fire(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def fire(design_id: DesignId, key: WorkflowKey) -> Response[FireOutcome]:
     who = _who()
     return _json(202, _service().fire(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/pause", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/pause",
+    responses={202: {"description": "Pause requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
-def pause(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def pause(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().pause(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/play", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/play",
+    responses={202: {"description": "Play requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
-def play(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def play(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().play(who, design_id, key))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/stop", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/stop",
+    responses={202: {"description": "Stop requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
-def stop(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def stop(design_id: DesignId, key: WorkflowKey) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().stop(who, design_id, key))
 
@@ -128,14 +152,14 @@ def stop(design_id: DesignId, key: WorkflowKey) -> Response[str]:
     tags=TAGS,
 )
 @requires(Permission.MANAGE_INTERACTIONS)
-def reactivate(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def reactivate(design_id: DesignId, key: WorkflowKey) -> Response[FireOutcome]:
     who = _who()
     return _json(202, _service().reactivate(who, design_id, key))
 
 
 @router.get("/api/interactions/<design_id>/workflows/<key>/instances", tags=TAGS)
 @requires(Permission.READ_WORKFLOWS)
-def list_instances(design_id: DesignId, key: WorkflowKey) -> Response[str]:
+def list_instances(design_id: DesignId, key: WorkflowKey) -> Response[InstanceList]:
     who = _who()
     return _json(200, {"items": _service().instances_of(who, design_id, key)})
 
@@ -144,14 +168,20 @@ def list_instances(design_id: DesignId, key: WorkflowKey) -> Response[str]:
 @requires(Permission.READ_WORKFLOWS)
 def get_instance(
     design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]
-) -> Response[str]:
+) -> Response[InstanceView]:
     who = _who()
     return _json(200, _service().instance(who, design_id, key, instance_id))
 
 
-@router.post("/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>/rollback", tags=TAGS)
+@router.post(
+    "/api/interactions/<design_id>/workflows/<key>/instances/<instance_id>/rollback",
+    responses={202: {"description": "Rolling back: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.ROLLBACK_INTERACTIONS)
-def rollback(design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]) -> Response[str]:
+def rollback(
+    design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, Path(ge=1)]
+) -> Response[InstanceView]:
     who = _who()
     return _json(202, _service().rollback(who, design_id, key, instance_id))
 
@@ -162,7 +192,7 @@ def rollback(design_id: DesignId, key: WorkflowKey, instance_id: Annotated[int, 
     tags=TAGS,
 )
 @requires(Permission.START_WORKFLOWS)
-def external_trigger(guid: Annotated[str, Path(max_length=64)]) -> Response[str]:
+def external_trigger(guid: Annotated[str, Path(max_length=64)]) -> Response[ExternalTriggerOutcome]:
     """An external system says its condition holds: the ``external`` constraint of the workflow
     whose trigger GUID this is (shown in the design as ``trigger_guid``)."""
     who = _who()

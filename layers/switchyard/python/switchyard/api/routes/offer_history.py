@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from switchyard.api.auth import Permission, requires
 from switchyard.api.routes.interactions import DesignId, WorkflowKey, _json
+from switchyard.api.views import InstanceView, OfferHistoryMeta, OfferHistoryPage
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
 from switchyard.services.interaction_audiences import AudienceService
@@ -44,7 +45,7 @@ def instance_offer_history(
     record_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Response[str]:
+) -> Response[OfferHistoryPage]:
     """The instance's offer history, one row per record and offer or control activity, from the
     production or sandbox space according to the instance's mode."""
     who = _who()
@@ -58,7 +59,7 @@ def instance_offer_history(
 @requires(Permission.READ_WORKFLOWS)
 def instance_offer_history_meta(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId
-) -> Response[str]:
+) -> Response[OfferHistoryMeta]:
     """One row per audience output of the instance (the last fulfilment wins)."""
     who = _who()
     return _json(200, _service().instance_meta(who, design_id, key, instance_id))
@@ -73,7 +74,7 @@ def record_offer_history(
     activity: ActivityName = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Response[str]:
+) -> Response[OfferHistoryPage]:
     """Every offer and control entry of one record across the workflow's instances, newest first."""
     who = _who()
     page = _service().record_history(
@@ -91,31 +92,43 @@ def _audiences() -> AudienceService:
     return AudienceService(get_deps())
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/pause", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/pause",
+    responses={202: {"description": "Pause requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def pause_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
-) -> Response[str]:
+) -> Response[InstanceView]:
     """Hold the audience's next activity; the other audiences go on."""
     who = _who()
     return _json(202, _audiences().pause(who, design_id, key, instance_id, audience))
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/play", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/play",
+    responses={202: {"description": "Play requested: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def play_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
-) -> Response[str]:
+) -> Response[InstanceView]:
     """Let a paused audience go on, or run a rewound one again from its first activity."""
     who = _who()
     return _json(202, _audiences().play(who, design_id, key, instance_id, audience))
 
 
-@router.post(f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind", tags=TAGS)
+@router.post(
+    f"{BASE}/instances/<instance_id>/audiences/<audience>/rewind",
+    responses={202: {"description": "Rewound: the instance"}},
+    tags=TAGS,
+)
 @requires(Permission.MANAGE_INTERACTIONS)
 def rewind_audience(
     design_id: DesignId, key: WorkflowKey, instance_id: InstanceId, audience: AudienceName
-) -> Response[str]:
+) -> Response[InstanceView]:
     """Stop a paused audience and erase its offer history, meta and files for this instance."""
     who = _who()
     return _json(202, _audiences().rewind(who, design_id, key, instance_id, audience))

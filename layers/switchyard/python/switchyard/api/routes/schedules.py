@@ -6,7 +6,7 @@ Readers of workflows see schedules; administrators and operators create, change 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -89,10 +89,8 @@ def _principal() -> Principal:
     return router.context["principal"]  # type: ignore[no-any-return]
 
 
-def _json(status: int, body: BaseModel) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
-    )
+def _json(status: int, body: BaseModel) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 ScheduleName = Annotated[str, Path(max_length=64)]
@@ -108,7 +106,7 @@ def list_schedules() -> ScheduleList:
 
 @router.post("/api/schedules", responses={201: {"description": "Created"}}, tags=["schedules"])
 @requires(Permission.MANAGE_SCHEDULES)
-def create_schedule(body: Annotated[CreateSchedule, Body()]) -> Response[str]:
+def create_schedule(body: Annotated[CreateSchedule, Body()]) -> Response[ScheduleOut]:
     who = _principal()
     service = _service()
     schedule = service.create(who, body.name, body.model_dump(exclude={"name"}))
@@ -131,9 +129,11 @@ def change_schedule(name: ScheduleName, body: Annotated[ScheduleFields, Body()])
     return ScheduleOut.of(service.update(who, name, body.model_dump(exclude_unset=True)), service)
 
 
-@router.delete("/api/schedules/<name>", responses={204: {"description": "Removed"}}, tags=["schedules"])
+@router.delete(
+    "/api/schedules/<name>", responses={204: {"description": "Removed", "content": {}}}, tags=["schedules"]
+)
 @requires(Permission.MANAGE_SCHEDULES)
-def remove_schedule(name: ScheduleName) -> Response[str]:
+def remove_schedule(name: ScheduleName) -> Response[None]:
     who = _principal()
     _service().delete(who, name)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return Response(status_code=204, body=None)
