@@ -295,8 +295,9 @@ API_FUNCTION = FunctionDecl(
         "offer_history_meta",
         "offer_history_details",
         "interaction_priority",
+        "tokens",  # /api/tokens issues and revokes; every call records its token's last use
     ),
-    tables_r=("config", "tokens", "alerts", "outbox"),
+    tables_r=("config", "alerts", "outbox"),
     # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks
     config_kinds_w=("warehouse", "lock"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports

@@ -22,7 +22,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, required_permission, requires
 from switchyard.api.body import BodyRefused, body_bytes, json_text
 from switchyard.api.resolver import ThreadLocalRestResolver
-from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
+from switchyard.api.routes import (
+    alerts,
+    catalog,
+    console,
+    interaction_events,
+    prioritization,
+    schedules,
+    tokens,
+)
 from switchyard.api.routes.interactions import router as interactions_router
 from switchyard.api.routes.offer_history import router as offer_history_router
 from switchyard.api.schemas import (
@@ -199,6 +207,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(interaction_events.router)
     app.include_router(prioritization.router)
     app.include_router(offer_history_router)
+    app.include_router(tokens.router)
     return app
 
 
@@ -338,7 +347,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     who: Principal | None = None
     if not public:
         try:
-            who = authenticate(_header(event, "Authorization"), get_deps().tokens)
+            deps = get_deps()
+            who = authenticate(_header(event, "Authorization"), deps.tokens, deps.clock())
         except SwitchyardError as exc:
             return _gateway_error(exc.status, exc.code, exc.message, exc.details)
     refused = _refusal(event, api.rules, public, who)

@@ -98,6 +98,18 @@ class Unauthorized(SwitchyardError):
     status = 401
 
 
+class TokenExpired(Unauthorized):
+    """A token past its ``expires_at``: it is kept (the administrators see it) but refused."""
+
+    code = "token_expired"
+
+
+class LastAdministratorToken(Conflict):
+    """Revoking the tenant's last administrator token would leave nobody able to issue one."""
+
+    code = "last_administrator_token"
+
+
 class Forbidden(SwitchyardError):
     code = "forbidden"
     status = 403
