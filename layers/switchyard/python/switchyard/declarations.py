@@ -298,8 +298,9 @@ API_FUNCTION = FunctionDecl(
         "tokens",  # /api/tokens issues and revokes; every call records its token's last use
     ),
     tables_r=("config", "alerts", "outbox"),
-    # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks
-    config_kinds_w=("warehouse", "lock"),
+    # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks; the
+    # tenant's allowed email domains (PUT /api/settings/allowed-domains)
+    config_kinds_w=("warehouse", "lock", "tenant"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,

@@ -29,6 +29,7 @@ from switchyard.api.routes import (
     interaction_events,
     prioritization,
     schedules,
+    settings,
     tokens,
 )
 from switchyard.api.routes.interactions import router as interactions_router
@@ -208,6 +209,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(prioritization.router)
     app.include_router(offer_history_router)
     app.include_router(tokens.router)
+    app.include_router(settings.router)
     return app
 
 

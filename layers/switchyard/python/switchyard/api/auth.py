@@ -35,6 +35,8 @@ class Permission(StrEnum):
     MANAGE_PRIORITIZATION = "manage_prioritization"
     # issue, list and revoke API tokens; see the recent control actions (Users & Activity)
     MANAGE_TOKENS = "manage_tokens"
+    # the tenant's settings: the email domains alerts may go to
+    MANAGE_SETTINGS = "manage_settings"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -45,6 +47,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         Permission.MANAGE_CATALOG,
         Permission.MANAGE_PRIORITIZATION,
         Permission.MANAGE_TOKENS,
+        Permission.MANAGE_SETTINGS,
     },
     Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
     Role.AUDIENCE_ONLY: frozenset(),

@@ -59,6 +59,13 @@ class CatalogBreaksDesigns(Conflict):
     code = "catalog_breaks_designs"
 
 
+class AllowedDomainInUse(Conflict):
+    """Removing allowed email domains that alert recipients still use; ``details.recipients``
+    lists each (the domain, the address, where it is set)."""
+
+    code = "allowed_domain_in_use"
+
+
 class NotRunning(Conflict):
     code = "workflow_not_running"
 
