@@ -299,8 +299,9 @@ API_FUNCTION = FunctionDecl(
     ),
     tables_r=("config", "alerts", "outbox"),
     # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks; the
-    # tenant's allowed email domains (PUT /api/settings/allowed-domains)
-    config_kinds_w=("warehouse", "lock", "tenant"),
+    # tenant's allowed email domains (PUT /api/settings/allowed-domains); who changed a
+    # credential last (PUT /api/credentials/{name}, never its value)
+    config_kinds_w=("warehouse", "lock", "tenant", "credential"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,

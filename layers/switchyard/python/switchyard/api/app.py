@@ -26,6 +26,7 @@ from switchyard.api.routes import (
     alerts,
     catalog,
     console,
+    credentials,
     interaction_events,
     prioritization,
     schedules,
@@ -210,6 +211,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(offer_history_router)
     app.include_router(tokens.router)
     app.include_router(settings.router)
+    app.include_router(credentials.router)
     return app
 
 

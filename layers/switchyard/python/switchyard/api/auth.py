@@ -37,6 +37,8 @@ class Permission(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     # the tenant's settings: the email domains alerts may go to
     MANAGE_SETTINGS = "manage_settings"
+    # see the credentials of sources and destinations (names, never values) and replace them
+    MANAGE_CREDENTIALS = "manage_credentials"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
