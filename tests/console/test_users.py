@@ -109,3 +109,45 @@ def test_people_without_the_permission_have_no_users_page(page: Any, console: Co
     page.goto(console.url + "users")
     expect(page.locator("main")).to_contain_text("Only administrators manage API tokens")
     expect(page.locator("table.tokens")).to_have_count(0)
+
+
+def test_an_administrator_changes_the_allowed_domains_and_sees_who_still_uses_one(
+    page: Any, console: Console, log: BrowserLog
+) -> None:
+    log.allow(r"status of 409")  # the refusal this test provokes
+    before = console.local.request("GET", "/api/settings/allowed-domains").json()["domains"]
+    automated = console.local.request("GET", "/api/alerts/automated").json()["groups"]
+    courier = {**automated["courier_groups"], "emails": ["data-team@example.com"]}
+    assert console.local.request("PUT", "/api/alerts/automated", {"groups": {"courier_groups": courier}}).ok
+    try:
+        sign_in(page, console, path="users")
+        domains = page.get_by_role("textbox", name="Domains")
+        expect(domains).to_have_value("\n".join(before))
+        # When a domain is added
+        domains.fill("example.com\npartner.org")
+        page.get_by_role("button", name="Save domains").click()
+        # Then it is stored
+        expect(page.locator("#toasts")).to_contain_text("Allowed email domains saved.")
+        assert console.local.request("GET", "/api/settings/allowed-domains").json()["domains"] == [
+            "example.com",
+            "partner.org",
+        ]
+        # When the domain a recipient uses is removed
+        domains.fill("partner.org")
+        page.get_by_role("button", name="Save domains").click()
+        # Then it is refused, listing the recipient and where it is set, and nothing changes
+        section = page.locator("section.users-domains")
+        expect(section.get_by_role("alert")).to_contain_text(
+            "data-team@example.com: automated alerts: courier_groups"
+        )
+        expect(domains).to_have_attribute("aria-invalid", "true")
+        assert violations(page) == []
+        assert console.local.request("GET", "/api/settings/allowed-domains").json()["domains"] == [
+            "example.com",
+            "partner.org",
+        ]
+    finally:
+        console.local.request(
+            "PUT", "/api/alerts/automated", {"groups": {"courier_groups": automated["courier_groups"]}}
+        )
+        console.local.request("PUT", "/api/settings/allowed-domains", {"domains": before})

@@ -22,6 +22,23 @@ export async function render(main, _params, session) {
   const activityMessage = h("div");
   const activityList = h("ul", { class: "activity-list" });
 
+  const domainsInput = h("textarea", { rows: 3, spellcheck: "false", autocomplete: "off" });
+  const domainsStatus = h("div", { class: "form-status" });
+  const domainsSection = session.me.permissions.includes("manage_settings")
+    ? h(
+        "section",
+        { "aria-labelledby": "domains-heading", class: "users-domains" },
+        h("h2", { id: "domains-heading" }, "Allowed email domains"),
+        h(
+          "form",
+          { class: "stack", novalidate: true, onsubmit: (event) => saveDomains(event) },
+          field({ id: "allowed-domains", label: "Domains", hint: "One a line, e.g. example.com. Alert emails may only go to addresses in these domains.", input: domainsInput }),
+          h("button", { type: "submit", class: "secondary" }, "Save domains"),
+          domainsStatus,
+        ),
+      )
+    : null;
+
   main.append(
     h(
       "section",
@@ -49,7 +66,33 @@ export async function render(main, _params, session) {
       activityMessage,
       activityList,
     ),
+    domainsSection,
   );
+
+  async function loadDomains() {
+    if (!domainsSection) return;
+    try {
+      domainsInput.value = (await api("GET", "api/settings/allowed-domains")).domains.join("\n");
+    } catch (exc) {
+      clear(domainsStatus, errorBanner(exc));
+    }
+  }
+
+  async function saveDomains(event) {
+    event.preventDefault();
+    setFieldError(domainsInput, null);
+    clear(domainsStatus);
+    const domains = domainsInput.value.split(/[\s,]+/).map((d) => d.trim()).filter(Boolean);
+    try {
+      const saved = await api("PUT", "api/settings/allowed-domains", { domains });
+      domainsInput.value = saved.domains.join("\n");
+      toast("Allowed email domains saved.");
+    } catch (exc) {
+      setFieldError(domainsInput, exc.message);
+      const inUse = (exc.details && exc.details.recipients) || [];
+      clear(domainsStatus, errorBanner(exc, inUse.length ? h("ul", { class: "in-use" }, inUse.map((r) => h("li", {}, `${r.email}: ${r.where}`))) : null));
+    }
+  }
 
   function tokenRow(t) {
     const label = `Revoke the token of ${t.user}`;
@@ -201,6 +244,6 @@ export async function render(main, _params, session) {
     });
   }
 
-  await Promise.all([loadTokens(), loadActivity()]);
+  await Promise.all([loadTokens(), loadActivity(), loadDomains()]);
   return null;
 }
