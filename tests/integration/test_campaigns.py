@@ -162,13 +162,12 @@ def test_a_platform_destination_validates_credentials_and_never_pretends_to_send
             "params": {"credentials": {"api_key": "nope", "rest_endpoint": "x"}},
         },
     )
-    assert bad.status == 202
+    # malformed credentials are refused before anything is stored, each field named
+    assert bad.status == 400, bad.body
+    assert {p["field"] for p in bad.body["error"]["details"]["problems"]} == {"api_key", "rest_endpoint"}
+    assert "nope" not in str(bad.body)
     again = api.wait_waiting(run["id"])
     assert tasks(again)["Send: newsletter to braze_newsletter"]["error"]["code"] == "invalid_credentials"
-    assert (
-        "api_key, rest_endpoint missing or malformed"
-        in tasks(again)["Send: newsletter to braze_newsletter"]["error"]["message"]
-    )
     good = {
         "api_key": "0b6b1f2e-1a2b-4c3d-8e9f-0123456789ab",
         "rest_endpoint": "https://rest.iad-01.braze.com",

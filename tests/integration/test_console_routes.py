@@ -95,9 +95,12 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
             [
                 "manage_alerts",
                 "manage_catalog",
+                "manage_credentials",
                 "manage_interactions",
                 "manage_prioritization",
                 "manage_schedules",
+                "manage_settings",
+                "manage_tokens",
                 "operate_workflows",
                 "read_workflows",
                 "rollback_interactions",
@@ -108,6 +111,7 @@ def test_the_root_redirects_to_the_console(api: Api) -> None:
             "operator",
             [
                 "manage_alerts",
+                "manage_credentials",
                 "manage_interactions",
                 "manage_schedules",
                 "operate_workflows",

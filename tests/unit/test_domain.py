@@ -90,12 +90,19 @@ def test_resolution_parameters_are_checked() -> None:
     ("role", "allowed"),
     [
         ("administrator", set(Permission)),
-        # rolling back an interaction's production instance, replacing the catalog and changing the
-        # prioritization settings are the administrator's alone
+        # rolling back an interaction's production instance, replacing the catalog, changing the
+        # prioritization settings, managing API tokens and the tenant's settings (allowed email
+        # domains) are the administrator's alone
         (
             "operator",
             set(Permission)
-            - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG, Permission.MANAGE_PRIORITIZATION},
+            - {
+                Permission.ROLLBACK_INTERACTIONS,
+                Permission.MANAGE_CATALOG,
+                Permission.MANAGE_PRIORITIZATION,
+                Permission.MANAGE_TOKENS,
+                Permission.MANAGE_SETTINGS,
+            },
         ),
         ("user", {Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
         ("audience_only", set()),

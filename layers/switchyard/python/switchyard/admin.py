@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from datetime import UTC, datetime, timedelta
 
 from switchyard import declarations as d
 from switchyard.api.auth import Role
@@ -20,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--tenant", default="default")
     create.add_argument("--table", default=d.TABLE_NAMES["tokens"], help="the tokens table (stack output)")
     create.add_argument("--region", default=None)
+    create.add_argument(
+        "--expires-in-days",
+        type=int,
+        default=None,
+        help="refuse the token after this many days (default: never)",
+    )
     args = parser.parse_args(argv)
 
     from switchyard.data.repository import TokenRepository
@@ -29,7 +36,17 @@ def main(argv: list[str] | None = None) -> int:
         TokenModel.Meta.region = args.region  # type: ignore[attr-defined]
     TokenModel._connection = None
     token = secrets.token_urlsafe(32)
-    TokenRepository().put(token, user=args.user, role=args.role, tenant=args.tenant)
+    now = datetime.now(UTC)
+    expires = now + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+    TokenRepository().put(
+        token,
+        user=args.user,
+        role=args.role,
+        tenant=args.tenant,
+        created_at=now,
+        created_by="admin-cli",
+        expires_at=expires,
+    )
     print(token)
     return 0
 

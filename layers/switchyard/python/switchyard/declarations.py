@@ -295,10 +295,13 @@ API_FUNCTION = FunctionDecl(
         "offer_history_meta",
         "offer_history_details",
         "interaction_priority",
+        "tokens",  # /api/tokens issues and revokes; every call records its token's last use
     ),
-    tables_r=("config", "tokens", "alerts", "outbox"),
-    # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks
-    config_kinds_w=("warehouse", "lock"),
+    tables_r=("config", "alerts", "outbox"),
+    # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks; the
+    # tenant's allowed email domains (PUT /api/settings/allowed-domains); who changed a
+    # credential last (PUT /api/credentials/{name}, never its value)
+    config_kinds_w=("warehouse", "lock", "tenant", "credential"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,

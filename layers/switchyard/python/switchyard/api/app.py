@@ -23,7 +23,17 @@ from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, req
 from switchyard.api.body import BodyRefused, body_bytes, json_text
 from switchyard.api.contract import document_errors, domain_refusal, strict_body
 from switchyard.api.resolver import ThreadLocalRestResolver
-from switchyard.api.routes import alerts, catalog, console, interaction_events, prioritization, schedules
+from switchyard.api.routes import (
+    alerts,
+    catalog,
+    console,
+    credentials,
+    interaction_events,
+    prioritization,
+    schedules,
+    settings,
+    tokens,
+)
 from switchyard.api.routes.interactions import router as interactions_router
 from switchyard.api.routes.offer_history import router as offer_history_router
 from switchyard.api.schemas import (
@@ -231,6 +241,9 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(interaction_events.router)
     app.include_router(prioritization.router)
     app.include_router(offer_history_router)
+    app.include_router(tokens.router)
+    app.include_router(settings.router)
+    app.include_router(credentials.router)
     document_errors(app)
     app.use([strict_body])
     return app
@@ -372,7 +385,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     who: Principal | None = None
     if not public:
         try:
-            who = authenticate(_header(event, "Authorization"), get_deps().tokens)
+            deps = get_deps()
+            who = authenticate(_header(event, "Authorization"), deps.tokens, deps.clock())
         except SwitchyardError as exc:
             return _gateway_error(exc.status, exc.code, exc.message, exc.details)
     refused = _refusal(event, api.rules, public, who)

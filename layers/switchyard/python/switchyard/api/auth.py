@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from switchyard.data.repository import TokenRepository
-from switchyard.domain.errors import Forbidden, Unauthorized
+from switchyard.domain.errors import Forbidden, TokenExpired, Unauthorized
 from switchyard.domain.models import Principal
 
 
@@ -32,12 +33,24 @@ class Permission(StrEnum):
     MANAGE_CATALOG = "manage_catalog"
     # the tenant's prioritization settings: concurrency, queue times, maintenance windows
     MANAGE_PRIORITIZATION = "manage_prioritization"
+    # issue, list and revoke API tokens; see the recent control actions (Users & Activity)
+    MANAGE_TOKENS = "manage_tokens"
+    # the tenant's settings: the email domains alerts may go to
+    MANAGE_SETTINGS = "manage_settings"
+    # see the credentials of sources and destinations (names, never values) and replace them
+    MANAGE_CREDENTIALS = "manage_credentials"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.OPERATOR: frozenset(Permission)
-    - {Permission.ROLLBACK_INTERACTIONS, Permission.MANAGE_CATALOG, Permission.MANAGE_PRIORITIZATION},
+    - {
+        Permission.ROLLBACK_INTERACTIONS,
+        Permission.MANAGE_CATALOG,
+        Permission.MANAGE_PRIORITIZATION,
+        Permission.MANAGE_TOKENS,
+        Permission.MANAGE_SETTINGS,
+    },
     Role.USER: frozenset({Permission.READ_WORKFLOWS, Permission.START_WORKFLOWS}),
     Role.AUDIENCE_ONLY: frozenset(),
 }
@@ -70,15 +83,30 @@ def required_permission(func: Callable[..., Any]) -> Permission | str | None:
     return getattr(func, REQUIRED_PERMISSION, None)
 
 
-def authenticate(header: str | None, tokens: TokenRepository) -> Principal:
+# A token's last use is written at most this often (one write per request would double the
+# API's writes for nothing a person reads to the second).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def authenticate(header: str | None, tokens: TokenRepository, now: datetime | None = None) -> Principal:
     if not header:
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    now = now or datetime.now(UTC)
     found = tokens.find(token.strip())
     if found is None:
         raise Unauthorized("The token is not valid; ask an administrator for a new one.")
+    if found.expired(now):
+        assert found.expires_at is not None
+        raise TokenExpired(
+            f"The token expired on {found.expires_at.isoformat(timespec='seconds')}; "
+            "ask an administrator for a new one.",
+            {"expired_at": found.expires_at.isoformat(timespec="seconds")},
+        )
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_EVERY:
+        tokens.touch(token.strip(), now)
     return Principal(user=found.user, role=found.role, tenant=found.tenant)
 
 

@@ -164,6 +164,13 @@ class TokenModel(Model):
     user = UnicodeAttribute()
     role = UnicodeAttribute()
     tenant = UnicodeAttribute()
+    # what administrators see and revoke by (``/api/tokens``); tokens issued before these
+    # attributes existed have none (their id is then derived from the digest)
+    token_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)  # ISO 8601, UTC
+    created_by = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # none: the token does not expire
+    last_used_at = UnicodeAttribute(null=True)
 
 
 class ScheduleModel(Model):

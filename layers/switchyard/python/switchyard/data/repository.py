@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from switchyard.data.models import (
 )
 from switchyard.domain.errors import BadCursor, NotFound
 from switchyard.domain.models import (
+    ApiToken,
     HistoryEntry,
     Mode,
     Stage,
@@ -601,18 +604,83 @@ class IdempotencyRepository:
 
 
 class TokenRepository:
+    """API tokens by the SHA-256 digest of the token: the token itself is never stored."""
+
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def find(self, token: str) -> TokenModel | None:
+    def find(self, token: str) -> ApiToken | None:
         try:
-            return TokenModel.get(self.digest(token))
+            return _to_token(TokenModel.get(self.digest(token)))
         except DoesNotExist:
             return None
 
-    def put(self, token: str, user: str, role: str, tenant: str = "default") -> None:
-        TokenModel(self.digest(token), user=user, role=role, tenant=tenant).save()
+    def put(
+        self,
+        token: str,
+        user: str,
+        role: str,
+        tenant: str = "default",
+        *,
+        created_at: datetime | None = None,
+        created_by: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> ApiToken:
+        model = TokenModel(
+            self.digest(token),
+            user=user,
+            role=role,
+            tenant=tenant,
+            token_id=uuid.uuid4().hex[:16],
+            created_at=_iso(created_at or datetime.now(UTC)),
+            created_by=created_by,
+            expires_at=_iso_or_none(expires_at),
+        )
+        model.save()
+        return _to_token(model)
+
+    def list(self, tenant: str) -> list[ApiToken]:
+        """The tenant's tokens, newest first (a scan: a tenant holds a handful of tokens)."""
+        found = [_to_token(m) for m in TokenModel.scan(TokenModel.tenant == tenant)]
+        return sorted(found, key=lambda t: t.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+    def delete(self, tenant: str, token_id: str) -> bool:
+        """Remove the tenant's token with that id; False when there is none."""
+        for model in TokenModel.scan(TokenModel.tenant == tenant):
+            if _token_id(model) == token_id:
+                model.delete()
+                return True
+        return False
+
+    def touch(self, token: str, now: datetime) -> None:
+        """Record a use; only when the token still exists (a revoked token is not re-created)."""
+        with contextlib.suppress(UpdateError):
+            TokenModel(self.digest(token)).update(
+                actions=[TokenModel.last_used_at.set(_iso(now))], condition=TokenModel.token_hash.exists()
+            )
+
+
+def _token_id(model: TokenModel) -> str:
+    # tokens issued before ids existed: a prefix of the digest (which the token cannot be
+    # recovered from) names them
+    return model.token_id or model.token_hash[:16]
+
+
+def _to_token(model: TokenModel) -> ApiToken:
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return ApiToken(
+        id=_token_id(model),
+        user=model.user,
+        role=model.role,
+        tenant=model.tenant,
+        created_at=when(model.created_at),
+        created_by=model.created_by,
+        expires_at=when(model.expires_at),
+        last_used_at=when(model.last_used_at),
+    )
 
     def revoke(self, token: str) -> None:
         """Forget a token: from then on it is answered 401 like one never issued."""

@@ -179,6 +179,13 @@ class AlreadyRolledBack(Conflict):
     code = "already_rolled_back"
 
 
+class AllowedDomainInUse(Conflict):
+    """Removing allowed email domains that alert recipients still use; ``details.recipients``
+    lists each (the domain, the address, where it is set)."""
+
+    code = "allowed_domain_in_use"
+
+
 class NotRunning(Conflict):
     code = "workflow_not_running"
 
@@ -216,6 +223,18 @@ class PermissionDenied(SwitchyardError):
 class Unauthorized(SwitchyardError):
     code = "unauthorized"
     status = 401
+
+
+class TokenExpired(Unauthorized):
+    """A token past its ``expires_at``: it is kept (the administrators see it) but refused."""
+
+    code = "token_expired"
+
+
+class LastAdministratorToken(Conflict):
+    """Revoking the tenant's last administrator token would leave nobody able to issue one."""
+
+    code = "last_administrator_token"
 
 
 class Forbidden(SwitchyardError):

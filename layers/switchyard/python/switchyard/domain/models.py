@@ -126,3 +126,19 @@ class Principal(BaseModel):
     user: str
     role: str
     tenant: str = "default"
+
+
+class ApiToken(BaseModel):
+    """An API token as administrators see it: never the token, nor its digest."""
+
+    id: str
+    user: str
+    role: str
+    tenant: str = "default"
+    created_at: datetime | None = None
+    created_by: str | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now

@@ -117,14 +117,16 @@ UPDATE_CREDENTIALS = Resolution(
     title="Update credentials, then restart the task",
     description=(
         "Stores new credentials for the destination (in Secrets Manager; they are never shown or "
-        "logged) and runs the task again with the current configuration."
+        "logged) and runs the task again with the current configuration. Leave them out when they "
+        "were updated on the Credentials page (PUT /api/credentials/{name}): the task restarts "
+        "with the stored ones."
     ),
     outcome="run",
     params=[
         ResolutionParam(
             name="credentials",
             type="object",
-            required=True,
+            required=False,
             description='The destination\'s credential fields, e.g. {"username": ..., "password": ...}.',
         )
     ],

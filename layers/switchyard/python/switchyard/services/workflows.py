@@ -28,6 +28,7 @@ from switchyard.domain.models import (
 )
 from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.observability import logger
+from switchyard.services.credentials import CredentialService
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService, emit_workflow_status
 
@@ -284,7 +285,16 @@ class WorkflowService:
                     "This destination names no secret to update; set 'secret' in its configuration.",
                     {"destination": (task.inputs.get("destination") or {}).get("name")},
                 )
-            self.deps.secrets.put(secret_name, params["credentials"])
+            if params.get("credentials") is not None:
+                CredentialService(self.deps).store_for_resolution(
+                    principal, task.inputs, secret_name, params["credentials"]
+                )
+            elif not self.deps.secrets.exists(secret_name):
+                raise ValidationFailed(
+                    "No credentials are stored for this destination yet: give 'credentials', or store "
+                    "them on the Credentials page (PUT /api/credentials/{name}) first.",
+                    {"field": "credentials"},
+                )
         changes: dict[str, Any]
         if resolution.outcome == "run":
             inputs = dict(task.inputs)

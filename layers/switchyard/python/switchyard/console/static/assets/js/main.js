@@ -13,6 +13,8 @@ import * as interactionNew from "./interaction_new.js";
 import * as interaction from "./interaction.js";
 import * as interactionInstance from "./interaction_instance.js";
 import * as warehouse from "./warehouse.js";
+import * as users from "./users.js";
+import * as credentials from "./credentials.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -28,6 +30,8 @@ const ROUTES = [
   [/^outbox\/?$/, () => ({ page: outbox, title: "Outbox" })],
   [/^interactions\/?$/, () => ({ page: interactions, title: "Interactions" })],
   [/^warehouse\/?$/, () => ({ page: warehouse, title: "Warehouse" })],
+  [/^users\/?$/, () => ({ page: users, title: "Users & Activity" })],
+  [/^credentials\/?$/, () => ({ page: credentials, title: "Credentials" })],
   [/^interactions\/new\/?$/, () => ({ page: interactionNew, title: "New interaction" })],
   [/^interactions\/([^/]+)\/?$/, (m) => ({ page: interaction, title: "Interaction", params: { id: decodeURIComponent(m[1]) } })],
   [
@@ -71,6 +75,8 @@ function renderNav() {
     can("read_workflows") ? item("workflows", "Workflows") : null,
     can("read_workflows") && session.features.interactions ? item("interactions", "Interactions") : null,
     session.features.outbox ? item("outbox", "Outbox") : null,
+    can("manage_credentials") ? item("credentials", "Credentials") : null,
+    can("manage_tokens") ? item("users", "Users & Activity") : null,
   );
   clear(
     who,

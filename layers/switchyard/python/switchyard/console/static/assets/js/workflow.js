@@ -337,6 +337,12 @@ export async function render(main, { id }, session) {
         params.append(field({ id: `param-${r.id}-${p.name}`, label: `${p.name}${p.required ? "" : " (optional)"}`, hint: p.description, input }));
         return { param: p, input };
       });
+      if (r.id === "update_credentials" && can("manage_credentials")) {
+        // or update them on the Credentials page, which links back here to Resolve
+        const destination = task && task.inputs && task.inputs.destination && task.inputs.destination.name;
+        const target = `credentials?${new URLSearchParams({ ...(destination ? { name: destination } : {}), back: `workflows/${id}` })}`;
+        params.prepend(h("p", {}, h("a", { href: href(target), class: "to-credentials", onclick: () => d.close() }, "Update them on the Credentials page"), ", then come back and Resolve with no credentials here: the task restarts with the stored ones."));
+      }
       radio.addEventListener("change", () => {
         chosen = r;
         continueButton.disabled = false;

@@ -1,0 +1,128 @@
+"""Who may call the API: administrators issue, list and revoke tokens (``/api/tokens``), and see
+the recent control actions taken on runs (``/api/activity``). docs/operations.md, "API tokens"."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from switchyard.api.auth import Role
+from switchyard.domain.errors import LastAdministratorToken, NotFound, ValidationFailed
+from switchyard.domain.models import ApiToken, Principal
+from switchyard.observability import logger
+from switchyard.services.deps import Deps
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+DEFAULT_EXPIRY_DAYS = 90
+MAX_EXPIRY_DAYS = 3650
+# History entries that are the system's own bookkeeping, not a person's control action.
+NOT_ACTIONS = {"started", "continued"}
+ACTIVITY_RUNS = 200  # how many of the latest runs the activity is read from
+
+
+class TokenService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def issue(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        """A new token for ``body['user']`` with ``body['role']``; the token is in this answer
+        only (its digest is what is stored)."""
+        unknown = sorted(set(body) - {"user", "role", "expires_in_days"})
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown field(s): {', '.join(unknown)}. "
+                "Send 'user', 'role' and optionally 'expires_in_days'.",
+                {"fields": unknown},
+            )
+        user = body.get("user")
+        if not isinstance(user, str) or not USER_NAME.match(user):
+            raise ValidationFailed(
+                "'user' must name the person or system the token is for: 1 to 128 letters, digits "
+                "or . _ @ + - (starting with a letter or digit), e.g. 'alice@example.com'.",
+                {"field": "user"},
+            )
+        role = body.get("role")
+        roles = [r.value for r in Role]
+        if role not in roles:
+            raise ValidationFailed(
+                f"'role' must be one of: {', '.join(roles)}.", {"field": "role", "roles": roles}
+            )
+        days = body.get("expires_in_days", DEFAULT_EXPIRY_DAYS)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS:
+            raise ValidationFailed(
+                f"'expires_in_days' must be a whole number of days from 1 to {MAX_EXPIRY_DAYS} "
+                f"(default {DEFAULT_EXPIRY_DAYS}).",
+                {"field": "expires_in_days"},
+            )
+        now = self.deps.clock()
+        token = secrets.token_urlsafe(32)
+        issued = self.deps.tokens.put(
+            token,
+            user=user,
+            role=role,
+            tenant=principal.tenant,
+            created_at=now,
+            created_by=principal.user,
+            expires_at=now + timedelta(days=days),
+        )
+        logger.info(
+            "token issued", extra={"token_id": issued.id, "for": user, "role": role, "by": principal.user}
+        )
+        return {**_view(issued, now), "token": token}
+
+    def list(self, principal: Principal) -> dict[str, Any]:
+        now = self.deps.clock()
+        return {"items": [_view(t, now) for t in self.deps.tokens.list(principal.tenant)]}
+
+    def revoke(self, principal: Principal, token_id: str) -> None:
+        now = self.deps.clock()
+        tokens = self.deps.tokens.list(principal.tenant)
+        found = next((t for t in tokens if t.id == token_id), None)
+        if found is None:
+            raise NotFound(f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id})
+        admins = [t for t in tokens if t.role == Role.ADMINISTRATOR and not t.expired(now)]
+        if found.role == Role.ADMINISTRATOR and not found.expired(now) and len(admins) == 1:
+            raise LastAdministratorToken(
+                "This is the last administrator token: issue another administrator token first, "
+                "or nobody could issue tokens any more.",
+                {"id": token_id},
+            )
+        if not self.deps.tokens.delete(principal.tenant, token_id):
+            raise NotFound(f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id})
+        logger.info("token revoked", extra={"token_id": token_id, "for": found.user, "by": principal.user})
+
+    def activity(self, principal: Principal, limit: int = 50) -> dict[str, Any]:
+        """The latest control actions people took on runs (stop, resolutions, ...), newest first,
+        from the history of the tenant's latest runs."""
+        if not 1 <= limit <= 200:
+            raise ValidationFailed("limit must be between 1 and 200.", {"field": "limit"})
+        runs, _ = self.deps.workflows.query(principal.tenant, limit=ACTIVITY_RUNS)
+        items = [
+            {
+                "at": entry.at.isoformat(),
+                "by": entry.by,
+                "action": entry.event,
+                "detail": entry.detail,
+                "workflow": {"id": run.id, "name": run.name, "type": run.type, "status": run.status},
+            }
+            for run in runs
+            for entry in run.history
+            if entry.event not in NOT_ACTIONS
+        ]
+        items.sort(key=lambda i: str(i["at"]), reverse=True)
+        return {"items": items[:limit]}
+
+
+def _view(token: ApiToken, now: Any) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user": token.user,
+        "role": token.role,
+        "created_at": token.created_at.isoformat() if token.created_at else None,
+        "created_by": token.created_by,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "expired": token.expired(now),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
