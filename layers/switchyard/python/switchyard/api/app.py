@@ -375,6 +375,10 @@ def _refusal(
     return None
 
 
+def _nothing() -> None:
+    return None
+
+
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authenticate first (before any validation, so an anonymous caller learns nothing), then
     the route and its role, then the body's limits; then route."""
@@ -383,15 +387,17 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     path = str(event.get("path") or "")
     public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
     who: Principal | None = None
+    record_use = _nothing
     if not public:
         try:
             deps = get_deps()
-            who = authenticate(_header(event, "Authorization"), deps.tokens, deps.clock())
+            who, record_use = authenticate(_header(event, "Authorization"), deps.tokens, deps.clock())
         except SwitchyardError as exc:
             return _gateway_error(exc.status, exc.code, exc.message, exc.details)
     refused = _refusal(event, api.rules, public, who)
     if refused is not None:
         return refused
     if who is not None:
+        record_use()
         api.app.append_context(principal=who)
     return api.app.resolve(event, context)

@@ -88,7 +88,11 @@ def required_permission(func: Callable[..., Any]) -> Permission | str | None:
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
-def authenticate(header: str | None, tokens: TokenRepository, now: datetime | None = None) -> Principal:
+def authenticate(
+    header: str | None, tokens: TokenRepository, now: datetime | None = None
+) -> tuple[Principal, Callable[[], None]]:
+    """The caller, and what records the token's use: called once the request is let through (a
+    refused request writes nothing, its token's last use included)."""
     if not header:
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     scheme, _, token = header.partition(" ")
@@ -105,9 +109,14 @@ def authenticate(header: str | None, tokens: TokenRepository, now: datetime | No
             "ask an administrator for a new one.",
             {"expired_at": found.expires_at.isoformat(timespec="seconds")},
         )
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_EVERY:
-        tokens.touch(token.strip(), now)
-    return Principal(user=found.user, role=found.role, tenant=found.tenant)
+    due = found.last_used_at is None or now - found.last_used_at >= LAST_USED_EVERY
+    secret = token.strip()
+
+    def record_use() -> None:
+        if due:
+            tokens.touch(secret, now)
+
+    return Principal(user=found.user, role=found.role, tenant=found.tenant), record_use
 
 
 def require(principal: Principal, permission: Permission | str) -> None:

@@ -653,6 +653,10 @@ class TokenRepository:
                 return True
         return False
 
+    def revoke(self, token: str) -> None:
+        """Forget a token: from then on it is answered 401 like one never issued."""
+        TokenModel(self.digest(token)).delete()
+
     def touch(self, token: str, now: datetime) -> None:
         """Record a use; only when the token still exists (a revoked token is not re-created)."""
         with contextlib.suppress(UpdateError):
@@ -681,10 +685,6 @@ def _to_token(model: TokenModel) -> ApiToken:
         expires_at=when(model.expires_at),
         last_used_at=when(model.last_used_at),
     )
-
-    def revoke(self, token: str) -> None:
-        """Forget a token: from then on it is answered 401 like one never issued."""
-        TokenModel(self.digest(token)).delete()
 
 
 # --- mapping -----------------------------------------------------------------------------------

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel
 
+from switchyard.api.admin_views import ActivityList, IssuedToken, TokenList
 from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
@@ -23,37 +24,37 @@ def _who() -> Principal:
     return router.context["principal"]  # type: ignore[no-any-return]
 
 
-def _json(status: int, payload: Any) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
-    )
+def _json(status: int, body: BaseModel) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @router.post("/api/tokens", tags=TAGS)
 @requires(Permission.MANAGE_TOKENS)
-def issue_token(body: Annotated[dict[str, Any], Body()]) -> Response[str]:
+def issue_token(body: Annotated[dict[str, Any], Body()]) -> Response[IssuedToken]:
     """Issue a token ``{user, role, expires_in_days?}`` (default 90 days): 201 with the token,
     shown this once (only its digest is kept)."""
-    return _json(201, TokenService(get_deps()).issue(_who(), body))
+    return _json(201, IssuedToken.model_validate(TokenService(get_deps()).issue(_who(), body)))
 
 
 @router.get("/api/tokens", tags=TAGS)
 @requires(Permission.MANAGE_TOKENS)
-def list_tokens() -> Response[str]:
+def list_tokens() -> Response[TokenList]:
     """Every token: who, role, created, expires, last used; never the token."""
-    return _json(200, TokenService(get_deps()).list(_who()))
+    return _json(200, TokenList.model_validate(TokenService(get_deps()).list(_who())))
 
 
-@router.delete("/api/tokens/<token_id>", tags=TAGS)
+@router.delete(
+    "/api/tokens/<token_id>", responses={204: {"description": "Revoked", "content": {}}}, tags=TAGS
+)
 @requires(Permission.MANAGE_TOKENS)
-def revoke_token(token_id: str) -> Response[str]:
+def revoke_token(token_id: str) -> Response[None]:
     """Revoke a token at once: its next call answers 401 (204)."""
     TokenService(get_deps()).revoke(_who(), token_id)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 @router.get("/api/activity", tags=TAGS)
 @requires(Permission.MANAGE_TOKENS)
-def activity(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response[str]:
+def activity(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response[ActivityList]:
     """The latest control actions on runs (stops, resolutions, ...), who took them, newest first."""
-    return _json(200, TokenService(get_deps()).activity(_who(), limit))
+    return _json(200, ActivityList.model_validate(TokenService(get_deps()).activity(_who(), limit)))
