@@ -19,6 +19,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from switchyard.api.app import RouteRule, get_route_rules, handle
 from switchyard.api.auth import Role
 from switchyard.api.contract import ROLE_TABLE_BEGIN, ROLE_TABLE_END, openapi_path, role_table
+from switchyard.local.http import to_apigateway_event
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 
@@ -53,19 +54,8 @@ def gateway(method: str, path: str, authorization: str | None, body: str | None)
     headers = {"Content-Type": "application/json"}
     if authorization is not None:
         headers["Authorization"] = authorization
-    event = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "requestContext": {"stage": "prod", "path": f"/prod{path}", "requestId": "r", "httpMethod": method},
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    # the event API Gateway sends, as the local server builds it (switchyard.local.http)
+    event = to_apigateway_event(method, path, headers, body.encode() if body is not None else None)
     reply = handle(event, LambdaContext())
     try:
         reply["json"] = json.loads(reply.get("body") or "null")
