@@ -15,19 +15,25 @@ from switchyard.services.deps import Deps
 from switchyard.services.interrupted import InterruptedRuns
 
 from tests.integration.conftest import Api
-from tests.servers import webhook_server
+from tests.servers import Webhook, webhook_server
 
 
 def tasks(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for s in workflow["stages"] for t in s["tasks"]}
 
 
-def abort_execution(deps: Deps, workflow_id: str) -> str:
-    """End the run's execution under it, as someone stopping it in the Step Functions console."""
+def abort_execution(deps: Deps, workflow_id: str, in_flight: Webhook | None = None) -> str:
+    """End the run's execution under it, as someone stopping it in the Step Functions console.
+
+    moto's interpreter notices a stop once the state it is in returns: a send held in flight by
+    ``in_flight`` is released once the stop is requested (its answer then goes nowhere), so the
+    execution ends without waiting for the send's own timeout."""
     arn = deps.workflows.get(workflow_id, with_tasks=False).execution_arn
     assert arn
     sfn = boto3.client("stepfunctions", region_name=REGION)
     sfn.stop_execution(executionArn=arn, cause="aborted under the run")
+    if in_flight is not None:
+        in_flight.release.set()
     token = deps.workflows.resolution_token(workflow_id)
     if token:  # moto's interpreter notices its stop once the state it waits in returns
         sfn.send_task_failure(taskToken=token, error="Aborted", cause="aborted under the run")
@@ -70,9 +76,8 @@ def test_a_task_running_when_its_execution_ended_fails_interrupted_and_retry_run
             time.sleep(0.05)
         assert hook.arrived.wait(60), "the send never reached the webhook"
         # When its execution ends under it and the sweep looks
-        first = abort_execution(deps, run["id"])
+        first = abort_execution(deps, run["id"], in_flight=hook)
         swept = InterruptedRuns(deps).sweep()
-        hook.release.set()  # (the aborted execution's send ends; its answer goes nowhere)
 
         # Then the run is failed, its send failed "interrupted", with retry and restart offered
         assert run["id"] in swept.failed
