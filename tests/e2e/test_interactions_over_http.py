@@ -6,29 +6,9 @@ import time
 from typing import Any
 
 from tests.e2e.conftest import Local
+from tests.support.designs import welcome_design
 
-DESIGN = {
-    "name": "Welcome over HTTP",
-    "workflows": [
-        {
-            "key": "main",
-            "name": "Main",
-            "branches": [
-                [
-                    {
-                        "type": "batch_audience",
-                        "name": "With email",
-                        "resolution_level": "customer",
-                        "rules": [{"column": "email", "operator": "not_null"}],
-                        "columns": ["email"],
-                    },
-                    {"type": "delay", "name": "Cool off", "seconds": 3},
-                    {"type": "offer", "name": "Welcome offer", "offer_code": "WELCOME", "channel": "email"},
-                ]
-            ],
-        }
-    ],
-}
+DESIGN = welcome_design("Welcome over HTTP", delay_seconds=3, offer_code="WELCOME")
 
 
 def instance(local: Local, design_id: str, instance_id: int) -> dict[str, Any]:
