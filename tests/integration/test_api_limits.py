@@ -7,7 +7,6 @@ the caller's role before it validates the path or the body.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any
@@ -17,6 +16,7 @@ from switchyard.api.app import get_route_rules, handle
 from switchyard.api.auth import ANY_ROLE, GRANTS, Role
 from switchyard.api.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from switchyard.data.models import WorkflowModel
+from switchyard.local.http import to_apigateway_event
 from switchyard.local.lambdas import FakeContext
 
 from tests.integration.conftest import Api
@@ -28,21 +28,10 @@ def run_count() -> int:
     return sum(1 for _ in WorkflowModel.scan(attributes_to_get=["workflow_id"]))
 
 
-def gateway(token: str, method: str, path: str, body: str | None, b64: bool = False) -> dict[str, Any]:
+def gateway(token: str, method: str, path: str, body: bytes | None, binary: bool = False) -> dict[str, Any]:
     """Call the handler with the event API Gateway sends (a binary media type arrives base64)."""
-    event = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "requestContext": {"stage": "prod", "path": f"/prod{path}", "requestId": "r", "httpMethod": method},
-        "body": body,
-        "isBase64Encoded": b64,
-    }
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    event = to_apigateway_event(method, path, headers, body, binary=binary)
     context = FakeContext("switchyard-api", 512, "arn:aws:lambda:us-east-1:1:function:switchyard-api", "r")
     reply = handle(event, context)
     reply["json"] = json.loads(reply["body"]) if reply.get("body") else None
@@ -66,8 +55,7 @@ def test_a_body_over_the_limit_is_413_and_starts_nothing(
     assert len(text.encode()) == MAX_BODY_BYTES + 1
     before = run_count()
     # When it is sent
-    body = base64.b64encode(text.encode()).decode() if b64 else text
-    reply = gateway(tokens["administrator"], "POST", "/api/workflows", body, b64)
+    reply = gateway(tokens["administrator"], "POST", "/api/workflows", text.encode(), binary=b64)
     # Then it is refused with the limit named, and no run was written
     assert reply["statusCode"] == 413, reply["json"]
     assert reply["json"]["error"]["code"] == "body_too_large"
@@ -176,7 +164,7 @@ def test_a_role_without_the_permission_is_403_whatever_the_path_and_body(
     bad = re.sub(r"<\w+>", "not-an-id-" + "x" * 80, path)
     before = run_count()
     # When the role calls it
-    reply = gateway(tokens[role], method, bad, '{"' if method in ("POST", "PUT", "PATCH") else None)
+    reply = gateway(tokens[role], method, bad, b'{"' if method in ("POST", "PUT", "PATCH") else None)
     # Then 403: the role is checked before the path and the body are validated
     assert reply["statusCode"] == 403, (reply["statusCode"], reply["json"])
     assert reply["json"]["error"]["code"] == "forbidden"

@@ -59,18 +59,27 @@ class ServerLimits:
 
 
 def to_apigateway_event(
-    method: str, raw_path: str, headers: dict[str, str], body: bytes | None, source_ip: str = "127.0.0.1"
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    source_ip: str = "127.0.0.1",
+    *,
+    binary: bool = False,
 ) -> dict[str, Any]:
-    """The event API Gateway sends a ``{proxy+}`` integration for this request."""
+    """The event API Gateway sends a ``{proxy+}`` integration for this request. A body that is
+    not UTF-8, or any body when ``binary`` (a binary media type on API Gateway), arrives base64."""
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     text: str | None = None
     is_b64 = False
-    if body:
+    if body and not binary:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            text, is_b64 = base64.b64encode(body).decode(), True
+            text = None
+    if body and text is None:
+        text, is_b64 = base64.b64encode(body).decode(), True
     now = datetime.now(UTC)
     return {
         "resource": "/{proxy+}",
