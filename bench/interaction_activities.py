@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from interaction_audience import customers, rate  # bench/ is the script's folder
-from switchyard.data.interactions import InstanceRepository
-from switchyard.domain.interactions import (
+from switchyard.data.interactions.repositories import InstanceRepository
+from switchyard.domain.interactions.design import (
     BatchAudience,
     DataProcess,
     DataTransfer,
@@ -30,8 +30,8 @@ from switchyard.domain.interactions import (
 )
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
-from switchyard.tasks.interaction import ActivityContext, run_batch_audience
-from switchyard.tasks.interaction_activities import run_data_process, run_data_transfer, run_decision_offer
+from switchyard.tasks.interactions.activities import run_data_process, run_data_transfer, run_decision_offer
+from switchyard.tasks.interactions.audiences import ActivityContext, run_batch_audience
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 import duckdb
-from switchyard.domain.interactions import BatchAudience, Export, Offer, Space
+from switchyard.domain.interactions.design import BatchAudience, Export, Offer, Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
-from switchyard.tasks.interaction import ActivityContext, run_batch_audience, run_export, run_offer
+from switchyard.tasks.interactions.audiences import ActivityContext, run_batch_audience, run_export, run_offer
 
 
 def customers(n: int) -> bytes:
@@ -93,8 +93,8 @@ def main() -> None:
             {"type": "offer", "name": "Offer", "offer_code": "B1", "channel": "email"}
         )
         export = Export.model_validate({"type": "export", "name": "Export", "folder": "exports/bench"})
-        from switchyard.data.interactions import InstanceRepository
-        from switchyard.domain.interactions import Instance
+        from switchyard.data.interactions.repositories import InstanceRepository
+        from switchyard.domain.interactions.design import Instance
 
         InstanceRepository().create(
             Instance(
@@ -143,8 +143,8 @@ def main() -> None:
 
         if not args.skip_raw:
             from switchyard.adapters.aws import client
-            from switchyard.data.interaction_models import OfferHistoryModel
-            from switchyard.data.interactions import pack
+            from switchyard.data.interactions.models import OfferHistoryModel
+            from switchyard.data.interactions.repositories import pack
 
             # the same backend, plain single-threaded BatchWriteItem loops, validation on
             dynamodb = client("dynamodb", deps.settings.region)

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 from switchyard.domain.errors import UnauthorisedChannelError
-from switchyard.domain.interactions import (
+from switchyard.domain.interactions.design import (
     BatchAudience,
     Export,
     Offer,
@@ -18,7 +18,7 @@ from switchyard.domain.interactions import (
     plan_interaction,
     structural_problems,
 )
-from switchyard.tasks.interaction import (
+from switchyard.tasks.interactions.audiences import (
     ActivityContext,
     audience_sql,
     batch_limit_message,

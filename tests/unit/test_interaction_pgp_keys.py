@@ -10,10 +10,10 @@ import pysequoia
 import pytest
 from pydantic import ValidationError
 from switchyard.domain.errors import PgpKeyError
-from switchyard.domain.interactions import Export, Problem
+from switchyard.domain.interactions.design import Export, Problem
 from switchyard.services.catalog import CatalogSettings, check_template_keys
-from switchyard.services.interaction_validation import WarehouseCatalog, _check_export_keys
-from switchyard.tasks.interaction import run_export, summary_xml
+from switchyard.services.interactions.validation import WarehouseCatalog, _check_export_keys
+from switchyard.tasks.interactions.audiences import run_export, summary_xml
 from switchyard.tasks.pgp import KeyProblem, key_names, load_signer
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore

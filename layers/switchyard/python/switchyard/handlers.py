@@ -70,7 +70,7 @@ TASKS = {
 
 def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     if kind == "activity":
-        from switchyard.services.interaction_runs import activity_event
+        from switchyard.services.interactions.runs import activity_event
 
         return activity_event(raw)
     deps = get_deps()

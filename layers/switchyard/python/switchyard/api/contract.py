@@ -121,8 +121,8 @@ def _faults(errors: list[dict[str, Any]]) -> list[tuple[list[str], str]]:
 
 
 def _design(errors: list[dict[str, Any]]) -> SwitchyardError | None:
-    from switchyard.domain.interactions import Problem, is_union_tag
-    from switchyard.services.interactions import design_refusal
+    from switchyard.domain.interactions.design import Problem, is_union_tag
+    from switchyard.services.interactions.service import design_refusal
 
     problems = [
         Problem(
@@ -147,14 +147,14 @@ def _catalog(errors: list[dict[str, Any]]) -> SwitchyardError | None:
 
 
 def _prioritization(errors: list[dict[str, Any]]) -> SwitchyardError | None:
-    from switchyard.domain.interaction_priority import settings_refusal
+    from switchyard.domain.interactions.priority import settings_refusal
 
     return settings_refusal([{"path": ".".join(loc) or "body", "message": m} for loc, m in _faults(errors)])
 
 
 def _domain_bodies() -> dict[type, Callable[[list[dict[str, Any]]], SwitchyardError | None]]:
-    from switchyard.domain.interaction_priority import PrioritySettings
-    from switchyard.domain.interactions import InteractionDesign
+    from switchyard.domain.interactions.design import InteractionDesign
+    from switchyard.domain.interactions.priority import PrioritySettings
     from switchyard.services.catalog import CatalogSettings
 
     return {InteractionDesign: _design, CatalogSettings: _catalog, PrioritySettings: _prioritization}

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
-from switchyard.domain.interactions import plan_interaction
+from switchyard.domain.interactions.design import plan_interaction
 from switchyard.domain.models import PlannedStage, PlannedTask
 
 
@@ -502,26 +502,26 @@ def _unchanged(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[
 
 
 def _interaction_gate(deps: Any, workflow: Any, task: Any) -> dict[str, Any]:
-    from switchyard.services.interaction_runs import before_activity
+    from switchyard.services.interactions.runs import before_activity
 
     return before_activity(deps, workflow, task)
 
 
 def _interaction_again(deps: Any, workflow: Any, task_ids: list[str]) -> list[str]:
-    from switchyard.services.interaction_interactive import next_cycle
+    from switchyard.services.interactions.interactive import next_cycle
 
     return next_cycle(deps, workflow, task_ids)
 
 
 def _interaction_hand_off(deps: Any, workflow: Any, task: Any) -> bool:
-    from switchyard.services.interaction_handoff import may_hand_off
+    from switchyard.services.interactions.handoff import may_hand_off
 
     return may_hand_off(deps, workflow, task)
 
 
 def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
-    from switchyard.services.interaction_activity_triggers import publish_activity_state
-    from switchyard.services.interaction_priority import release
+    from switchyard.services.interactions.activity_triggers import publish_activity_state
+    from switchyard.services.interactions.priority import release
 
     release(deps, workflow.id, task_id)
     publish_activity_state(deps, workflow, task_id)  # activity-state triggers on one activity

@@ -23,10 +23,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogBreaksDesigns, CatalogInvalid
-from switchyard.domain.interactions import COLUMN, KEY, Problem, StoredDesign, check_pgp_keys
+from switchyard.domain.interactions.design import COLUMN, KEY, Problem, StoredDesign, check_pgp_keys
 from switchyard.domain.models import Principal
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_validation import (
+from switchyard.services.interactions.validation import (
     CATALOG_KIND,
     CATALOG_NAME,
     WarehouseCatalog,
@@ -207,7 +207,7 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
 def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
     """Mapped channels are the tenant's channels; named destinations exist; a template's
     destination takes files (a channel's is checked where an export uses it)."""
-    from switchyard.tasks.interaction_delivery import destination_problem
+    from switchyard.tasks.interactions.delivery import destination_problem
 
     problems: list[Problem] = []
     for channel, name in settings.channel_destinations.items():

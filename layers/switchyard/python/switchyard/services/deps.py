@@ -13,7 +13,11 @@ from switchyard.adapters.events import EventBridgePublisher, EventPublisher
 from switchyard.adapters.notify import Notifier, notifiers
 from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
-from switchyard.data.interactions import DesignRepository, InstanceRepository, OfferHistoryRepository
+from switchyard.data.interactions.repositories import (
+    DesignRepository,
+    InstanceRepository,
+    OfferHistoryRepository,
+)
 from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
     ConfigRepository,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.data import offer_history_reads as reads
+from switchyard.data.interactions import offer_history_reads as reads
 from switchyard.data.repository import _decode_cursor, _encode_cursor
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions import HISTORY_TYPES, Instance, space_for
+from switchyard.domain.interactions.design import HISTORY_TYPES, Instance, space_for
 from switchyard.domain.models import Principal, Workflow
 from switchyard.services.deps import Deps
-from switchyard.services.interactions import InteractionService
+from switchyard.services.interactions.service import InteractionService
 
 RECORDED = HISTORY_TYPES  # the activities that write offer history
 

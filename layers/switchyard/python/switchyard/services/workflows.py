@@ -277,7 +277,7 @@ class WorkflowService:
         if resolution.id == "update_credentials":
             secret_name = (task.inputs.get("destination") or {}).get("secret")
             if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
-                from switchyard.tasks.interaction_delivery import export_secret
+                from switchyard.tasks.interactions.delivery import export_secret
 
                 secret_name = export_secret(task.inputs["activity"], self.deps.config)
             if not secret_name:

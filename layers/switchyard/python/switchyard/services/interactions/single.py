@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchyard.domain import expressions
-from switchyard.domain.interactions import BatchAudience, Instance, InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import BatchAudience, Instance, InteractionWorkflow, StoredDesign
 from switchyard.domain.models import Mode, Principal, TaskStatus, Workflow
 from switchyard.observability import logger
 
 if TYPE_CHECKING:
-    from switchyard.services.interactions import InteractionService
+    from switchyard.services.interactions.service import InteractionService
 
 
 def limited_audiences(workflow: InteractionWorkflow) -> dict[str, int]:

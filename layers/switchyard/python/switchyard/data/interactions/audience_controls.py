@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from switchyard.data.interaction_models import InteractionInstanceModel
+from switchyard.data.interactions.models import InteractionInstanceModel
 from switchyard.data.models import TaskModel
 from switchyard.data.repository import _conditional_failed
 from switchyard.domain.models import TaskStatus

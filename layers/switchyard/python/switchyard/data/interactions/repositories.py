@@ -17,7 +17,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from switchyard.adapters.aws import bulk_client
-from switchyard.data.interaction_models import (
+from switchyard.data.interactions.models import (
     CHUNK_BYTES,
     OFFER_HISTORY_SHARDS,
     InteractionDesignModel,
@@ -29,7 +29,13 @@ from switchyard.data.interaction_models import (
 from switchyard.data.repository import _conditional_failed
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions import Instance, InteractionDesign, Space, StoredDesign, WorkflowState
+from switchyard.domain.interactions.design import (
+    Instance,
+    InteractionDesign,
+    Space,
+    StoredDesign,
+    WorkflowState,
+)
 
 COUNTER_ID = "#counter#instances"
 BATCH = 25  # BatchWriteItem's limit

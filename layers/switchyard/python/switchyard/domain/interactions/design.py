@@ -3,7 +3,7 @@
 A design holds one or more workflows, executed independently. Each workflow is a trigger
 followed by branches; branches run in parallel, the activities of a branch in sequence, and an
 activity's input is its predecessor's output. Definitions are JSON, validated by these models
-(structure) and by :mod:`switchyard.services.interaction_validation` (the warehouse catalog and
+(structure) and by :mod:`switchyard.services.interactions.validation` (the warehouse catalog and
 permissions).
 """
 
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from switchyard.domain.interaction_triggers import RetryState
+from switchyard.domain.interactions.triggers import RetryState
 from switchyard.domain.models import PlannedStage, PlannedTask
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,63}$"
@@ -672,7 +672,7 @@ class WorkflowState(BaseModel):
     waiting_since: datetime | None = None
     waiting_until: datetime | None = None
     unmet: list[str] = Field(default_factory=list)
-    # a fire that could not start an instance, retried on the ladder (domain/interaction_triggers.py)
+    # a fire that could not start an instance, retried on the ladder (domain/interactions/triggers.py)
     retry: RetryState | None = None
     # single-instance recurring: the instance every fire re-runs; why the workflow completed
     single_instance_id: int | None = None

@@ -19,7 +19,15 @@ from xml.sax.saxutils import escape
 from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
 from switchyard.domain.errors import MissingTableError, PgpKeyError, UnauthorisedChannelError
-from switchyard.domain.interactions import BatchAudience, Control, Export, Offer, PlayControl, Rule, Space
+from switchyard.domain.interactions.design import (
+    BatchAudience,
+    Control,
+    Export,
+    Offer,
+    PlayControl,
+    Rule,
+    Space,
+)
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
 from switchyard.tasks.pgp import PGP_SUFFIX, key_names
 from switchyard.tasks.tables import download, identifier, workspace
@@ -398,7 +406,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
     folder_key = e.folder.strip("/")
     recipients, signer = _export_keys(e, ctx, template)  # before anything is written
     suffix = PGP_SUFFIX if recipients else ""
-    from switchyard.tasks import interaction_delivery as delivery
+    from switchyard.tasks.interactions import delivery
 
     destination = delivery.resolve(e, ctx.catalog, ctx.config)  # before anything is written
     remote = delivery.remote_names(ctx, destination) if destination else None
@@ -450,7 +458,7 @@ def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dic
                 raise
         extract = []
         if e.database and e.table:  # a database-table extract
-            from switchyard.tasks.interaction_activities import write_table
+            from switchyard.tasks.interactions.activities import write_table
 
             query = f"SELECT {select} FROM read_parquet('{path}')"
             extract = [write_table(ctx, con, folder, query, e.database, e.table, e.mode)]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchyard import declarations as d
 from switchyard.domain.errors import Conflict
-from switchyard.domain.interactions import (
+from switchyard.domain.interactions.design import (
     InteractionDesign,
     Problem,
     WatchedWorkflow,
@@ -33,7 +33,7 @@ from switchyard.observability import logger
 from switchyard.services.deps import Deps
 
 if TYPE_CHECKING:
-    from switchyard.services.interactions import InteractionService
+    from switchyard.services.interactions.service import InteractionService
 
 AUTOMATED = "automated"
 DONE = (TaskStatus.SUCCEEDED, TaskStatus.WARNING)

@@ -17,7 +17,7 @@ from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
 from switchyard.domain import expressions
 from switchyard.domain.errors import ValidationFailed
-from switchyard.domain.interactions import (
+from switchyard.domain.interactions.design import (
     CATALOG_KIND,
     CATALOG_NAME,
     BatchAudience,
@@ -56,7 +56,7 @@ class WarehouseCatalog:
     def load(
         cls, blobs: BlobStore, bucket: str, config: ConfigSource, secrets: SecretStore | None = None
     ) -> WarehouseCatalog:
-        from switchyard.tasks.interaction import table_locations
+        from switchyard.tasks.interactions.audiences import table_locations
 
         return cls(
             tables=warehouse_tables(blobs, bucket),
@@ -125,7 +125,7 @@ class WarehouseCatalog:
 
 def warehouse_tables(blobs: BlobStore, bucket: str) -> dict[str, dict[str, str]]:
     """Every table of the warehouse with its columns, read from the Parquet files' schemas."""
-    from switchyard.tasks.interaction import table_locations
+    from switchyard.tasks.interactions.audiences import table_locations
     from switchyard.tasks.tables import download, rows, workspace
 
     out: dict[str, dict[str, str]] = {}
@@ -437,7 +437,7 @@ def _check_export_destination(
     e: Export, path: str, catalog: WarehouseCatalog, problems: list[Problem]
 ) -> None:
     """The destination the export's channel (else template) delivers to takes files."""
-    from switchyard.tasks.interaction_delivery import destination_name, destination_problem
+    from switchyard.tasks.interactions.delivery import destination_name, destination_problem
 
     named = destination_name(e, catalog.settings)
     if named is None or catalog.config is None:

@@ -6,7 +6,7 @@ table or a catalog entry may have gone since activation) and the instance starte
 fails, the workflow's state records the failure (``retry``) and a one-time EventBridge Scheduler
 schedule (``at(...)``, deleted after it fires) in the tenant's interaction group calls the
 triggers function with ``{"kind": "interaction_retry", "attempt": n, "fire": ...}`` at the
-ladder's next offset (:func:`switchyard.domain.interaction_triggers.retry_offset`). After the
+ladder's next offset (:func:`switchyard.domain.interactions.triggers.retry_offset`). After the
 last step the fire is given up; the trigger's schedule goes on as before. A manual fire is not
 retried: the caller gets the error.
 """
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from switchyard import declarations as d
 from switchyard.domain.errors import Conflict, DesignInvalid, PermissionDenied, SwitchyardError
-from switchyard.domain.interaction_triggers import RetryState, retry_offset
-from switchyard.domain.interactions import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.triggers import RetryState, retry_offset
 from switchyard.domain.models import Mode, Principal
 from switchyard.observability import logger
 
 if TYPE_CHECKING:
-    from switchyard.services.interactions import InteractionService
+    from switchyard.services.interactions.service import InteractionService
 
 AUTOMATED = "automated"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.domain.interactions import InteractiveAudience
-from switchyard.tasks.interaction import RUN_PARTS, ActivityContext, run_batch_audience, slug
+from switchyard.domain.interactions.design import InteractiveAudience
+from switchyard.tasks.interactions.audiences import RUN_PARTS, ActivityContext, run_batch_audience, slug
 
 # the cycles an interactive audience's output lists (its ``cycle`` number and ``targeted`` count
 # cover all of them)

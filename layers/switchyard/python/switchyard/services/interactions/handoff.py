@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_audiences import DONE
-from switchyard.services.interaction_interactive import is_interactive
+from switchyard.services.interactions.audiences import DONE
+from switchyard.services.interactions.interactive import is_interactive
 
 ENDED = (*DONE, TaskStatus.STOPPED)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from switchyard.data.priority_models import PriorityModel
+from switchyard.data.interactions.priority_models import PriorityModel
 from switchyard.data.repository import _conditional_failed
 
 SETTINGS, SLOT, QUEUE = "settings", "slot", "queue"

@@ -1,7 +1,7 @@
 """Interaction activities beyond the basic five: decision offer, data process, data transfer, and
 the output of a wait for event (docs/interactions.md).
 
-Like :mod:`switchyard.tasks.interaction`, each gets its predecessor's output as ``previous`` and
+Like :mod:`switchyard.tasks.interactions.audiences`, each gets its predecessor's output as ``previous`` and
 returns its own: audiences are Parquet files under ``interactions/<space>/<instance>/``, offer
 history goes through the same history writer, in chunks of ``DatabaseInsertBatchLimit``.
 """
@@ -18,8 +18,15 @@ import duckdb
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain import audience_expressions
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
-from switchyard.domain.interactions import DataProcess, DataTransfer, DecisionOffer, Join, Space, WaitForEvent
-from switchyard.tasks.interaction import (
+from switchyard.domain.interactions.design import (
+    DataProcess,
+    DataTransfer,
+    DecisionOffer,
+    Join,
+    Space,
+    WaitForEvent,
+)
+from switchyard.tasks.interactions.audiences import (
     RUN_PARTS,
     ActivityContext,
     _audience_path,

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from switchyard.domain.interactions import (
+from switchyard.domain.interactions.design import (
     Activity,
     BatchAudience,
     Control,
@@ -37,9 +37,9 @@ from switchyard.domain.interactions import (
 )
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
-from switchyard.services.interaction_audiences import audience_gate
-from switchyard.services.interaction_events import hold_for_event
-from switchyard.services.interaction_interactive import (
+from switchyard.services.interactions.audiences import audience_gate
+from switchyard.services.interactions.events import hold_for_event
+from switchyard.services.interactions.interactive import (
     cumulative_count,
     cycle_gate,
     in_interactive_branch,
@@ -47,22 +47,22 @@ from switchyard.services.interaction_interactive import (
     next_due,
     own_count,
 )
-from switchyard.services.interaction_priority import leave_queue, raise_if_queued_too_long, take_slot
-from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
-from switchyard.tasks.interaction import (
+from switchyard.services.interactions.priority import leave_queue, raise_if_queued_too_long, take_slot
+from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
+from switchyard.tasks.interactions.activities import (
+    run_data_process,
+    run_data_transfer,
+    run_decision_offer,
+    run_wait_for_event,
+)
+from switchyard.tasks.interactions.audiences import (
     ActivityContext,
     run_batch_audience,
     run_control,
     run_export,
     run_offer,
 )
-from switchyard.tasks.interaction_activities import (
-    run_data_process,
-    run_data_transfer,
-    run_decision_offer,
-    run_wait_for_event,
-)
-from switchyard.tasks.interaction_interactive import run_interactive_audience
+from switchyard.tasks.interactions.interactive import run_interactive_audience
 
 ACTIVITY = TypeAdapter(Activity)
 NOT_PASSED_ON = (

@@ -24,10 +24,10 @@ from switchyard.adapters.secrets import SecretStore
 from switchyard.destinations.base import Services
 from switchyard.destinations.registry import DESTINATIONS
 from switchyard.domain.errors import ExportDestinationError, TaskError
-from switchyard.domain.interactions import CATALOG_KIND, CATALOG_NAME, Export, Space
+from switchyard.domain.interactions.design import CATALOG_KIND, CATALOG_NAME, Export, Space
 
 if TYPE_CHECKING:
-    from switchyard.tasks.interaction import ActivityContext
+    from switchyard.tasks.interactions.audiences import ActivityContext
 
 FILE_KINDS = ("s3", "sftp")
 

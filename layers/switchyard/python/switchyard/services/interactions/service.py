@@ -22,7 +22,7 @@ from switchyard.domain.errors import (
     SwitchyardError,
     ValidationFailed,
 )
-from switchyard.domain.interactions import (
+from switchyard.domain.interactions.design import (
     FULFILMENT,
     Instance,
     InteractionDesign,
@@ -40,18 +40,18 @@ from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Work
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
-from switchyard.services.interaction_audiences import audience_views
-from switchyard.services.interaction_events import event_view
-from switchyard.services.interaction_priority import queued, release
-from switchyard.services.interaction_runs import activity_status, instance_status
-from switchyard.services.interaction_validation import (
+from switchyard.services.interactions.audiences import audience_views
+from switchyard.services.interactions.events import event_view
+from switchyard.services.interactions.priority import queued, release
+from switchyard.services.interactions.runs import activity_status, instance_status
+from switchyard.services.interactions.validation import (
     CATALOG_KIND,
     CATALOG_NAME,
     WarehouseCatalog,
     validate_design,
 )
 from switchyard.services.workflows import WorkflowService
-from switchyard.tasks.interaction_activities import undo_write
+from switchyard.tasks.interactions.activities import undo_write
 
 S = InteractionStatus
 AUTOMATED = "automated"
@@ -146,7 +146,7 @@ class InteractionService:
                     )
                 )
             if watch.activity is not None and watched is not None:
-                from switchyard.services.interaction_activity_triggers import watched_activity_problems
+                from switchyard.services.interactions.activity_triggers import watched_activity_problems
 
                 problems += watched_activity_problems(path, watched, watch)
         return problems
@@ -240,7 +240,7 @@ class InteractionService:
         )
         self.designs.replace(stored, version)
         workflow = self._workflow(stored, key)
-        from switchyard.services.interaction_expiry import InactivityExpiry
+        from switchyard.services.interactions.expiry import InactivityExpiry
 
         InactivityExpiry(self).arm(stored, workflow, self.deps.clock(), fired=False)
         if workflow.trigger.kind in ("scheduled", "recurring"):
@@ -260,11 +260,11 @@ class InteractionService:
         stored.state[key] = state.model_copy(update={"active": False, "expires_at": None})
         self.designs.replace(stored, version)
         self._disarm(stored.tenant, stored.id, key)
-        from switchyard.services.interaction_expiry import InactivityExpiry
+        from switchyard.services.interactions.expiry import InactivityExpiry
 
         InactivityExpiry(self).disarm(stored.tenant, stored.id, key)
         self._drop_check(stored, key, "deactivated")
-        from switchyard.services.interaction_retries import FireRetries
+        from switchyard.services.interactions.retries import FireRetries
 
         FireRetries(self).cancel(stored.tenant, stored.id, key, "deactivated")
         if state.single_instance_id is not None:  # no more fires re-run it
@@ -375,7 +375,7 @@ class InteractionService:
         if state is None:
             return {"started": []}
         if "run" in config:  # a run of a single-instance recurring workflow: completed yet?
-            from switchyard.services.interaction_single import SingleInstances
+            from switchyard.services.interactions.single import SingleInstances
 
             SingleInstances(self).on_run_ended(run)
         system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
@@ -396,7 +396,7 @@ class InteractionService:
             fired = self._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
             started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
         if state == "Stopped":  # triggers watching one of its activities: those not done are Stopped
-            from switchyard.services.interaction_activity_triggers import ActivityTriggers
+            from switchyard.services.interactions.activity_triggers import ActivityTriggers
 
             started += ActivityTriggers(self).on_instance_stopped(run)
         return {"started": started}
@@ -440,9 +440,9 @@ class InteractionService:
         fire: str | None = None,
     ) -> dict[str, Any]:
         """A trigger fired: start an instance, or wait until the trigger's constraints hold.
-        An instance that cannot start is retried on the ladder (services/interaction_retries.py)."""
-        from switchyard.services.interaction_expiry import InactivityExpiry
-        from switchyard.services.interaction_retries import FireRetries, fire_time
+        An instance that cannot start is retried on the ladder (services/interactions/retries.py)."""
+        from switchyard.services.interactions.expiry import InactivityExpiry
+        from switchyard.services.interactions.retries import FireRetries, fire_time
 
         if check_constraints:  # a fire (not a wait's constraints coming to hold): expiry moves on
             since = fire_time(fire or "") or self.deps.clock()
@@ -456,13 +456,13 @@ class InteractionService:
 
     def expire(self, tenant: str, design_id: str, key: str, expires_at: str) -> dict[str, Any]:
         """The inactivity expiry of a workflow is due (the triggers function)."""
-        from switchyard.services.interaction_expiry import InactivityExpiry
+        from switchyard.services.interactions.expiry import InactivityExpiry
 
         return InactivityExpiry(self).expire(tenant, design_id, key, expires_at)
 
     def retry_fire(self, tenant: str, design_id: str, key: str, attempt: int, fire: str) -> dict[str, Any]:
         """A retry of a fire that could not start an instance is due (the triggers function)."""
-        from switchyard.services.interaction_retries import FireRetries
+        from switchyard.services.interactions.retries import FireRetries
 
         return FireRetries(self).retry(tenant, design_id, key, attempt, fire)
 
@@ -475,7 +475,7 @@ class InteractionService:
 
     def _unmet(self, stored: StoredDesign, workflow: InteractionWorkflow) -> list[str]:
         """The labels of the constraints that do not hold now."""
-        from switchyard.tasks.interaction import count_records
+        from switchyard.tasks.interactions.audiences import count_records
 
         state = stored.workflow_state(workflow.key)
         catalog = self.deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
@@ -604,14 +604,14 @@ class InteractionService:
             raise errors.TriggerNotManual(
                 f"Workflow {key!r} has a {workflow.trigger.kind} trigger, not a manual one."
             )
-        from switchyard.services.interaction_expiry import InactivityExpiry
+        from switchyard.services.interactions.expiry import InactivityExpiry
 
         InactivityExpiry(self).arm(stored, workflow, self.deps.clock(), fired=True)
         stored = self.get(principal, design_id)
         waiting = self._wait_if_unmet(stored, workflow)
         if waiting is not None:
             return waiting
-        from switchyard.services.interaction_retries import revalidate
+        from switchyard.services.interactions.retries import revalidate
 
         revalidate(self, stored, workflow)  # a manual fire is not retried: the caller gets the errors
         return self._start_instance(principal, stored, workflow, Mode(state.mode), exclude=[])
@@ -634,7 +634,7 @@ class InteractionService:
                     {"instance_id": latest.instance_id},
                 )
         if workflow.single_instance:
-            from switchyard.services.interaction_single import SingleInstances
+            from switchyard.services.interactions.single import SingleInstances
 
             return SingleInstances(self).fire(principal, stored, workflow, mode, latest)
         return self._new_instance(principal, stored, workflow, mode, exclude)
@@ -1008,7 +1008,7 @@ def parse_mode(value: str | None) -> Mode:
 
 def _delivered(deps: Deps, instance: Instance) -> dict[str, Any]:
     """What a rollback reports of the instance's deliveries: they cannot be recalled."""
-    from switchyard.tasks.interaction_delivery import delivered_locations
+    from switchyard.tasks.interactions.delivery import delivered_locations
 
     delivered = delivered_locations(
         deps.blobs, deps.settings.data_bucket, instance.space, instance.instance_id

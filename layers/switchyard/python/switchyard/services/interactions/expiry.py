@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from switchyard import declarations as d
-from switchyard.domain.interactions import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
 from switchyard.domain.models import Principal
 from switchyard.observability import logger
 
 if TYPE_CHECKING:
-    from switchyard.services.interactions import InteractionService
+    from switchyard.services.interactions.service import InteractionService
 
 AUTOMATED = "automated"
 

@@ -19,12 +19,12 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from switchyard.data import audience_controls as controls
+from switchyard.data.interactions import audience_controls as controls
 from switchyard.data.models import TaskModel
-from switchyard.domain.interactions import COUNTED, InteractiveAudience
+from switchyard.domain.interactions.design import COUNTED, InteractiveAudience
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_audiences import DONE
+from switchyard.services.interactions.audiences import DONE
 
 INTERACTIVE = "interactive_audience"
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from switchyard import declarations as d
-from switchyard.data.interaction_slots import QueueEntry, Slot, SlotRepository, slot_name
+from switchyard.data.interactions.slots import QueueEntry, Slot, SlotRepository, slot_name
 from switchyard.domain.errors import NotFound, QueueTimeExceededError
-from switchyard.domain.interaction_priority import (
+from switchyard.domain.interactions.priority import (
     SETTINGS_NAME,
     PrioritySettings,
     Waiter,

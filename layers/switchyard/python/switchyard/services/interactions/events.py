@@ -1,6 +1,6 @@
 """Wait-for-event activities: the gate's hold, and the manual event route.
 
-The engine's gate (:func:`switchyard.services.interaction_runs.before_activity`) asks
+The engine's gate (:func:`switchyard.services.interactions.runs.before_activity`) asks
 :func:`hold_for_event` before a ``wait_for_event`` activity starts; the task pattern's Wait loop
 asks again until it goes. The instance keeps, per task, when it began waiting and when and how
 its event came (``Instance.events``).
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
-from switchyard.domain.interactions import Instance, PlayControl, WaitForEvent
+from switchyard.domain.interactions.design import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
 
@@ -84,9 +84,9 @@ def event_view(instance: Instance, task: Task) -> dict[str, Any] | None:
 
 def unmet_constraints(deps: Deps, w: WaitForEvent) -> list[str]:
     """The labels of the database counts that do not hold now."""
-    from switchyard.services.interaction_validation import CATALOG_KIND, CATALOG_NAME
-    from switchyard.services.interactions import COMPARE
-    from switchyard.tasks.interaction import count_records
+    from switchyard.services.interactions.service import COMPARE
+    from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
+    from switchyard.tasks.interactions.audiences import count_records
 
     catalog = deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
     unmet = []

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.data.interaction_models import (
+from switchyard.data.interactions.models import (
     OFFER_HISTORY_SHARDS,
     OfferHistoryDetailsModel,
     OfferHistoryMetaModel,
     OfferHistoryModel,
 )
-from switchyard.data.interactions import OfferHistoryRepository, history_key, unpack
-from switchyard.domain.interactions import Space
+from switchyard.data.interactions.repositories import OfferHistoryRepository, history_key, unpack
+from switchyard.domain.interactions.design import Space
 
 
 @dataclass(frozen=True)

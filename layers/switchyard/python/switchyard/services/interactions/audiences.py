@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.data import audience_controls as controls
-from switchyard.data.offer_history_reads import erase_audience
+from switchyard.data.interactions.offer_history_reads import erase_audience
+from switchyard.data.interactions import audience_controls as controls
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, space_for
+from switchyard.domain.interactions.design import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
-from switchyard.tasks.interaction import RUN_PARTS
-from switchyard.tasks.interaction_interactive import cycle_folder
+from switchyard.tasks.interactions.audiences import RUN_PARTS
+from switchyard.tasks.interactions.interactive import cycle_folder
 
 S = InteractionStatus
 PAUSE_REQUESTED, PAUSED, REWOUND = "pause_requested", "paused", "rewound"
@@ -136,7 +136,7 @@ def _overall(rows: list[dict[str, Any]], test: bool) -> str:
 
 class AudienceService:
     def __init__(self, deps: Deps) -> None:
-        from switchyard.services.interactions import InteractionService
+        from switchyard.services.interactions.service import InteractionService
 
         self.deps = deps
         self.interactions = InteractionService(deps)
