@@ -31,7 +31,8 @@ from switchyard.domain.interactions.design import (
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 from switchyard.tasks.interactions.activities import run_data_process, run_data_transfer, run_decision_offer
-from switchyard.tasks.interactions.audiences import ActivityContext, run_batch_audience
+from switchyard.tasks.interactions.audiences import run_batch_audience
+from switchyard.tasks.interactions.context import ActivityContext
 
 
 def main() -> None:

@@ -25,7 +25,9 @@ import duckdb
 from switchyard.domain.interactions.design import BatchAudience, Export, Offer, Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
-from switchyard.tasks.interactions.audiences import ActivityContext, run_batch_audience, run_export, run_offer
+from switchyard.tasks.interactions.audiences import run_batch_audience, run_offer
+from switchyard.tasks.interactions.context import ActivityContext
+from switchyard.tasks.interactions.exports import run_export
 
 
 def customers(n: int) -> bytes:

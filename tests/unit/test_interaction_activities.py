@@ -19,13 +19,13 @@ from switchyard.domain.interactions.design import (
     structural_problems,
 )
 from switchyard.tasks.interactions.audiences import (
-    ActivityContext,
     audience_sql,
     batch_limit_message,
     run_batch_audience,
-    run_export,
     run_offer,
 )
+from switchyard.tasks.interactions.context import ActivityContext
+from switchyard.tasks.interactions.exports import run_export
 
 from tests.fakes import MemoryBlobStore, MemoryInstances, MemoryOfferHistory
 

@@ -8,7 +8,8 @@ import pysequoia
 import pytest
 from switchyard.domain.errors import PgpKeyError
 from switchyard.domain.interactions.design import Export
-from switchyard.tasks.interactions.audiences import run_batch_audience, run_export, unique_names
+from switchyard.tasks.interactions.audiences import run_batch_audience
+from switchyard.tasks.interactions.exports import run_export, unique_names
 from switchyard.tasks.pgp import KeyProblem, load_recipient
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore

@@ -13,7 +13,7 @@ from switchyard.domain.errors import PgpKeyError
 from switchyard.domain.interactions.design import Export, Problem
 from switchyard.services.catalog import CatalogSettings, check_template_keys
 from switchyard.services.interactions.validation import WarehouseCatalog, _check_export_keys
-from switchyard.tasks.interactions.audiences import run_export, summary_xml
+from switchyard.tasks.interactions.exports import run_export, summary_xml
 from switchyard.tasks.pgp import KeyProblem, key_names, load_signer
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from typing import Any, Protocol
 
 from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
@@ -30,19 +31,8 @@ class WorkflowType:
     refresh_inputs: Callable[[str, dict[str, Any], ConfigSource], dict[str, Any]]
     # the request's config as it may be stored (e.g. personal data replaced by a hash)
     prepare_config: Callable[[dict[str, Any] | None], dict[str, Any] | None] = _same
-    # (deps, workflow, task) -> {"wait_seconds": n} to hold the task, or {"payload": {...}} to add
-    # to its inputs; asked by the engine before a task of a running workflow starts
-    before_task: Callable[[Any, Any, Any], dict[str, Any]] | None = None
-    # (deps, workflow, task id or None for the whole run) -> None; told by the engine when a task
-    # ends however it ends (succeeded, failed) and when the run finishes or is stopped
-    after_task: Callable[[Any, Any, str | None], None] | None = None
-    # (deps, workflow, task ids of a sequence none of which is pending) -> the ones to run again
-    # (set pending by the hook), or [] when the sequence is done; asked by the engine's ``next``
-    again: Callable[[Any, Any, list[str]], list[str]] | None = None
-    # (deps, workflow, task about to run or be held) -> True when its sequence may end here for a
-    # new execution to carry the run on (the current one nears the history-event limit); the
-    # engine counts the events of the types that have it. Asked by ``next`` and ``begin``.
-    hand_off: Callable[[Any, Any, Any], bool] | None = None
+    # what the type says while its runs go (gates, cycles, hand-off) is not the domain's: a type
+    # whose runs need it registers RunHooks from its services (services/run_hooks.py)
 
 
 # --- courier_group -----------------------------------------------------------------------------
@@ -421,8 +411,6 @@ def prepare_ccpa_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
         return config
     prepared = {k: v for k, v in config.items() if k != "email"}
     if isinstance(config.get("email"), str):
-        from hashlib import sha256
-
         prepared["subject"] = sha256(config["email"].strip().lower().encode()).hexdigest()
     return prepared
 
@@ -501,42 +489,12 @@ def _unchanged(kind: str, inputs: dict[str, Any], config: ConfigSource) -> dict[
     return dict(inputs)
 
 
-def _interaction_gate(deps: Any, workflow: Any, task: Any) -> dict[str, Any]:
-    from switchyard.services.interactions.runs import before_activity
-
-    return before_activity(deps, workflow, task)
-
-
-def _interaction_again(deps: Any, workflow: Any, task_ids: list[str]) -> list[str]:
-    from switchyard.services.interactions.interactive import next_cycle
-
-    return next_cycle(deps, workflow, task_ids)
-
-
-def _interaction_hand_off(deps: Any, workflow: Any, task: Any) -> bool:
-    from switchyard.services.interactions.handoff import may_hand_off
-
-    return may_hand_off(deps, workflow, task)
-
-
-def _interaction_release(deps: Any, workflow: Any, task_id: str | None) -> None:
-    from switchyard.services.interactions.activity_triggers import publish_activity_state
-    from switchyard.services.interactions.priority import release
-
-    release(deps, workflow.id, task_id)
-    publish_activity_state(deps, workflow, task_id)  # activity-state triggers on one activity
-
-
 WORKFLOW_TYPES: dict[str, WorkflowType] = {
     "interaction": WorkflowType(
         name="interaction",
         title="Interaction",
         plan=plan_interaction,
         refresh_inputs=_unchanged,
-        before_task=_interaction_gate,
-        after_task=_interaction_release,
-        again=_interaction_again,
-        hand_off=_interaction_hand_off,
     ),
     "data_refresh": WorkflowType(
         name="data_refresh",

@@ -15,11 +15,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from switchyard import declarations as d
 from switchyard.adapters.notify import Delivery
-from switchyard.adapters.scheduler import ScheduleSpec
+from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
 from switchyard.domain.errors import NotFound, ValidationFailed
@@ -388,10 +386,8 @@ class AlertService:
         )
         try:
             self.deps.scheduler.create(spec)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConflictException":
-                return False  # set already (the same run resumed, or the same retry)
-            raise
+        except ScheduleExists:
+            return False  # set already (the same run resumed, or the same retry)
         return True
 
     def _schedule_duration_check(self, workflow: Workflow) -> bool:

@@ -31,6 +31,7 @@ from switchyard.observability import logger
 from switchyard.services.credentials import CredentialService
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService, emit_workflow_status
+from switchyard.services.run_hooks import hooks_for
 
 MAX_LIMIT = 200
 
@@ -201,8 +202,8 @@ class WorkflowService:
         running = [t for t in workflow.all_tasks() if t.status == TaskStatus.RUNNING]
         # The type's gate may hold the next task (an interaction counting a delay down, or
         # paused): its Wait state would not ask again until the hold ends, maybe days later.
-        wtype = WORKFLOW_TYPES.get(workflow.type)
-        held = not running and wtype is not None and wtype.before_task is not None
+        hooks = hooks_for(workflow.type)
+        held = not running and hooks.before_task is not None
         if token and token != NEW_EXECUTION:
             # Waiting for a resolution: answer the token; the run ends through Finish.
             self.deps.engine.resume(token, {"next": "halt"})
@@ -218,8 +219,8 @@ class WorkflowService:
             self.deps.workflows.stop_open_tasks(workflow_id, now)
             self.deps.workflows.finish(workflow, WorkflowStatus.STOPPED, now)
             self.deps.locks.release_all(workflow_id)
-            if wtype is not None and wtype.after_task is not None:
-                wtype.after_task(self.deps, workflow, None)
+            if hooks.after_task is not None:
+                hooks.after_task(self.deps, workflow, None)
             workflow = self.deps.workflows.get(workflow_id)
             emit_workflow_status(self.deps, workflow)
         return self.deps.workflows.get(workflow_id)

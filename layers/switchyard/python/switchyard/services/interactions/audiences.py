@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.data.interactions.offer_history_reads import erase_audience
 from switchyard.data.interactions import audience_controls as controls
+from switchyard.data.interactions.offer_history_reads import erase_audience
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions.design import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
-from switchyard.tasks.interactions.audiences import RUN_PARTS
+from switchyard.tasks.interactions.context import RUN_PARTS
 from switchyard.tasks.interactions.interactive import cycle_folder
 
 S = InteractionStatus

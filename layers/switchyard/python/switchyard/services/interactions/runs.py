@@ -55,13 +55,9 @@ from switchyard.tasks.interactions.activities import (
     run_decision_offer,
     run_wait_for_event,
 )
-from switchyard.tasks.interactions.audiences import (
-    ActivityContext,
-    run_batch_audience,
-    run_control,
-    run_export,
-    run_offer,
-)
+from switchyard.tasks.interactions.audiences import run_batch_audience, run_control, run_offer
+from switchyard.tasks.interactions.context import ActivityContext
+from switchyard.tasks.interactions.exports import run_export
 from switchyard.tasks.interactions.interactive import run_interactive_audience
 
 ACTIVITY = TypeAdapter(Activity)

@@ -3,6 +3,7 @@ reactivate, roll back, and read instances with their statuses."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import uuid
@@ -10,10 +11,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from switchyard import declarations as d
-from switchyard.adapters.scheduler import ScheduleSpec
+from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
 from switchyard.domain import errors, expressions
 from switchyard.domain.errors import (
     DesignInvalid,
@@ -524,11 +523,8 @@ class InteractionService:
             f"Switchyard: check constraints of {stored.design.name[:50]} / {workflow.name[:50]}",
             end_date=until,
         )
-        try:
+        with contextlib.suppress(ScheduleExists):  # set already (the same trigger fired again)
             self.deps.scheduler.create(spec)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConflictException":
-                raise
         logger.info(
             "a trigger fired; waiting for its constraints",
             extra={"design_id": stored.id, "workflow": workflow.key, "unmet": unmet},

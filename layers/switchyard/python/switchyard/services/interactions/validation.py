@@ -56,7 +56,7 @@ class WarehouseCatalog:
     def load(
         cls, blobs: BlobStore, bucket: str, config: ConfigSource, secrets: SecretStore | None = None
     ) -> WarehouseCatalog:
-        from switchyard.tasks.interactions.audiences import table_locations
+        from switchyard.tasks.interactions.context import table_locations
 
         return cls(
             tables=warehouse_tables(blobs, bucket),
@@ -125,7 +125,7 @@ class WarehouseCatalog:
 
 def warehouse_tables(blobs: BlobStore, bucket: str) -> dict[str, dict[str, str]]:
     """Every table of the warehouse with its columns, read from the Parquet files' schemas."""
-    from switchyard.tasks.interactions.audiences import table_locations
+    from switchyard.tasks.interactions.context import table_locations
     from switchyard.tasks.tables import download, rows, workspace
 
     out: dict[str, dict[str, str]] = {}

@@ -26,11 +26,12 @@ from switchyard.domain.interactions.design import (
     Space,
     WaitForEvent,
 )
-from switchyard.tasks.interactions.audiences import (
+from switchyard.tasks.database import SQL_ERRORS
+from switchyard.tasks.interactions.context import (
     RUN_PARTS,
     ActivityContext,
-    _audience_path,
     audience_key,
+    audience_path,
     rule_conditions,
     slug,
     table_locations,
@@ -95,7 +96,7 @@ def run_decision_offer(d: DecisionOffer, ctx: ActivityContext, previous: dict[st
     # a re-run single instance adds to its history; so does an interactive audience's cycle
     part = ctx.run * RUN_PARTS + int(previous.get("history_part") or 0)
     with workspace() as (con, folder):
-        path = _audience_path(ctx, previous, folder)
+        path = audience_path(ctx, previous, folder)
         con.execute(f"CREATE VIEW aud AS SELECT * FROM read_parquet('{path}')")
         _warehouse_views(ctx, con, folder, d.joins)
         con.execute(f"CREATE TABLE chosen AS SELECT {key} AS k, 0 AS arm FROM aud LIMIT 0")
@@ -207,14 +208,12 @@ def process_sql(d: DataProcess, key: str, columns: list[str]) -> tuple[str, list
 
 
 def run_data_process(d: DataProcess, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
-    from switchyard.tasks.database import SQL_ERRORS
-
     key = str(previous.get("key"))
     columns = list(previous.get("columns") or [key])
     out_key = audience_key(ctx.space, ctx.instance_id, d.name)
     sql, params = process_sql(d, key, columns)
     with workspace() as (con, folder):
-        path = _audience_path(ctx, previous, folder)
+        path = audience_path(ctx, previous, folder)
         con.execute(f"CREATE VIEW aud AS SELECT * FROM read_parquet('{path}')")
         _warehouse_views(ctx, con, folder, d.joins)
         local = os.path.join(folder, "processed.parquet")
@@ -387,7 +386,7 @@ def run_data_transfer(t: DataTransfer, ctx: ActivityContext, previous: dict[str,
     columns = list(t.columns) or list(previous.get("columns") or [])
     select = ", ".join(identifier(c, "column") for c in columns) or "*"
     with workspace() as (con, folder):
-        path = _audience_path(ctx, previous, folder)
+        path = audience_path(ctx, previous, folder)
         n = _count(con, path)
         query = f"SELECT {select} FROM read_parquet('{path}')"
         if t.target == "file":

@@ -1,4 +1,4 @@
-"""Interaction activities: batch audience, offer, control, export, delay.
+"""Interaction activities: batch audience, offer and control (exports: exports.py).
 
 Each activity gets its predecessor's output as ``previous`` and returns its own output, which
 the next activity of the branch receives. Audiences are Parquet files in the data bucket under
@@ -9,162 +9,26 @@ the next activity of the branch receives. Audiences are Parquet files in the dat
 from __future__ import annotations
 
 import os
-import posixpath
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
-from xml.sax.saxutils import escape
+from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.adapters.secrets import SecretStore
-from switchyard.domain.errors import MissingTableError, PgpKeyError, UnauthorisedChannelError
+from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions.design import (
     BatchAudience,
     Control,
-    Export,
     Offer,
     PlayControl,
-    Rule,
-    Space,
 )
-from switchyard.tasks.customer_360 import CUSTOMERS_KEY
-from switchyard.tasks.pgp import PGP_SUFFIX, key_names
+from switchyard.tasks.database import SQL_ERRORS
+from switchyard.tasks.interactions.context import (
+    RUN_PARTS,
+    ActivityContext,
+    audience_key,
+    audience_path,
+    rule_conditions,
+    table_locations,
+)
 from switchyard.tasks.tables import download, identifier, workspace
-
-EXPORT_FILE = "actionExport.txt"
-# A single instance re-run by each fire writes each run's history chunks from run * RUN_PARTS on,
-# so a later run adds to the instance's offer history instead of overwriting the first run's.
-RUN_PARTS = 1_000_000
-DELIMITER = "|"
-
-
-class History(Protocol):
-    def write(
-        self,
-        space: Space | str,
-        instance_id: int,
-        activity: str,
-        record_ids: Any,
-        *,
-        offer_code: str,
-        channel: str,
-        control: bool,
-        at: datetime,
-        details: Any = None,
-        part: int = 0,
-    ) -> int: ...
-
-    def put_meta(
-        self,
-        space: Space | str,
-        instance_id: int,
-        audience: str,
-        *,
-        records: int,
-        fulfilment: str,
-        offer_code: str | None,
-        channel: str | None,
-        metadata: dict[str, Any] | None,
-        at: datetime,
-    ) -> None: ...
-
-    def record_ids(self, space: Space | str, instance_id: int, activity: str) -> list[str]: ...
-
-
-class Instances(Protocol):
-    def set_control(
-        self, instance_id: int, control: str | None, reason: str | None = None, expected: Any = ()
-    ) -> bool: ...
-
-    def add_exported(self, instance_id: int, keys: list[str]) -> None: ...
-
-
-@dataclass
-class ActivityContext:
-    """What every activity knows about its run."""
-
-    blobs: BlobStore
-    bucket: str
-    history: History
-    instances: Instances
-    catalog: dict[str, Any]  # the tenant's catalog settings (warehouse/catalog)
-    instance_id: int
-    design_id: str
-    workflow_key: str
-    mode: str
-    space: Space
-    insert_batch_limit: int
-    create_files_in_test_mode: bool
-    exclude_instances: list[int]
-    history_activities: list[str]  # the workflow's offer and control activities
-    now: datetime
-    # single-instance recurring: which run of the instance (0 the first), and how many records
-    # each audience with a maximum target limit may still target
-    run: int = 0
-    target_limits: dict[str, int] = field(default_factory=dict)
-    secrets: SecretStore | None = None  # an encrypted export's recipient key (switchyard/pgp/...)
-    config: Any = None  # the configuration table (an export's destination), a ConfigSource
-
-
-def table_locations(blobs: BlobStore, bucket: str) -> dict[str, str]:
-    """Warehouse table name -> Parquet key: domain tables, ``customers``, database tables."""
-    out: dict[str, str] = {}
-    for key in blobs.list(bucket, "domain/"):
-        parts = key.split("/")
-        if len(parts) == 3 and parts[2] == "data.parquet":
-            out[parts[1]] = key
-    if blobs.get(bucket, CUSTOMERS_KEY) is not None:
-        out["customers"] = CUSTOMERS_KEY
-    for key in blobs.list(bucket, "db/"):
-        parts = key.split("/")
-        if len(parts) == 3 and parts[2].endswith(".parquet"):
-            out.setdefault(parts[2].removesuffix(".parquet"), key)
-    return out
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "activity"
-
-
-def audience_key(space: Space | str, instance_id: int, name: str) -> str:
-    return f"interactions/{space}/{instance_id}/{slug(name)}.parquet"
-
-
-# --- batch audience --------------------------------------------------------------------------------
-
-_SQL_OPS = {"=": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
-
-
-def _column_sql(column: str) -> str:
-    if "." in column:
-        table, name = column.split(".", 1)
-        return f"{identifier(table)}.{identifier(name, 'column')}"
-    return f"a.{identifier(column, 'column')}"
-
-
-def rule_conditions(rules: list[Rule], match: str) -> tuple[str, list[Any]]:
-    """Rules as one SQL condition over ``a`` (and joined tables), with bound values."""
-    params: list[Any] = []
-    conditions = []
-    for rule in rules:
-        col = _column_sql(rule.column)
-        if rule.operator == "is_null":
-            conditions.append(f"{col} IS NULL")
-        elif rule.operator == "not_null":
-            conditions.append(f"{col} IS NOT NULL")
-        elif rule.operator in ("in", "not_in"):
-            marks = ", ".join("?" for _ in rule.value)
-            conditions.append(f"{col} {'NOT IN' if rule.operator == 'not_in' else 'IN'} ({marks})")
-            params.extend(rule.value)
-        elif rule.operator == "contains":
-            conditions.append(f"contains(CAST({col} AS VARCHAR), ?)")
-            params.append(str(rule.value))
-        else:
-            conditions.append(f"{col} {_SQL_OPS[rule.operator]} ?")
-            params.append(rule.value)
-    joiner = " AND " if match == "all" else " OR "
-    return (f"({joiner.join(conditions)})" if conditions else "TRUE"), params
 
 
 def audience_sql(a: BatchAudience, table: str, key: str, exclude: bool) -> tuple[str, list[Any]]:
@@ -224,8 +88,6 @@ def run_batch_audience(
         sql, params = audience_sql(a, table, key, exclude=bool(contacted or earlier))
         if a.name in ctx.target_limits:  # the maximum target limit: what is left of it
             sql += f" LIMIT {max(0, int(ctx.target_limits[a.name]))}"
-        from switchyard.tasks.database import SQL_ERRORS
-
         local = os.path.join(folder, "audience.parquet")
         try:
             con.execute(f"COPY ({sql}) TO '{local}' (FORMAT parquet, COMPRESSION zstd)", params)
@@ -288,18 +150,6 @@ def _contacted(ctx: ActivityContext) -> set[str]:
     return out
 
 
-# --- offer and control -------------------------------------------------------------------------------
-
-
-def _audience_path(ctx: ActivityContext, previous: dict[str, Any], folder: str) -> str:
-    if "location" not in previous:
-        raise MissingTableError("This activity needs an audience before it in its branch.")
-    path = download(ctx.blobs, ctx.bucket, str(previous["location"]), folder, "audience.parquet")
-    if path is None:
-        raise MissingTableError(f"The audience {previous.get('audience')!r} of this run was not found.")
-    return path
-
-
 def record_history(
     activity: Offer | Control, ctx: ActivityContext, previous: dict[str, Any], control: bool
 ) -> dict[str, Any]:
@@ -310,7 +160,7 @@ def record_history(
     key = identifier(str(previous.get("key")), "column")
     written = 0
     with workspace() as (con, folder):
-        path = _audience_path(ctx, previous, folder)
+        path = audience_path(ctx, previous, folder)
         extra = "".join(f", {identifier(c, 'column')}" for c in detail_columns)
         cur = con.execute(f"SELECT CAST({key} AS VARCHAR){extra} FROM read_parquet('{path}')")
         chunk = ctx.insert_batch_limit
@@ -363,186 +213,6 @@ def run_offer(o: Offer, ctx: ActivityContext, previous: dict[str, Any]) -> dict[
 
 def run_control(c: Control, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
     return record_history(c, ctx, previous, control=True)
-
-
-# --- export ---------------------------------------------------------------------------------------
-
-
-def unique_names(
-    blobs: BlobStore, bucket: str, folder: str, suffix: str = "", elsewhere: set[str] | None = None
-) -> tuple[str, str, str]:
-    """actionExport.txt, its summary and sample; ``_1``, ``_2``... when the names are taken.
-
-    ``suffix`` (``.pgp`` for an encrypted export) ends the data file's and the sample's names;
-    the summary keeps the plain name (``actionExport.txt_summary.xml``). ``elsewhere``: file
-    names taken at the destination the files are delivered to."""
-    taken = set(blobs.list(bucket, folder.rstrip("/") + "/"))
-    taken |= {posixpath.join(folder, name) for name in elsewhere or ()}
-    stem, ext = EXPORT_FILE.rsplit(".", 1)
-    n = 0
-    while True:
-        name = f"{stem}{'' if n == 0 else f'_{n}'}"
-        plain = posixpath.join(folder, f"{name}.{ext}")
-        summary = f"{plain}_summary.xml"
-        sample = posixpath.join(folder, f"{name}_sample")
-        # a stem is free when neither its plain nor its encrypted files are there
-        if not {plain, summary, sample, plain + PGP_SUFFIX, sample + PGP_SUFFIX} & taken:
-            return plain + suffix, summary, sample + suffix
-        n += 1
-
-
-def run_export(e: Export, ctx: ActivityContext, previous: dict[str, Any]) -> dict[str, Any]:
-    if ctx.mode == "test" and not ctx.create_files_in_test_mode:
-        return {
-            **previous,
-            "exported": 0,
-            "warnings": ["Test mode: no files created (the workflow does not create files in test mode)."],
-        }
-    template = (ctx.catalog.get("export_templates") or {}).get(e.template) if e.template else None
-    columns = (
-        list(e.columns) or list((template or {}).get("columns") or []) or list(previous.get("columns", []))
-    )
-    select = ", ".join(identifier(c, "column") for c in columns)
-    folder_key = e.folder.strip("/")
-    recipients, signer = _export_keys(e, ctx, template)  # before anything is written
-    suffix = PGP_SUFFIX if recipients else ""
-    from switchyard.tasks.interactions import delivery
-
-    destination = delivery.resolve(e, ctx.catalog, ctx.config)  # before anything is written
-    remote = delivery.remote_names(ctx, destination) if destination else None
-    data_key, summary_key, sample_key = unique_names(ctx.blobs, ctx.bucket, folder_key, suffix, remote)
-    delivered: list[dict[str, str]] = []
-    with workspace() as (con, folder):
-        path = _audience_path(ctx, previous, folder)
-        local = os.path.join(folder, EXPORT_FILE)
-        sample = os.path.join(folder, "sample.txt")
-        options = f"(HEADER, DELIMITER '{DELIMITER}')"
-        con.execute(f"COPY (SELECT {select} FROM read_parquet('{path}')) TO '{local}' {options}")
-        limit = int(e.sample_size)
-        con.execute(
-            f"COPY (SELECT {select} FROM read_parquet('{path}') LIMIT {limit}) TO '{sample}' {options}"
-        )
-        (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone() or (0,)
-        if recipients:  # only ciphertext leaves the function's scratch folder
-            from switchyard.tasks.pgp import encrypt_file
-
-            for plain in (local, sample):
-                encrypt_file(recipients, plain, plain + suffix, signer)
-            local, sample = local + suffix, sample + suffix
-        with open(local, "rb") as fh:
-            data_body = fh.read()
-        with open(sample, "rb") as fh:
-            sample_body = fh.read()
-        encrypted = _encrypted(recipients, signer) if recipients else None
-        summary = summary_xml(
-            design=ctx.design_id,
-            workflow=ctx.workflow_key,
-            instance=ctx.instance_id,
-            activity=e.name,
-            records=int(n),
-            file=posixpath.basename(data_key),
-            columns=columns,
-            at=ctx.now,
-            encryption=encrypted,
-        ).encode()
-        written = [(data_key, data_body), (sample_key, sample_body), (summary_key, summary)]
-        for key, body in written:
-            ctx.blobs.put(ctx.bucket, key, body)
-        if destination is not None:  # the summary last: its arrival says the files are complete
-            try:
-                files = [(posixpath.basename(k), b) for k, b in written]
-                delivered = delivery.deliver(ctx, e.name, destination, files)
-            except Exception:
-                for key, _ in written:  # a retry writes and delivers them again
-                    ctx.blobs.delete(ctx.bucket, key)
-                raise
-        extract = []
-        if e.database and e.table:  # a database-table extract
-            from switchyard.tasks.interactions.activities import write_table
-
-            query = f"SELECT {select} FROM read_parquet('{path}')"
-            extract = [write_table(ctx, con, folder, query, e.database, e.table, e.mode)]
-    keys = [data_key, summary_key, sample_key, *extract]
-    ctx.instances.add_exported(ctx.instance_id, keys)
-    ctx.history.put_meta(
-        ctx.space,
-        ctx.instance_id,
-        str(previous.get("audience")),
-        records=int(n),
-        fulfilment=e.name,
-        offer_code=previous.get("offer_code"),
-        channel=e.channel,
-        metadata=None,
-        at=ctx.now,
-    )
-    # an earlier export's encryption is not this one's
-    out = {**{k: v for k, v in previous.items() if k != "encrypted"}, "exported": int(n), "files": keys}
-    if encrypted:
-        out["encrypted"] = encrypted
-    if destination is not None:
-        out["delivered"] = delivered
-    return out
-
-
-def _key_xml(key: dict[str, str]) -> str:
-    return f"<Key>{escape(key['pgp_key'])}</Key><Fingerprint>{escape(key['fingerprint'])}</Fingerprint>"
-
-
-def _export_keys(e: Export, ctx: ActivityContext, template: dict[str, Any] | None) -> tuple[list[Any], Any]:
-    """The recipients an export encrypts for and the key that signs it (None: unsigned); the
-    activity's keys win over its template's. A missing or unusable key raises PgpKeyError."""
-    keys = key_names(e.pgp_key or (template or {}).get("pgp_key"))
-    sign_key = e.pgp_sign_key or (template or {}).get("pgp_sign_key")
-    if not keys and not sign_key:
-        return [], None
-    from switchyard.tasks.pgp import SIGN_ALONE, recipients_for_run, signer_for_run
-
-    if not keys:
-        detail = {"pgp_sign_key": sign_key, "problem": "pgp_sign_without_pgp_key"}
-        raise PgpKeyError(f"{SIGN_ALONE} Nothing was exported.", detail)
-    recipients = recipients_for_run(ctx.secrets, keys)
-    return recipients, signer_for_run(ctx.secrets, str(sign_key)) if sign_key else None
-
-
-def _encrypted(recipients: list[Any], signer: Any) -> dict[str, Any]:
-    """The activity's ``encrypted`` output: who can decrypt, and who signed."""
-    out: dict[str, Any] = {
-        "recipients": [{"pgp_key": r.name, "fingerprint": r.fingerprint} for r in recipients]
-    }
-    if signer is not None:
-        out["signed_by"] = {"pgp_key": signer.name, "fingerprint": signer.fingerprint}
-    return out
-
-
-def summary_xml(
-    *,
-    design: str,
-    workflow: str,
-    instance: int,
-    activity: str,
-    records: int,
-    file: str,
-    columns: list[str],
-    at: datetime,
-    encryption: dict[str, Any] | None = None,
-) -> str:
-    cols = "".join(f"<Column>{escape(c)}</Column>" for c in columns)
-    encrypted = ""
-    if encryption:  # each recipient's key and fingerprint, in order; then who signed
-        keys = "".join(_key_xml(r) for r in encryption["recipients"])
-        signed = encryption.get("signed_by")
-        signed_by = f"<SignedBy>{_key_xml(signed)}</SignedBy>" if signed else ""
-        encrypted = f"<Encryption><Method>PGP</Method>{keys}{signed_by}</Encryption>"
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<ExportSummary><Interaction>{escape(design)}</Interaction><Workflow>{escape(workflow)}</Workflow>"
-        f"<Instance>{instance}</Instance><Activity>{escape(activity)}</Activity>"
-        f"<File>{escape(file)}</File>{encrypted}<Records>{records}</Records><Columns>{cols}</Columns>"
-        f"<CreatedAt>{at.isoformat()}</CreatedAt></ExportSummary>\n"
-    )
-
-
-# --- trigger constraints ----------------------------------------------------------------------------
 
 
 def count_records(blobs: BlobStore, bucket: str, catalog: dict[str, Any], audience: BatchAudience) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
@@ -25,9 +25,7 @@ from switchyard.destinations.base import Services
 from switchyard.destinations.registry import DESTINATIONS
 from switchyard.domain.errors import ExportDestinationError, TaskError
 from switchyard.domain.interactions.design import CATALOG_KIND, CATALOG_NAME, Export, Space
-
-if TYPE_CHECKING:
-    from switchyard.tasks.interactions.audiences import ActivityContext
+from switchyard.tasks.interactions.context import ActivityContext
 
 FILE_KINDS = ("s3", "sftp")
 

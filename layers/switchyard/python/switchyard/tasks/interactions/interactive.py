@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain.interactions.design import InteractiveAudience
-from switchyard.tasks.interactions.audiences import RUN_PARTS, ActivityContext, run_batch_audience, slug
+from switchyard.tasks.interactions.audiences import run_batch_audience
+from switchyard.tasks.interactions.context import RUN_PARTS, ActivityContext, slug
 
 # the cycles an interactive audience's output lists (its ``cycle`` number and ``targeted`` count
 # cover all of them)
