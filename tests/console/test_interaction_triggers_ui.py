@@ -25,7 +25,7 @@ from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.expiry import expiry_schedule_name
 from switchyard.services.interactions.retries import retry_schedule_name
-from switchyard.services.interactions.service import trigger_schedule_name
+from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi

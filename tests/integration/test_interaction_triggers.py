@@ -20,7 +20,7 @@ from switchyard.local.runtime import REGION
 from switchyard.local.scheduler import Fired, SchedulerClock
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.retries import retry_schedule_name
-from switchyard.services.interactions.service import trigger_schedule_name
+from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.integration.conftest import Api
 from tests.integration.test_interactions import (

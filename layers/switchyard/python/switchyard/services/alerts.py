@@ -23,7 +23,7 @@ from switchyard.domain import alerts as rules
 from switchyard.domain.errors import NotFound, ValidationFailed
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
-from switchyard.services.deps import Deps
+from switchyard.services.deps import Deps, get_deps
 
 MAX_ATTEMPTS = 5
 # seconds before attempt 2, 3, 4, 5
@@ -438,6 +438,4 @@ class AlertService:
 
 def alert_event(event: dict[str, Any], function_arn: str = "") -> dict[str, Any]:
     """The alerts function's entry point."""
-    from switchyard.services.deps import get_deps
-
     return AlertService(get_deps(), function_arn=function_arn).handle(event)

@@ -33,6 +33,8 @@ from switchyard.services.interactions.validation import (
     validate_design,
     warehouse_tables,
 )
+from switchyard.tasks.interactions.delivery import destination_problem
+from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
 
 # Catalog changes are configuration items of the catalog's kind (the only kind, with locks, the
 # API may write on AWS), named ``catalog_history#<time>#<id>``.
@@ -185,8 +187,6 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
 def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem]:
     """Every export template's PGP keys must exist and be usable (exports with them would fail):
     its recipients' public keys, and its signing key (that it exists: only exports read it)."""
-    from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
-
     problems: list[Problem] = []
     for name, template in settings.export_templates.items():
         several = isinstance(template.pgp_key, list)
@@ -207,8 +207,6 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
 def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
     """Mapped channels are the tenant's channels; named destinations exist; a template's
     destination takes files (a channel's is checked where an export uses it)."""
-    from switchyard.tasks.interactions.delivery import destination_problem
-
     problems: list[Problem] = []
     for channel, name in settings.channel_destinations.items():
         path = f"channel_destinations.{channel}"

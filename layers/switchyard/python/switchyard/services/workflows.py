@@ -12,6 +12,7 @@ from switchyard.domain import errors
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
     IdempotencyKeyReused,
+    NotFound,
     NotRunning,
     ResolutionNotOffered,
     UnknownWorkflowType,
@@ -32,6 +33,7 @@ from switchyard.services.credentials import CredentialService
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService, emit_workflow_status
 from switchyard.services.run_hooks import hooks_for
+from switchyard.tasks.interactions.delivery import export_secret
 
 MAX_LIMIT = 200
 
@@ -173,8 +175,6 @@ class WorkflowService:
 
     @staticmethod
     def _not_found(workflow_id: str) -> Exception:
-        from switchyard.domain.errors import NotFound
-
         return NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id})
 
     # --- stop -------------------------------------------------------------------------------
@@ -278,8 +278,6 @@ class WorkflowService:
         if resolution.id == "update_credentials":
             secret_name = (task.inputs.get("destination") or {}).get("secret")
             if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
-                from switchyard.tasks.interactions.delivery import export_secret
-
                 secret_name = export_secret(task.inputs["activity"], self.deps.config)
             if not secret_name:
                 raise ValidationFailed(

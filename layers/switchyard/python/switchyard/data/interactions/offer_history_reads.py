@@ -10,6 +10,7 @@ reads the instance's (or the workflow's) history, as re-contact exclusion does.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -82,8 +83,6 @@ def records(
 
 
 def _may_hold(body: bytes, needle: bytes) -> bool:
-    import zlib
-
     return needle in zlib.decompress(body)
 
 

@@ -8,6 +8,7 @@ audience sizes (bench/interaction_audience.py).
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -263,8 +264,6 @@ class OfferHistoryRepository:
     ) -> int:
         """Record one chunk of an activity's audience (``part``: its position, so a replayed
         write overwrites the same items instead of adding)."""
-        import json
-
         key = {"S": history_key(space, instance_id, activity, part % OFFER_HISTORY_SHARDS)}
         history: list[dict[str, Any]] = []
         for j, (n, body) in enumerate(pack(record_ids)):
@@ -362,8 +361,6 @@ class OfferHistoryRepository:
         ]
 
     def details(self, space: Space | str, instance_id: int, activity: str, record_id: str) -> Any:
-        import json
-
         ids = {
             (i.history_key, i.chunk): unpack(i.ids)
             for i in self._chunks(OfferHistoryModel, space, instance_id, activity)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions.triggers import RetryState
 from switchyard.domain.models import PlannedStage, PlannedTask
 
@@ -610,8 +611,6 @@ def plan_interaction(
     The run's config carries a snapshot of the workflow's definition, so editing a design never
     changes an instance that already runs.
     """
-    from switchyard.domain.errors import ValidationFailed
-
     override = override or {}
     if "workflow" not in override or "instance_id" not in override:
         raise ValidationFailed(

@@ -19,43 +19,19 @@ activity and state (a single instance: once per run), like the workflow-level tr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from switchyard import declarations as d
 from switchyard.domain.errors import Conflict
-from switchyard.domain.interactions.design import (
-    InteractionDesign,
-    Problem,
-    WatchedWorkflow,
-)
 from switchyard.domain.models import Mode, Principal, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
-
-if TYPE_CHECKING:
-    from switchyard.services.interactions.service import InteractionService
+from switchyard.services.interactions.designs import DesignService
+from switchyard.services.interactions.firing import Firing
+from switchyard.services.interactions.single import SingleInstances
 
 AUTOMATED = "automated"
 DONE = (TaskStatus.SUCCEEDED, TaskStatus.WARNING)
-
-
-def watched_activity_problems(path: str, watched: InteractionDesign, watch: WatchedWorkflow) -> list[Problem]:
-    """The watched workflow must have an activity of that name (checked on save and activation)."""
-    target = watched.workflow(watch.workflow_key)
-    if target is None or watch.activity is None:
-        return []  # an unknown workflow is a problem of its own
-    names = [a.name for _, _, a in target.activities()]
-    if watch.activity in names:
-        return []
-    return [
-        Problem(
-            severity="error",
-            code="unknown_activity",
-            path=f"{path}.activity",
-            message=f"Workflow {target.key!r} of interaction {watched.name!r} has no activity "
-            f"{watch.activity!r} (it has: {', '.join(names)}).",
-        )
-    ]
 
 
 def _activity_name(task: Task) -> str | None:
@@ -98,10 +74,49 @@ def publish_activity_state(deps: Deps, workflow: Workflow, task_id: str | None) 
 
 
 class ActivityTriggers:
-    def __init__(self, service: InteractionService) -> None:
-        self.service = service
-        self.deps = service.deps
-        self.designs = service.designs
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.designs = deps.interactions.designs
+        self.design_service = DesignService(deps)
+        self.firing = Firing(deps)
+        self.single = SingleInstances(deps)
+
+    def on_instance_ended(self, workflow_id: str) -> dict[str, Any]:
+        """An interaction instance ended: fire the active workflows whose activity-state trigger
+        watches its workflow and state (same mode only: a test never starts production)."""
+        run = self.deps.workflows.get(workflow_id, with_tasks=False)
+        config = run.config or {}
+        if run.type != "interaction" or "design_id" not in config:
+            return {"started": []}
+        state = {
+            WorkflowStatus.SUCCEEDED: "Completed",
+            WorkflowStatus.FAILED: "Failed",
+            WorkflowStatus.STOPPED: "Stopped",
+        }.get(run.status)
+        if state is None:
+            return {"started": []}
+        if "run" in config:  # a run of a single-instance recurring workflow: completed yet?
+            self.single.on_run_ended(run)
+        system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
+        cause = f"instance:{config['instance_id']}:{state}"
+        if config.get("run"):  # a later run of a single instance ends: a watcher fires again
+            cause += f":run:{config['run']}"
+        started = []
+        for stored, workflow, wstate, watch in self.design_service.watchers(run):
+            if watch.activity is not None or state not in watch.states:
+                continue  # watches one activity (on_activity_state), or another state
+            if wstate.last_scheduled_time == cause:
+                continue  # this ending was handled already (the event came twice)
+            version = stored.version
+            stored.state[workflow.key] = wstate.model_copy(
+                update={"fires": wstate.fires + 1, "last_scheduled_time": cause}
+            )
+            self.designs.replace(stored, version)
+            fired = self.firing.fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
+            started.append({"design_id": stored.id, "workflow_key": workflow.key, **fired})
+        if state == "Stopped":  # triggers watching one of its activities: those not done are Stopped
+            started += self.on_instance_stopped(run)
+        return {"started": started}
 
     def on_activity_state(self, workflow_id: str, task_id: str, state: str) -> dict[str, Any]:
         """An ``Interaction Activity State Changed`` event: fire the workflows watching it."""
@@ -130,7 +145,7 @@ class ActivityTriggers:
             return []
         system = Principal(user=AUTOMATED, role="administrator", tenant=run.tenant)
         started = []
-        for stored, workflow, wstate, watch in self.service.watchers(run):
+        for stored, workflow, wstate, watch in self.design_service.watchers(run):
             if watch.activity not in states or states[watch.activity] not in watch.states:
                 continue  # (a watch of the instance ending has no activity: not in states)
             cause = f"instance:{config['instance_id']}:activity:{watch.activity}:{states[watch.activity]}"
@@ -138,7 +153,7 @@ class ActivityTriggers:
                 cause += f":run:{config['run']}"
             if not self._claim(stored.tenant, stored.id, workflow.key, cause):
                 continue
-            fired = self.service._fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
+            fired = self.firing.fired(system, stored.id, workflow, Mode(wstate.mode), fire=cause)
             started.append({"design_id": stored.id, "workflow_key": workflow.key, "cause": cause, **fired})
         return started
 

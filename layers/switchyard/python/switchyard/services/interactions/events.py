@@ -19,6 +19,9 @@ from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
 from switchyard.domain.interactions.design import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
+from switchyard.services.interactions.constraints import COMPARE
+from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
+from switchyard.tasks.interactions.audiences import count_records
 
 
 def _iso(value: datetime) -> str:
@@ -84,10 +87,6 @@ def event_view(instance: Instance, task: Task) -> dict[str, Any] | None:
 
 def unmet_constraints(deps: Deps, w: WaitForEvent) -> list[str]:
     """The labels of the database counts that do not hold now."""
-    from switchyard.services.interactions.service import COMPARE
-    from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
-    from switchyard.tasks.interactions.audiences import count_records
-
     catalog = deps.config.get(CATALOG_KIND, CATALOG_NAME) or {}
     unmet = []
     for i, constraint in enumerate(w.constraints):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from switchyard import declarations as d
 from switchyard.domain.errors import Conflict, DesignInvalid, PermissionDenied, SwitchyardError
@@ -23,9 +23,10 @@ from switchyard.domain.interactions.design import InteractionWorkflow, StoredDes
 from switchyard.domain.interactions.triggers import RetryState, retry_offset
 from switchyard.domain.models import Mode, Principal
 from switchyard.observability import logger
-
-if TYPE_CHECKING:
-    from switchyard.services.interactions.service import InteractionService
+from switchyard.services.deps import Deps
+from switchyard.services.interactions.designs import DesignService
+from switchyard.services.interactions.launch import Launcher
+from switchyard.services.interactions.schedules import TriggerSchedules
 
 AUTOMATED = "automated"
 
@@ -36,11 +37,11 @@ def retry_schedule_name(design_id: str, key: str, attempt: int) -> str:
     return f"ixr-{key[:20]}-{digest}-{attempt}"
 
 
-def revalidate(service: InteractionService, stored: StoredDesign, workflow: InteractionWorkflow) -> None:
+def revalidate(designs: DesignService, stored: StoredDesign, workflow: InteractionWorkflow) -> None:
     """Validate the workflow again when it fires: raises DesignInvalid with its errors."""
     system = Principal(user=AUTOMATED, role="administrator", tenant=stored.tenant)
     try:
-        service.validate(system, stored.design.model_dump(mode="json"))
+        designs.validate(system, stored.design.model_dump(mode="json"))
     except (DesignInvalid, PermissionDenied) as exc:
         index = [w.key for w in stored.design.workflows].index(workflow.key)
         mine = [
@@ -72,10 +73,12 @@ def _error(exc: Exception) -> tuple[str, str]:
 
 
 class FireRetries:
-    def __init__(self, service: InteractionService) -> None:
-        self.service = service
-        self.deps = service.deps
-        self.designs = service.designs
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.designs = deps.interactions.designs
+        self.design_service = DesignService(deps)
+        self.schedules = TriggerSchedules(deps)
+        self.launcher = Launcher(deps)
 
     def start(
         self,
@@ -88,8 +91,8 @@ class FireRetries:
     ) -> dict[str, Any]:
         """Start an instance for ``fire``; when it cannot start, put the fire on the ladder."""
         try:
-            revalidate(self.service, stored, workflow)
-            started = self.service._start_instance(principal, stored, workflow, mode, exclude=[])
+            revalidate(self.design_service, stored, workflow)
+            started = self.launcher.start(principal, stored, workflow, mode, exclude=[])
         except Conflict as exc:
             if retry_attempt is None:
                 # The previous instance still runs: this fire is skipped; the trigger goes on.
@@ -157,7 +160,7 @@ class FireRetries:
             )
             return {"started": False, "gave_up": True, "attempts": retry.attempts, "error": message}
         self.deps.scheduler.create(
-            self.service._spec(
+            self.schedules.spec(
                 stored,
                 workflow,
                 retry_schedule_name(stored.id, workflow.key, attempt),
@@ -184,8 +187,8 @@ class FireRetries:
     def retry(self, tenant: str, design_id: str, key: str, attempt: int, fire: str) -> dict[str, Any]:
         """Retry ``attempt`` of ``fire`` is due (the one-time schedule fired)."""
         system = Principal(user=AUTOMATED, role="administrator", tenant=tenant)
-        stored = self.service.get(system, design_id)
-        workflow = self.service._workflow(stored, key)
+        stored = self.design_service.get(system, design_id)
+        workflow = self.design_service.workflow(stored, key)
         state = stored.workflow_state(key)
         retry = state.retry
         if not state.active or retry is None or retry.fire != fire or retry.next_attempt != attempt:

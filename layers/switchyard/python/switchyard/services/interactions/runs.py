@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -129,8 +129,6 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
 
 
 def _after(now: datetime, seconds: int) -> datetime:
-    from datetime import timedelta
-
     return now + timedelta(seconds=seconds)
 
 

@@ -11,15 +11,16 @@ complete: its trigger's schedule is removed and its state says why (``completed_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from switchyard.domain import expressions
 from switchyard.domain.interactions.design import BatchAudience, Instance, InteractionWorkflow, StoredDesign
 from switchyard.domain.models import Mode, Principal, TaskStatus, Workflow
 from switchyard.observability import logger
-
-if TYPE_CHECKING:
-    from switchyard.services.interactions.service import InteractionService
+from switchyard.services.deps import Deps
+from switchyard.services.interactions.schedules import TriggerSchedules
+from switchyard.services.interactions.starts import InstanceStarts
+from switchyard.services.interactions.views import InstanceViews
 
 
 def limited_audiences(workflow: InteractionWorkflow) -> dict[str, int]:
@@ -32,11 +33,13 @@ def limited_audiences(workflow: InteractionWorkflow) -> dict[str, int]:
 
 
 class SingleInstances:
-    def __init__(self, service: InteractionService) -> None:
-        self.service = service
-        self.deps = service.deps
-        self.instances = service.instances
-        self.designs = service.designs
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.instances = deps.interactions.instances
+        self.designs = deps.interactions.designs
+        self.starts = InstanceStarts(deps)
+        self.schedules = TriggerSchedules(deps)
+        self.views = InstanceViews(deps)
 
     def fire(
         self,
@@ -50,7 +53,7 @@ class SingleInstances:
         limits = limited_audiences(workflow)
         current = latest if latest is not None and latest.instance_id == state.single_instance_id else None
         if current is None or not current.single_open or current.rollback_status:
-            view = self.service._new_instance(
+            view = self.starts.new_instance(
                 principal,
                 stored,
                 workflow,
@@ -69,7 +72,7 @@ class SingleInstances:
         # A later fire: the same instance, a new run that leaves out whom it targeted already.
         runs = [*current.runs, *([current.workflow_id] if current.workflow_id else [])]
         targeted = self.targeted(current)
-        run = self.service._start_run(
+        run = self.starts.start_run(
             principal,
             stored,
             workflow,
@@ -86,7 +89,7 @@ class SingleInstances:
             "single instance re-run",
             extra={"instance_id": current.instance_id, "workflow_id": run.id, "run": len(runs)},
         )
-        return self.service.instance_view(self.instances.get(current.instance_id))
+        return self.views.instance_view(self.instances.get(current.instance_id))
 
     def runs(self, instance: Instance) -> list[Workflow]:
         ids = [*instance.runs, *([instance.workflow_id] if instance.workflow_id else [])]
@@ -145,7 +148,7 @@ class SingleInstances:
         """No more fires re-run the instance; the trigger's schedule goes; the state says why."""
         if instance_id is not None and not self.instances.close_single(instance_id):
             return  # completed already
-        self.service._disarm(stored.tenant, stored.id, key)
+        self.schedules.disarm(stored.tenant, stored.id, key)
         stored = self.designs.get(stored.tenant, stored.id)
         version = stored.version
         stored.state[key] = stored.workflow_state(key).model_copy(update={"completed_reason": reason})

@@ -15,7 +15,7 @@ from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
-from switchyard.domain import expressions
+from switchyard.domain import audience_expressions, expressions
 from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.interactions.design import (
     CATALOG_KIND,
@@ -35,6 +35,10 @@ from switchyard.domain.interactions.design import (
 )
 from switchyard.domain.models import Principal
 from switchyard.domain.workflow_types import ConfigSource
+from switchyard.tasks.interactions.context import table_locations
+from switchyard.tasks.interactions.delivery import destination_name, destination_problem
+from switchyard.tasks.pgp import SIGN_ALONE, KeyProblem, key_names, load_recipient, signing_key_problem
+from switchyard.tasks.tables import download, rows, workspace
 
 META_TYPES = ("string", "number", "integer", "boolean", "date")
 
@@ -56,8 +60,6 @@ class WarehouseCatalog:
     def load(
         cls, blobs: BlobStore, bucket: str, config: ConfigSource, secrets: SecretStore | None = None
     ) -> WarehouseCatalog:
-        from switchyard.tasks.interactions.context import table_locations
-
         return cls(
             tables=warehouse_tables(blobs, bucket),
             settings=config.get(CATALOG_KIND, CATALOG_NAME) or {},
@@ -70,8 +72,6 @@ class WarehouseCatalog:
         """(code, message) when the PGP key ``name`` cannot be used; None when it can."""
         if self.secrets is None:
             return None
-        from switchyard.tasks.pgp import KeyProblem, load_recipient
-
         if name not in self._keys:
             try:
                 self._keys[name] = load_recipient(self.secrets, name)
@@ -85,8 +85,6 @@ class WarehouseCatalog:
         the activity function reads it: whether it unlocks is known when it signs)."""
         if self.secrets is None:
             return None
-        from switchyard.tasks.pgp import KeyProblem, signing_key_problem
-
         cached = f"sign:{name}"  # recipients are cached under their bare names
         if cached not in self._keys:
             self._keys[cached] = signing_key_problem(self.secrets, name) or True
@@ -125,9 +123,6 @@ class WarehouseCatalog:
 
 def warehouse_tables(blobs: BlobStore, bucket: str) -> dict[str, dict[str, str]]:
     """Every table of the warehouse with its columns, read from the Parquet files' schemas."""
-    from switchyard.tasks.interactions.context import table_locations
-    from switchyard.tasks.tables import download, rows, workspace
-
     out: dict[str, dict[str, str]] = {}
     with workspace() as (con, folder):
         for table, key in table_locations(blobs, bucket).items():
@@ -407,8 +402,6 @@ def _check_export(
 def _check_export_keys(e: Export, path: str, catalog: WarehouseCatalog, problems: list[Problem]) -> None:
     """The recipients' public keys and the signing key (docs/interactions.md, "Encrypted
     exports"); the activity's keys win over its template's."""
-    from switchyard.tasks.pgp import SIGN_ALONE, key_names
-
     template = (catalog.export_template(e.template) or {}) if e.template else {}
     own = e.pgp_key is not None
     keys = e.pgp_key if own else template.get("pgp_key")
@@ -437,8 +430,6 @@ def _check_export_destination(
     e: Export, path: str, catalog: WarehouseCatalog, problems: list[Problem]
 ) -> None:
     """The destination the export's channel (else template) delivers to takes files."""
-    from switchyard.tasks.interactions.delivery import destination_name, destination_problem
-
     named = destination_name(e, catalog.settings)
     if named is None or catalog.config is None:
         return
@@ -550,8 +541,6 @@ def _check_process(
     catalog: WarehouseCatalog,
     problems: list[Problem],
 ) -> dict[str, str]:
-    from switchyard.domain import audience_expressions
-
     visible = _check_joins(p.joins, path, columns, table, catalog, problems)
     out = dict(columns)
     joined_tables = {j.table for j in p.joins}

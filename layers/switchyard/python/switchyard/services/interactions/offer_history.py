@@ -12,7 +12,7 @@ from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions.design import HISTORY_TYPES, Instance, space_for
 from switchyard.domain.models import Principal, Workflow
 from switchyard.services.deps import Deps
-from switchyard.services.interactions.service import InteractionService
+from switchyard.services.interactions.designs import DesignService
 
 RECORDED = HISTORY_TYPES  # the activities that write offer history
 
@@ -32,7 +32,7 @@ class Recorded:
 class OfferHistoryService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.interactions = InteractionService(deps)
+        self.designs = DesignService(deps)
 
     # --- one instance -------------------------------------------------------------------------
 
@@ -94,8 +94,8 @@ class OfferHistoryService:
     ) -> dict[str, Any]:
         """Where ``record_id`` was offered or held out, newest instance first. Each instance's
         history is unpacked to look (there is no per-record key: see offer_history_reads)."""
-        stored = self.interactions.get(principal, design_id)
-        self.interactions._workflow(stored, key)
+        stored = self.designs.get(principal, design_id)
+        self.designs.workflow(stored, key)
         start = _decode_cursor(cursor, _is_record_cursor) if cursor else None
         items: list[dict[str, Any]] = []
         for instance in self.deps.interactions.instances.of_workflow(design_id, key):
@@ -124,7 +124,7 @@ class OfferHistoryService:
     def _instance(
         self, principal: Principal, design_id: str, key: str, instance_id: int
     ) -> tuple[Instance, Workflow | None]:
-        self.interactions._workflow(self.interactions.get(principal, design_id), key)
+        self.designs.workflow(self.designs.get(principal, design_id), key)
         instance = self.deps.interactions.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
             raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
