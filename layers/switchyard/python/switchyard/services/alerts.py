@@ -43,7 +43,7 @@ class AlertService:
         # Scheduler calls this function back (retries, duration checks). On AWS the function
         # learns its own ARN from the invocation (its environment cannot name itself).
         self.function_arn = function_arn or deps.settings.alerts_function_arn
-        self.repo = repo or AlertRepository()
+        self.repo = repo or deps.alerts
         # the alert channels (email, Slack), by name: delivery knows no channel of its own
         self.notifiers = deps.notifiers
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
+from switchyard.data.common import conditional_failed
 from switchyard.data.interactions.models import InteractionInstanceModel
 from switchyard.data.models import TaskModel
-from switchyard.data.repository import _conditional_failed
 from switchyard.domain.models import TaskStatus
 
 
@@ -44,7 +44,7 @@ def move(instance_id: int, branch: int, change: dict[str, Any], expected: tuple[
             actions=[InteractionInstanceModel.audiences.set(after)], condition=condition
         )
     except UpdateError as exc:
-        if _conditional_failed(exc):
+        if conditional_failed(exc):
             return False
         raise
     return True
@@ -63,6 +63,18 @@ def reset_tasks(workflow_id: str, task_ids: list[str]) -> None:
                 TaskModel.ended_at.remove(),
             ]
         )
+
+
+def again(workflow_id: str, task_id: str) -> None:
+    """An interactive audience's next cycle: pending again, its output (the cycles so far) kept."""
+    TaskModel(workflow_id, task_id).update(
+        actions=[
+            TaskModel.status.set(TaskStatus.PENDING),
+            TaskModel.warnings.remove(),
+            TaskModel.started_at.remove(),
+            TaskModel.ended_at.remove(),
+        ]
+    )
 
 
 def forget(instance_id: int, task_ids: list[str], files: list[str]) -> None:

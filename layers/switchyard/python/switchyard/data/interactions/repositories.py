@@ -18,6 +18,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from switchyard.adapters.aws import bulk_client
+from switchyard.data.common import conditional_failed
 from switchyard.data.interactions.models import (
     CHUNK_BYTES,
     OFFER_HISTORY_SHARDS,
@@ -27,7 +28,6 @@ from switchyard.data.interactions.models import (
     OfferHistoryMetaModel,
     OfferHistoryModel,
 )
-from switchyard.data.repository import _conditional_failed
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions.design import (
@@ -70,7 +70,7 @@ class DesignRepository:
         try:
             item.save(condition=InteractionDesignModel.version == expected_version)
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise errors.ChangedMeanwhile(
                     "The interaction changed meanwhile; read it again and retry.",
                     {"interaction_id": stored.id},
@@ -136,7 +136,7 @@ class InstanceRepository:
                 condition=InteractionInstanceModel.single_open == True,  # noqa: E712 - a condition
             )
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -167,7 +167,7 @@ class InstanceRepository:
         try:
             InteractionInstanceModel(instance_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -210,7 +210,7 @@ class InstanceRepository:
         try:
             InteractionInstanceModel(instance_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True

@@ -19,8 +19,8 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
+from switchyard.data.common import conditional_failed
 from switchyard.data.interactions.priority_models import PriorityModel
-from switchyard.data.repository import _conditional_failed
 
 SETTINGS, SLOT, QUEUE = "settings", "slot", "queue"
 
@@ -94,7 +94,7 @@ class SlotRepository:
             )
             return True
         except PutError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
             return False
 
@@ -103,7 +103,7 @@ class SlotRepository:
         try:
             PriorityModel(SLOT, slot.name).delete(condition=_held_by(slot))
         except DeleteError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
 
     # --- the queue -----------------------------------------------------------------------------

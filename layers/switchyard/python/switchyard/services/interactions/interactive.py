@@ -20,9 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from switchyard.data.interactions import audience_controls as controls
-from switchyard.data.models import TaskModel
 from switchyard.domain.interactions.design import COUNTED, InteractiveAudience
-from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
+from switchyard.domain.models import Task, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.audiences import DONE
 
@@ -123,12 +122,5 @@ def next_cycle(deps: Deps, workflow: Workflow, task_ids: list[str]) -> list[str]
         return []
     if activity.run_until is not None and due >= activity.run_until:
         return []
-    TaskModel(run.id, head.id).update(  # pending again, its output (the cycles so far) kept
-        actions=[
-            TaskModel.status.set(TaskStatus.PENDING),
-            TaskModel.warnings.remove(),
-            TaskModel.started_at.remove(),
-            TaskModel.ended_at.remove(),
-        ]
-    )
+    controls.again(run.id, head.id)  # pending again, its output (the cycles so far) kept
     return [head.id]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.data.interactions import offer_history_reads as reads
-from switchyard.data.repository import _decode_cursor, _encode_cursor
+from switchyard.domain.cursors import decode_cursor, encode_cursor
 from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions.design import HISTORY_TYPES, Instance, space_for
 from switchyard.domain.models import Principal, Workflow
@@ -51,7 +51,7 @@ class OfferHistoryService:
         instance, run = self._instance(principal, design_id, key, instance_id)
         recorded = self._pick(instance, _recorded(run), activity)
         start: dict[str, Any] = (
-            _decode_cursor(cursor, _is_instance_cursor) if cursor else {"a": 0, "s": 0, "c": "", "o": 0}
+            decode_cursor(cursor, _is_instance_cursor) if cursor else {"a": 0, "s": 0, "c": "", "o": 0}
         )
         items: list[dict[str, Any]] = []
         space = space_for(instance.mode)
@@ -65,7 +65,7 @@ class OfferHistoryService:
             for record in reads.records(space, instance_id, act.name, position, record_id):
                 if len(items) == limit:
                     p = record.position
-                    return {"items": items, "next_cursor": _encode_cursor(_at(index, p))}
+                    return {"items": items, "next_cursor": encode_cursor(_at(index, p))}
                 items.append(_row(instance, act, record))
         return {"items": items, "next_cursor": None}
 
@@ -96,7 +96,7 @@ class OfferHistoryService:
         history is unpacked to look (there is no per-record key: see offer_history_reads)."""
         stored = self.designs.get(principal, design_id)
         self.designs.workflow(stored, key)
-        start = _decode_cursor(cursor, _is_record_cursor) if cursor else None
+        start = decode_cursor(cursor, _is_record_cursor) if cursor else None
         items: list[dict[str, Any]] = []
         for instance in self.deps.interactions.instances.of_workflow(design_id, key):
             if start is not None and instance.instance_id > int(start["i"]):
@@ -113,7 +113,7 @@ class OfferHistoryService:
                     if len(items) == limit:
                         return {
                             "items": items,
-                            "next_cursor": _encode_cursor({"i": instance.instance_id, "a": index}),
+                            "next_cursor": encode_cursor({"i": instance.instance_id, "a": index}),
                         }
                     items.append(_row(instance, act, record))
                     break  # a record is in an activity's audience once

@@ -42,7 +42,7 @@ ENDED = (TaskStatus.SUCCEEDED, TaskStatus.WARNING, TaskStatus.FAILED, TaskStatus
 
 
 def settings(deps: Deps) -> PrioritySettings:
-    stored = SlotRepository().settings(SETTINGS_NAME)
+    stored = deps.interactions.slots.settings(SETTINGS_NAME)
     return PrioritySettings.model_validate(stored) if stored else PrioritySettings()
 
 
@@ -51,7 +51,7 @@ def settings(deps: Deps) -> PrioritySettings:
 
 def take_slot(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any] | None:
     """Take a slot for ``task`` (``None``), or hold it queued, or fail it for queueing too long."""
-    repo = SlotRepository()
+    repo = deps.interactions.slots
     now = deps.clock()
     current = settings(deps)
     poll = max(1, deps.settings.interaction_poll_seconds)
@@ -121,8 +121,8 @@ def _stale(poll: int) -> timedelta:
     return max(STALE, timedelta(seconds=3 * poll))
 
 
-def leave_queue(workflow_id: str, task_id: str) -> None:
-    SlotRepository().dequeue(workflow_id, task_id)
+def leave_queue(deps: Deps, workflow_id: str, task_id: str) -> None:
+    deps.interactions.slots.dequeue(workflow_id, task_id)
 
 
 def _fresh_queue(repo: SlotRepository, now: datetime, poll: int) -> list[QueueEntry]:
@@ -177,7 +177,7 @@ def raise_if_queued_too_long(raw: dict[str, Any]) -> None:
 
 def release(deps: Deps, workflow_id: str, task_id: str | None = None) -> None:
     """Free the slots of one task of a run (``task_id``) or of the whole run, and their queue places."""
-    repo = SlotRepository()
+    repo = deps.interactions.slots
     for slot in repo.slots():
         if slot.workflow_id == workflow_id and (task_id is None or slot.task_id == task_id):
             repo.release(slot)
@@ -191,11 +191,11 @@ def release(deps: Deps, workflow_id: str, task_id: str | None = None) -> None:
 
 def queued(deps: Deps, workflow_id: str) -> dict[str, str]:
     """The run's queued activities: task id to why it waits."""
-    return {e.task_id: e.reason for e in SlotRepository().queue(workflow_id)}
+    return {e.task_id: e.reason for e in deps.interactions.slots.queue(workflow_id)}
 
 
 def usage(deps: Deps) -> dict[str, Any]:
-    repo = SlotRepository()
+    repo = deps.interactions.slots
     now = deps.clock()
     running = [
         {
@@ -239,6 +239,6 @@ class PrioritySettingsService:
 
     def replace(self, principal: Principal, body: Any) -> dict[str, Any]:
         parsed = parse_settings(body)
-        SlotRepository().put_settings(SETTINGS_NAME, parsed.model_dump(mode="json"))
+        self.deps.interactions.slots.put_settings(SETTINGS_NAME, parsed.model_dump(mode="json"))
         logger.info("prioritization settings changed", extra={"by": principal.user})
         return self.get(principal)

@@ -92,7 +92,7 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
         )
     held = audience_gate(deps, workflow, task, instance.instance_id)  # one audience paused or rewound
     if held is not None:
-        leave_queue(workflow.id, task.id)  # a held audience gives up its place in the queue
+        leave_queue(deps, workflow.id, task.id)  # a held audience gives up its place in the queue
         return held
     if activity.get("type") == "delay":
         ends = instance.delays.get(task.id)
@@ -113,7 +113,7 @@ def before_activity(deps: Deps, workflow: Workflow, task: Task) -> dict[str, Any
         if "wait_seconds" in extra:
             return extra
     if paused:
-        leave_queue(workflow.id, task.id)  # a paused activity gives up its place in the queue
+        leave_queue(deps, workflow.id, task.id)  # a paused activity gives up its place in the queue
         return {"wait_seconds": poll}
     if instance.control == PlayControl.RESUME_REQUESTED:
         instances.set_control(instance.instance_id, None, expected=(PlayControl.RESUME_REQUESTED,))
