@@ -13,7 +13,7 @@ from switchyard.api.auth import Permission, require
 from switchyard.domain import resolutions
 from switchyard.domain.errors import ConfigurationMissing, Forbidden, ValidationFailed
 from switchyard.domain.models import Principal, Task, TaskErrorInfo
-from switchyard.domain.workflow_types import plan_courier_group
+from switchyard.domain.plans.data import plan_courier_group
 from switchyard.services.engine import classify
 from switchyard.statemachines import load_definition, placeholders, state_names, substitute
 

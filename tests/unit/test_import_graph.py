@@ -97,7 +97,6 @@ def _modules() -> list[Path]:
 OVERSIZED = {
     "declarations.py",
     "domain/interactions/design.py",
-    "domain/workflow_types.py",
     "local/http.py",
     "local/state.py",
     "services/interactions/validation.py",

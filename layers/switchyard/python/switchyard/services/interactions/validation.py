@@ -34,7 +34,7 @@ from switchyard.domain.interactions.design import (
     WaitForEvent,
 )
 from switchyard.domain.models import Principal
-from switchyard.domain.workflow_types import ConfigSource
+from switchyard.domain.plans.config import ConfigSource
 from switchyard.tasks.interactions.context import table_locations
 from switchyard.tasks.interactions.delivery import destination_name, destination_problem
 from switchyard.tasks.pgp import SIGN_ALONE, KeyProblem, key_names, load_recipient, signing_key_problem
