@@ -20,14 +20,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from interaction_audience import customers, rate  # bench/ is the script's folder
 from switchyard.data.interactions.repositories import InstanceRepository
-from switchyard.domain.interactions.design import (
-    BatchAudience,
-    DataProcess,
-    DataTransfer,
-    DecisionOffer,
-    Instance,
-    Space,
-)
+from switchyard.domain.interactions.activities import BatchAudience, DataProcess, DataTransfer, DecisionOffer
+from switchyard.domain.interactions.instances import Instance, Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 from switchyard.tasks.interactions.activities import run_data_process, run_data_transfer, run_decision_offer

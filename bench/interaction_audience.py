@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 import duckdb
-from switchyard.domain.interactions.design import BatchAudience, Export, Offer, Space
+from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
+from switchyard.domain.interactions.instances import Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 from switchyard.tasks.interactions.audiences import run_batch_audience, run_offer
@@ -96,7 +97,7 @@ def main() -> None:
         )
         export = Export.model_validate({"type": "export", "name": "Export", "folder": "exports/bench"})
         from switchyard.data.interactions.repositories import InstanceRepository
-        from switchyard.domain.interactions.design import Instance
+        from switchyard.domain.interactions.instances import Instance
 
         InstanceRepository().create(
             Instance(

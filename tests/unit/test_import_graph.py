@@ -96,7 +96,6 @@ def _modules() -> list[Path]:
 # says exactly which are left (a module split under the limit must leave it).
 OVERSIZED = {
     "declarations.py",
-    "domain/interactions/design.py",
     "local/http.py",
     "local/state.py",
     "services/interactions/validation.py",

@@ -9,15 +9,9 @@ from typing import Any
 import duckdb
 import pytest
 from switchyard.domain.errors import UnauthorisedChannelError
-from switchyard.domain.interactions.design import (
-    BatchAudience,
-    Export,
-    Offer,
-    Space,
-    format_count,
-    plan_interaction,
-    structural_problems,
-)
+from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
+from switchyard.domain.interactions.design import plan_interaction, structural_problems
+from switchyard.domain.interactions.instances import Space, format_count
 from switchyard.tasks.interactions.audiences import (
     audience_sql,
     batch_limit_message,

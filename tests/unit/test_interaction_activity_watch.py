@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from switchyard.domain.interactions.design import Instance, InteractionDesign, WatchedWorkflow
+from switchyard.domain.interactions.design import InteractionDesign, WatchedWorkflow
+from switchyard.domain.interactions.instances import Instance
 from switchyard.domain.models import Task, TaskStatus
 from switchyard.services.interactions.activity_triggers import task_state
 from switchyard.services.interactions.designs import watched_activity_problems

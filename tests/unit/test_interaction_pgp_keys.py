@@ -10,7 +10,8 @@ import pysequoia
 import pytest
 from pydantic import ValidationError
 from switchyard.domain.errors import PgpKeyError
-from switchyard.domain.interactions.design import Export, Problem
+from switchyard.domain.interactions.activities import Export
+from switchyard.domain.interactions.design import Problem
 from switchyard.services.catalog import CatalogSettings, check_template_keys
 from switchyard.services.interactions.validation import WarehouseCatalog, _check_export_keys
 from switchyard.tasks.interactions.exports import run_export, summary_xml

@@ -23,7 +23,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogBreaksDesigns, CatalogInvalid
-from switchyard.domain.interactions.design import COLUMN, KEY, Problem, StoredDesign, check_pgp_keys
+from switchyard.domain.interactions.activities import COLUMN, KEY, check_pgp_keys
+from switchyard.domain.interactions.design import Problem
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.models import Principal
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.validation import (

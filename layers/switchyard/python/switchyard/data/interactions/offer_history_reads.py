@@ -22,7 +22,7 @@ from switchyard.data.interactions.models import (
     OfferHistoryModel,
 )
 from switchyard.data.interactions.repositories import OfferHistoryRepository, history_key, unpack
-from switchyard.domain.interactions.design import Space
+from switchyard.domain.interactions.instances import Space
 
 
 @dataclass(frozen=True)

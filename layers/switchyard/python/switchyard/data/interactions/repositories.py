@@ -30,13 +30,8 @@ from switchyard.data.interactions.models import (
 )
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions.design import (
-    Instance,
-    InteractionDesign,
-    Space,
-    StoredDesign,
-    WorkflowState,
-)
+from switchyard.domain.interactions.design import InteractionDesign
+from switchyard.domain.interactions.instances import Instance, Space, StoredDesign, WorkflowState
 
 COUNTER_ID = "#counter#instances"
 BATCH = 25  # BatchWriteItem's limit

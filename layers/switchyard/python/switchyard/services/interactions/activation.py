@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from switchyard.domain import errors
-from switchyard.domain.interactions.design import StoredDesign
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.models import Mode, Principal
 from switchyard.observability import logger
 from switchyard.services.deps import Deps

@@ -8,7 +8,8 @@ from switchyard.data.interactions import audience_controls as controls
 from switchyard.data.interactions.offer_history_reads import erase_audience
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions.design import HISTORY_TYPES, space_for
+from switchyard.domain.interactions.activities import HISTORY_TYPES
+from switchyard.domain.interactions.instances import space_for
 from switchyard.domain.models import Principal, Stage, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.audiences import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import errors
-from switchyard.domain.interactions.design import Instance, InteractionStatus, PlayControl
+from switchyard.domain.interactions.design import InteractionStatus
+from switchyard.domain.interactions.instances import Instance, PlayControl
 from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status

@@ -22,11 +22,10 @@ from switchyard.domain.interactions.design import (
     InteractionDesign,
     InteractionWorkflow,
     Problem,
-    StoredDesign,
     WatchedWorkflow,
-    WorkflowState,
     structural_problems,
 )
+from switchyard.domain.interactions.instances import StoredDesign, WorkflowState
 from switchyard.domain.models import Mode, Principal, Workflow
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.validation import WarehouseCatalog, validate_design

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from switchyard import declarations as d
-from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.schedules import TriggerSchedules
 

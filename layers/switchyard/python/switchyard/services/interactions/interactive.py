@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from switchyard.data.interactions import audience_controls as controls
-from switchyard.domain.interactions.design import COUNTED, InteractiveAudience
+from switchyard.domain.interactions.activities import COUNTED, InteractiveAudience
 from switchyard.domain.models import Task, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.audiences import DONE

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import errors
-from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.models import FINISHED, Mode, Principal
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.single import SingleInstances

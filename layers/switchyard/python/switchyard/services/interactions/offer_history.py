@@ -9,7 +9,8 @@ from typing import Any
 from switchyard.data.interactions import offer_history_reads as reads
 from switchyard.domain.cursors import decode_cursor, encode_cursor
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions.design import HISTORY_TYPES, Instance, space_for
+from switchyard.domain.interactions.activities import HISTORY_TYPES
+from switchyard.domain.interactions.instances import Instance, space_for
 from switchyard.domain.models import Principal, Workflow
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.designs import DesignService

@@ -19,7 +19,8 @@ from typing import Any
 
 from switchyard import declarations as d
 from switchyard.domain.errors import Conflict, DesignInvalid, PermissionDenied, SwitchyardError
-from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.interactions.triggers import RetryState, retry_offset
 from switchyard.domain.models import Mode, Principal
 from switchyard.observability import logger

@@ -7,7 +7,9 @@ from typing import Any
 
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions.design import FULFILMENT, Instance, InteractionStatus
+from switchyard.domain.interactions.activities import FULFILMENT
+from switchyard.domain.interactions.design import InteractionStatus
+from switchyard.domain.interactions.instances import Instance
 from switchyard.domain.models import Principal, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from switchyard.domain.interactions.design import (
+from switchyard.domain.interactions.activities import (
     Activity,
     BatchAudience,
     Control,
@@ -27,14 +27,12 @@ from switchyard.domain.interactions.design import (
     DecisionOffer,
     Delay,
     Export,
-    Instance,
-    InteractionStatus,
     InteractiveAudience,
     Offer,
-    PlayControl,
     WaitForEvent,
-    space_for,
 )
+from switchyard.domain.interactions.design import InteractionStatus
+from switchyard.domain.interactions.instances import Instance, PlayControl, space_for
 from switchyard.domain.models import Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps, get_deps
 from switchyard.services.interactions.audiences import audience_gate

@@ -10,7 +10,8 @@ from typing import Any
 from switchyard import declarations as d
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.domain import expressions
-from switchyard.domain.interactions.design import InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.services.deps import Deps
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # filled in by EventBridge Scheduler

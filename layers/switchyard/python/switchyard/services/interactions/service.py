@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.domain.interactions.design import Instance, InteractionDesign, Problem, StoredDesign
+from switchyard.domain.interactions.design import InteractionDesign, Problem
+from switchyard.domain.interactions.instances import Instance, StoredDesign
 from switchyard.domain.models import Mode, Principal
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.activation import Activation

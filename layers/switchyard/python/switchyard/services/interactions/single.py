@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import expressions
-from switchyard.domain.interactions.design import BatchAudience, Instance, InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.activities import BatchAudience
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import Instance, StoredDesign
 from switchyard.domain.models import Mode, Principal, TaskStatus, Workflow
 from switchyard.observability import logger
 from switchyard.services.deps import Deps

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.domain.interactions.design import Instance, InteractionWorkflow, StoredDesign
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.instances import Instance, StoredDesign
 from switchyard.domain.models import Mode, Principal, Workflow
 from switchyard.observability import logger
 from switchyard.services.deps import Deps

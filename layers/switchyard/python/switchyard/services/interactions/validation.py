@@ -17,7 +17,7 @@ from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
 from switchyard.domain import audience_expressions, expressions
 from switchyard.domain.errors import ValidationFailed
-from switchyard.domain.interactions.design import (
+from switchyard.domain.interactions.activities import (
     CATALOG_KIND,
     CATALOG_NAME,
     BatchAudience,
@@ -27,12 +27,10 @@ from switchyard.domain.interactions.design import (
     DecisionOffer,
     Delay,
     Export,
-    InteractionDesign,
     Offer,
-    Problem,
-    Trigger,
     WaitForEvent,
 )
+from switchyard.domain.interactions.design import InteractionDesign, Problem, Trigger
 from switchyard.domain.models import Principal
 from switchyard.domain.plans.config import ConfigSource
 from switchyard.tasks.interactions.context import table_locations

@@ -6,14 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain.errors import NotFound
-from switchyard.domain.interactions.design import (
-    Instance,
-    InteractionStatus,
-    PlayControl,
-    Problem,
-    StoredDesign,
-    format_count,
-)
+from switchyard.domain.interactions.design import InteractionStatus, Problem
+from switchyard.domain.interactions.instances import Instance, PlayControl, StoredDesign, format_count
 from switchyard.domain.models import Principal, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.audiences import audience_views

@@ -18,14 +18,14 @@ import duckdb
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain import audience_expressions
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
-from switchyard.domain.interactions.design import (
+from switchyard.domain.interactions.activities import (
     DataProcess,
     DataTransfer,
     DecisionOffer,
     Join,
-    Space,
     WaitForEvent,
 )
+from switchyard.domain.interactions.instances import Space
 from switchyard.tasks.database import SQL_ERRORS
 from switchyard.tasks.interactions.context import (
     RUN_PARTS,

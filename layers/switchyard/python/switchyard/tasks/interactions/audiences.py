@@ -13,12 +13,8 @@ from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
-from switchyard.domain.interactions.design import (
-    BatchAudience,
-    Control,
-    Offer,
-    PlayControl,
-)
+from switchyard.domain.interactions.activities import BatchAudience, Control, Offer
+from switchyard.domain.interactions.instances import PlayControl
 from switchyard.tasks.database import SQL_ERRORS
 from switchyard.tasks.interactions.context import (
     RUN_PARTS,

@@ -24,7 +24,8 @@ from switchyard.adapters.secrets import SecretStore
 from switchyard.destinations.base import Services
 from switchyard.destinations.registry import DESTINATIONS
 from switchyard.domain.errors import ExportDestinationError, TaskError
-from switchyard.domain.interactions.design import CATALOG_KIND, CATALOG_NAME, Export, Space
+from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, Export
+from switchyard.domain.interactions.instances import Space
 from switchyard.tasks.interactions.context import ActivityContext
 
 FILE_KINDS = ("s3", "sftp")

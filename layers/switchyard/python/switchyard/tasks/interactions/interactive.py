@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.domain.interactions.design import InteractiveAudience
+from switchyard.domain.interactions.activities import InteractiveAudience
 from switchyard.tasks.interactions.audiences import run_batch_audience
 from switchyard.tasks.interactions.context import RUN_PARTS, ActivityContext, slug
 
