@@ -98,7 +98,6 @@ OVERSIZED = {
     "declarations.py",
     "local/http.py",
     "local/state.py",
-    "services/interactions/validation.py",
 }
 
 

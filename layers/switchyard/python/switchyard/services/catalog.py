@@ -23,18 +23,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogBreaksDesigns, CatalogInvalid
-from switchyard.domain.interactions.activities import COLUMN, KEY, check_pgp_keys
+from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, COLUMN, KEY, check_pgp_keys
 from switchyard.domain.interactions.design import Problem
 from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.models import Principal
 from switchyard.services.deps import Deps
-from switchyard.services.interactions.validation import (
-    CATALOG_KIND,
-    CATALOG_NAME,
-    WarehouseCatalog,
-    validate_design,
-    warehouse_tables,
-)
+from switchyard.services.interactions.validation import validate_design
+from switchyard.services.interactions.warehouse import WarehouseCatalog, warehouse_tables
 from switchyard.tasks.interactions.delivery import destination_problem
 from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
 

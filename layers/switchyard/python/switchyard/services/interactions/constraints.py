@@ -10,12 +10,12 @@ from typing import Any
 from switchyard import declarations as d
 from switchyard.adapters.scheduler import ScheduleExists
 from switchyard.domain.errors import SwitchyardError
+from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME
 from switchyard.domain.interactions.design import InteractionWorkflow
 from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.schedules import TriggerSchedules, constraint_schedule_name
-from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interactions.audiences import count_records
 
 COMPARE = {

@@ -28,7 +28,8 @@ from switchyard.domain.interactions.design import (
 from switchyard.domain.interactions.instances import StoredDesign, WorkflowState
 from switchyard.domain.models import Mode, Principal, Workflow
 from switchyard.services.deps import Deps
-from switchyard.services.interactions.validation import WarehouseCatalog, validate_design
+from switchyard.services.interactions.validation import validate_design
+from switchyard.services.interactions.warehouse import WarehouseCatalog
 
 
 def watched_activity_problems(path: str, watched: InteractionDesign, watch: WatchedWorkflow) -> list[Problem]:

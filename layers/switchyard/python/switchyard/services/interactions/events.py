@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 
 from switchyard.domain import errors
 from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
-from switchyard.domain.interactions.activities import WaitForEvent
+from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, WaitForEvent
 from switchyard.domain.interactions.instances import Instance, PlayControl
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.constraints import COMPARE
-from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interactions.audiences import count_records
 
 

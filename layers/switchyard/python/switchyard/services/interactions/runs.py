@@ -19,6 +19,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from switchyard.domain.interactions.activities import (
+    CATALOG_KIND,
+    CATALOG_NAME,
     Activity,
     BatchAudience,
     Control,
@@ -46,7 +48,6 @@ from switchyard.services.interactions.interactive import (
     own_count,
 )
 from switchyard.services.interactions.priority import leave_queue, raise_if_queued_too_long, take_slot
-from switchyard.services.interactions.validation import CATALOG_KIND, CATALOG_NAME
 from switchyard.tasks.interactions.activities import (
     run_data_process,
     run_data_transfer,
