@@ -42,7 +42,7 @@ clear-times:
 	@mkdir -p test-artifacts; rm -f $(TIMES)
 
 lint: install
-	$(call timed,lint,$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .)
+	$(call timed,lint,$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports)
 
 types: install
 	$(call timed,types,$(VENV)/bin/mypy)

@@ -19,19 +19,14 @@ from datetime import UTC, datetime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from interaction_audience import customers, rate  # bench/ is the script's folder
-from switchyard.data.interactions import InstanceRepository
-from switchyard.domain.interactions import (
-    BatchAudience,
-    DataProcess,
-    DataTransfer,
-    DecisionOffer,
-    Instance,
-    Space,
-)
+from switchyard.data.interactions.repositories import InstanceRepository
+from switchyard.domain.interactions.activities import BatchAudience, DataProcess, DataTransfer, DecisionOffer
+from switchyard.domain.interactions.instances import Instance, Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
-from switchyard.tasks.interaction import ActivityContext, run_batch_audience
-from switchyard.tasks.interaction_activities import run_data_process, run_data_transfer, run_decision_offer
+from switchyard.tasks.interactions.activities import run_data_process, run_data_transfer, run_decision_offer
+from switchyard.tasks.interactions.audiences import run_batch_audience
+from switchyard.tasks.interactions.context import ActivityContext
 
 
 def main() -> None:

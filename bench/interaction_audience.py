@@ -22,10 +22,13 @@ from datetime import UTC, datetime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 import duckdb
-from switchyard.domain.interactions import BatchAudience, Export, Offer, Space
+from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
+from switchyard.domain.interactions.instances import Space
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
-from switchyard.tasks.interaction import ActivityContext, run_batch_audience, run_export, run_offer
+from switchyard.tasks.interactions.audiences import run_batch_audience, run_offer
+from switchyard.tasks.interactions.context import ActivityContext
+from switchyard.tasks.interactions.exports import run_export
 
 
 def customers(n: int) -> bytes:
@@ -93,8 +96,8 @@ def main() -> None:
             {"type": "offer", "name": "Offer", "offer_code": "B1", "channel": "email"}
         )
         export = Export.model_validate({"type": "export", "name": "Export", "folder": "exports/bench"})
-        from switchyard.data.interactions import InstanceRepository
-        from switchyard.domain.interactions import Instance
+        from switchyard.data.interactions.repositories import InstanceRepository
+        from switchyard.domain.interactions.instances import Instance
 
         InstanceRepository().create(
             Instance(
@@ -143,8 +146,8 @@ def main() -> None:
 
         if not args.skip_raw:
             from switchyard.adapters.aws import client
-            from switchyard.data.interaction_models import OfferHistoryModel
-            from switchyard.data.interactions import pack
+            from switchyard.data.interactions.models import OfferHistoryModel
+            from switchyard.data.interactions.repositories import pack
 
             # the same backend, plain single-threaded BatchWriteItem loops, validation on
             dynamodb = client("dynamodb", deps.settings.region)

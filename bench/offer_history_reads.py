@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from switchyard.data import offer_history_reads as reads
+from switchyard.data.interactions import offer_history_reads as reads
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 

@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import expect
-from switchyard.domain.interaction_triggers import RETRY_LADDER
+from switchyard.domain.interactions.triggers import RETRY_LADDER
 from switchyard.local.runtime import REGION
 from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_expiry import expiry_schedule_name
-from switchyard.services.interaction_retries import retry_schedule_name
-from switchyard.services.interactions import trigger_schedule_name
+from switchyard.services.interactions.expiry import expiry_schedule_name
+from switchyard.services.interactions.retries import retry_schedule_name
+from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi

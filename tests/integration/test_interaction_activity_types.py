@@ -219,7 +219,7 @@ def test_a_data_process_computes_joins_and_filters_a_new_audience_for_the_next_a
 def test_a_data_transfer_appends_to_a_warehouse_table_and_rollback_restores_it(
     api: Api, deps: Deps, tokens: dict[str, str]
 ) -> None:
-    from switchyard.services.interaction_validation import warehouse_tables
+    from switchyard.services.interactions.warehouse import warehouse_tables
 
     table = f"ix_west_{time.monotonic_ns()}"
     key = f"db/ixmarketing/{table}.parquet"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from switchyard.data.interaction_slots import SlotRepository
-from switchyard.services import interaction_runs
+from switchyard.data.interactions.slots import SlotRepository
 from switchyard.services.deps import Deps
+from switchyard.services.interactions import runs as interaction_runs
 
 from tests.integration.conftest import Api
 from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
@@ -306,7 +306,7 @@ def test_an_urgent_activity_past_its_deadline_starts_beyond_the_limit(
 
 
 def test_a_slot_is_taken_by_one_holder_at_a_time(deps: Deps) -> None:
-    from switchyard.data.interaction_slots import slot_name
+    from switchyard.data.interactions.slots import slot_name
 
     repo = SlotRepository()
     now = datetime.now(UTC).replace(microsecond=0)

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from switchyard import declarations as decl
-from switchyard.domain.interaction_triggers import RETRY_LADDER
+from switchyard.domain.interactions.triggers import RETRY_LADDER
 from switchyard.local.runtime import REGION
 from switchyard.local.scheduler import Fired, SchedulerClock
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_retries import retry_schedule_name
-from switchyard.services.interactions import trigger_schedule_name
+from switchyard.services.interactions.retries import retry_schedule_name
+from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.integration.conftest import Api
 from tests.integration.test_interactions import (
@@ -334,7 +334,7 @@ def test_single_instance_fields_are_checked_and_only_the_latest_recurring_instan
 
 
 def test_a_workflow_that_stops_firing_is_deactivated_after_its_inactivity_days(api: Api, deps: Deps) -> None:
-    from switchyard.services.interaction_expiry import expiry_schedule_name
+    from switchyard.services.interactions.expiry import expiry_schedule_name
 
     body = design([audience(), offer()], expire_after_days_inactive=10)
     # fires on the next Monday at 09:00, once

@@ -515,7 +515,7 @@ def test_offer_history_contract_the_fake_behaves_like_the_repository(deps: Deps)
 
 def trigger_schedule(deps: Deps, design_id: str, key: str = "main") -> dict[str, Any] | None:
     from switchyard import declarations as decl
-    from switchyard.services.interactions import trigger_schedule_name
+    from switchyard.services.interactions.schedules import trigger_schedule_name
 
     return deps.scheduler.get(
         decl.interaction_schedule_group("default"), trigger_schedule_name(design_id, key)
@@ -523,7 +523,7 @@ def trigger_schedule(deps: Deps, design_id: str, key: str = "main") -> dict[str,
 
 
 def fired_for(clock: Any, at: datetime, design_id: str, deps: Deps) -> list[Any]:
-    from switchyard.services.interactions import trigger_schedule_name
+    from switchyard.services.interactions.schedules import trigger_schedule_name
 
     name = trigger_schedule_name(design_id, "main")
     fired = [f for f in clock.tick(at) if f.name == name]
@@ -731,7 +731,7 @@ def test_an_activity_state_trigger_fires_when_the_watched_workflow_ends_in_its_s
 def test_a_fire_waits_for_its_database_count_and_external_call_then_starts(api: Api, deps: Deps) -> None:
     from switchyard.local.runtime import REGION
     from switchyard.local.scheduler import SchedulerClock
-    from switchyard.services.interactions import constraint_schedule_name
+    from switchyard.services.interactions.schedules import constraint_schedule_name
 
     body = design([audience(), offer()])
     body["workflows"][0]["trigger"] = {
@@ -782,7 +782,7 @@ def test_a_fire_waits_for_its_database_count_and_external_call_then_starts(api: 
 
 
 def test_a_count_that_never_holds_stops_being_checked(api: Api, deps: Deps) -> None:
-    from switchyard.services.interactions import constraint_schedule_name
+    from switchyard.services.interactions.schedules import constraint_schedule_name
 
     body = design([audience(), offer()])
     body["workflows"][0]["trigger"] = {

@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto.dynamodb.models import DynamoDBBackend
 from switchyard.api.app import RouteRule, get_route_rules, handle
 from switchyard.api.auth import Role
-from switchyard.api.contract import ROLE_TABLE_BEGIN, ROLE_TABLE_END, openapi_path, role_table
+from switchyard.api.contract import openapi_path
+from switchyard.api.role_table import ROLE_TABLE_BEGIN, ROLE_TABLE_END, role_table
 from switchyard.local.http import to_apigateway_event
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
@@ -106,7 +107,7 @@ def test_the_route_table_in_the_docs_is_the_one_the_code_has() -> None:
     # Given the table docs/operations.md carries and the one generated from the routes' @requires
     text = (ROOT / "docs" / "operations.md").read_text()
     documented = text.split(ROLE_TABLE_BEGIN, 1)[1].split(ROLE_TABLE_END, 1)[0].strip().splitlines()
-    # Then they are the same, row for row (regenerate with `python -m switchyard.api.contract`)
+    # Then they are the same, row for row (regenerate with `python -m switchyard.api.role_table`)
     assert documented == role_table()
     # And every route of the app has its row
     assert set(documented_table()) == {(r.method, openapi_path(r.path)) for r in RULES}

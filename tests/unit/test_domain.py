@@ -13,7 +13,7 @@ from switchyard.api.auth import Permission, require
 from switchyard.domain import resolutions
 from switchyard.domain.errors import ConfigurationMissing, Forbidden, ValidationFailed
 from switchyard.domain.models import Principal, Task, TaskErrorInfo
-from switchyard.domain.workflow_types import plan_courier_group
+from switchyard.domain.plans.data import plan_courier_group
 from switchyard.services.engine import classify
 from switchyard.statemachines import load_definition, placeholders, state_names, substitute
 
@@ -249,17 +249,11 @@ def test_every_task_error_is_registered_under_its_class_name_with_its_own_code()
     assert TASK_ERRORS["ExportDestinationError"].code == "invalid_export_destination"
 
 
-def test_every_offered_or_referenced_resolution_is_in_the_registry() -> None:
+def test_every_offered_resolution_is_in_the_registry() -> None:
     offered = {r.id for r in resolutions.COMMON} | {
         r.id for options in resolutions.BY_ERROR_CODE.values() for r in options
     }
-    referenced = (
-        set(resolutions.REFRESHES_FROM_CONFIGURATION)
-        | set(resolutions.SECRET_PARAMS)
-        | set(resolutions.PARAM_TO_INPUT)
-        | set(resolutions.SETS_INPUTS)
-    )
-    assert offered | referenced <= set(resolutions.ALL)
+    assert offered <= set(resolutions.ALL)
     assert {"update_credentials", "fix_list_name", "ignore_jitter"} <= set(resolutions.ALL)
     # and every registered resolution is offered for some failure
     assert set(resolutions.ALL) == offered
@@ -267,3 +261,49 @@ def test_every_offered_or_referenced_resolution_is_in_the_registry() -> None:
     from switchyard.domain.errors import TASK_ERRORS
 
     assert set(resolutions.BY_ERROR_CODE) <= {c.code for c in TASK_ERRORS.values()}
+
+
+def _failed_query(inputs: dict[str, object]) -> Task:
+    return Task(id="t1", name="Query", kind="query", stage="queries", position=0, inputs=inputs)
+
+
+def test_each_resolution_says_what_the_task_runs_again_with() -> None:
+    # Given a failed task and the current configuration, which has a fixed pattern
+    task = _failed_query({"pattern": "crm_*.csv", "fail_above": 5})
+
+    def configured(inputs: dict[str, object]) -> dict[str, object]:
+        return {**inputs, "pattern": "crm_v2_*.csv"}
+
+    # When each resolution that runs the task again says what it runs with
+    def run_with(rid: str, params: dict[str, object]) -> dict[str, object]:
+        return resolutions.ALL[rid].inputs(task, params, configured)
+
+    # Then retry keeps the inputs (with the overrides), restart and the fixes read the configuration,
+    # the threshold rises for this run, and ignore-jitter adds its flag
+    assert run_with("retry_task", {}) == task.inputs
+    assert run_with("retry_task", {"overrides": {"pattern": "x"}})["pattern"] == "x"
+    for rid in ("restart_task", "fix_missing_table", "fix_list_name", "update_credentials"):
+        assert run_with(rid, {})["pattern"] == "crm_v2_*.csv"
+    assert run_with("raise_error_threshold", {"threshold": 9})["fail_above"] == 9
+    assert run_with("ignore_jitter", {})["ignore_jitter"] is True
+    # and the closing ones do not run it again
+    assert {r.id for r in resolutions.ALL.values() if r.outcome != "run"} == {
+        "skip_task",
+        "ignore_missing_file",
+    }
+
+
+def test_resolutions_check_their_parameters_against_the_task() -> None:
+    # Given a failed query task with a threshold of 5
+    task = _failed_query({"pattern": "crm_*.csv", "fail_above": 5})
+    # Then an override of an input the task does not have, and a threshold not above 5, are refused
+    retry, threshold = resolutions.ALL["retry_task"], resolutions.ALL["raise_error_threshold"]
+    assert retry.problems(task, {"overrides": {"patern": "x"}}) == [
+        "overrides may only replace the task's inputs (fail_above, pattern); unknown: patern"
+    ]
+    assert threshold.problems(task, {"threshold": 5}) == ["threshold must be above the current threshold (5)"]
+    assert threshold.problems(task, {"threshold": 6}) == []
+    # and credentials are never recorded as given
+    assert resolutions.ALL["update_credentials"].recorded_params({"credentials": {"k": "v"}}) == {
+        "credentials": "<redacted>"
+    }

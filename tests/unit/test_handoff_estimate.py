@@ -11,7 +11,7 @@ import pytest
 from switchyard.adapters.engine import execution_arn, state_machine_arn
 from switchyard.domain.models import Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.handoff import events_of, next_execution_name
-from switchyard.services.interaction_handoff import between_cycles, only_interactive_left, over_threshold
+from switchyard.services.interactions.handoff import between_cycles, only_interactive_left, over_threshold
 
 CYCLES = {"cycles": [{"at": "2026-01-01T00:00:00+00:00", "records": 5}], "cycle": 1}
 

@@ -9,23 +9,17 @@ from typing import Any
 import duckdb
 import pytest
 from switchyard.domain.errors import UnauthorisedChannelError
-from switchyard.domain.interactions import (
-    BatchAudience,
-    Export,
-    Offer,
-    Space,
-    format_count,
-    plan_interaction,
-    structural_problems,
-)
-from switchyard.tasks.interaction import (
-    ActivityContext,
+from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
+from switchyard.domain.interactions.design import plan_interaction, structural_problems
+from switchyard.domain.interactions.instances import Space, format_count
+from switchyard.tasks.interactions.audiences import (
     audience_sql,
     batch_limit_message,
     run_batch_audience,
-    run_export,
     run_offer,
 )
+from switchyard.tasks.interactions.context import ActivityContext
+from switchyard.tasks.interactions.exports import run_export
 
 from tests.fakes import MemoryBlobStore, MemoryInstances, MemoryOfferHistory
 

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from switchyard.domain.interactions import Instance, InteractionDesign, WatchedWorkflow
+from switchyard.domain.interactions.design import InteractionDesign, WatchedWorkflow
+from switchyard.domain.interactions.instances import Instance
 from switchyard.domain.models import Task, TaskStatus
-from switchyard.services.interaction_activity_triggers import task_state, watched_activity_problems
-from switchyard.services.interaction_events import MAX_PAYLOAD_BYTES, event_view, payload_size
+from switchyard.services.interactions.activity_triggers import task_state
+from switchyard.services.interactions.designs import watched_activity_problems
+from switchyard.services.interactions.events import MAX_PAYLOAD_BYTES, event_view, payload_size
 
 WELCOME = InteractionDesign.model_validate(
     {

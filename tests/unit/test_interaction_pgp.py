@@ -7,8 +7,9 @@ from typing import Any
 import pysequoia
 import pytest
 from switchyard.domain.errors import PgpKeyError
-from switchyard.domain.interactions import Export
-from switchyard.tasks.interaction import run_batch_audience, run_export, unique_names
+from switchyard.domain.interactions.activities import Export
+from switchyard.tasks.interactions.audiences import run_batch_audience
+from switchyard.tasks.interactions.exports import run_export, unique_names
 from switchyard.tasks.pgp import KeyProblem, load_recipient
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore
@@ -76,7 +77,7 @@ def test_encrypted_names_skip_plain_and_encrypted_files_already_there(blobs: Mem
 
 
 def _audience(blobs: MemoryBlobStore, **over: Any) -> dict[str, Any]:
-    from switchyard.domain.interactions import BatchAudience
+    from switchyard.domain.interactions.activities import BatchAudience
 
     a = BatchAudience.model_validate({"type": "batch_audience", "name": "All", "columns": ["email"]})
     return run_batch_audience(a, context(blobs, **over), {})

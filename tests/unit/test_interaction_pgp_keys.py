@@ -10,10 +10,12 @@ import pysequoia
 import pytest
 from pydantic import ValidationError
 from switchyard.domain.errors import PgpKeyError
-from switchyard.domain.interactions import Export, Problem
+from switchyard.domain.interactions.activities import Export
+from switchyard.domain.interactions.design import Problem
 from switchyard.services.catalog import CatalogSettings, check_template_keys
-from switchyard.services.interaction_validation import WarehouseCatalog, _check_export_keys
-from switchyard.tasks.interaction import run_export, summary_xml
+from switchyard.services.interactions.checks import check_export_keys
+from switchyard.services.interactions.warehouse import WarehouseCatalog
+from switchyard.tasks.interactions.exports import run_export, summary_xml
 from switchyard.tasks.pgp import KeyProblem, key_names, load_signer
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore
@@ -127,7 +129,7 @@ def _export_problems(
     settings = {"export_templates": {"t": template}} if template else {}
     catalog = WarehouseCatalog(tables={}, settings=settings, secrets=secrets)
     problems: list[Problem] = []
-    _check_export_keys(
+    check_export_keys(
         Export.model_validate({"type": "export", "name": "E", **export}), "x", catalog, problems
     )
     return problems

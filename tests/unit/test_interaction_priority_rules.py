@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from switchyard.domain.errors import ValidationFailed
-from switchyard.domain.interaction_priority import (
+from switchyard.domain.interactions.design import InteractionWorkflow
+from switchyard.domain.interactions.priority import (
     PrioritySettings,
     Waiter,
     ahead_of,
@@ -14,7 +15,6 @@ from switchyard.domain.interaction_priority import (
     parse_settings,
     queued_seconds,
 )
-from switchyard.domain.interactions import InteractionWorkflow
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from switchyard.domain.interaction_triggers import RETRY_LADDER, retry_offset
+from switchyard.domain.interactions.triggers import RETRY_LADDER, retry_offset
 
 
 def test_the_ladder_is_every_10_s_for_a_minute_every_minute_for_9_then_every_10_for_50() -> None:

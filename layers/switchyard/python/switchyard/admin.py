@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from switchyard import declarations as d
 from switchyard.api.auth import Role
 from switchyard.data.models import TokenModel
+from switchyard.data.repository import TokenRepository
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,8 +29,6 @@ def main(argv: list[str] | None = None) -> int:
         help="refuse the token after this many days (default: never)",
     )
     args = parser.parse_args(argv)
-
-    from switchyard.data.repository import TokenRepository
 
     TokenModel.Meta.table_name = args.table
     if args.region:

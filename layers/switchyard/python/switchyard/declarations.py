@@ -476,7 +476,7 @@ INSTANCE_ENDED_PATTERN: dict[str, object] = {
     "detail": {"type": ["interaction"], "status": ["succeeded", "failed", "stopped"]},
 }
 # An interaction activity that completed or failed goes to the triggers function: activity-state
-# triggers that watch one activity (services/interaction_activity_triggers.py).
+# triggers that watch one activity (services/interactions/activity_triggers.py).
 ACTIVITY_STATE_DETAIL_TYPE = "Interaction Activity State Changed"
 ACTIVITY_STATE_RULE_NAME = "switchyard-interaction-activity-state"
 ACTIVITY_STATE_PATTERN: dict[str, object] = {

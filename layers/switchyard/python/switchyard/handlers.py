@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from switchyard.destinations.base import Services
 from switchyard.services.deps import get_deps
 from switchyard.services.engine import EngineService
+from switchyard.services.interactions.runs import activity_event
 from switchyard.tasks.campaign import deliver, select_audience
 from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
@@ -70,8 +71,6 @@ TASKS = {
 
 def task_event(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     if kind == "activity":
-        from switchyard.services.interaction_runs import activity_event
-
         return activity_event(raw)
     deps = get_deps()
     inputs = {k: v for k, v in raw.items() if not k.startswith("_")}

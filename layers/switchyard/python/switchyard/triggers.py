@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from switchyard.services.deps import get_deps
+from switchyard.services.interactions.activity_triggers import ActivityTriggers
+from switchyard.services.interactions.service import InteractionService
 from switchyard.services.schedules import ScheduleService
 
 
@@ -94,44 +96,31 @@ class ActivityStateChanged(BaseModel):
 def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
     service = ScheduleService(get_deps())
     if raw.get("detail-type") == "Interaction Activity State Changed":
-        from switchyard.services.interaction_activity_triggers import ActivityTriggers
-        from switchyard.services.interactions import InteractionService
-
         changed = ActivityStateChanged.model_validate(raw).detail
-        return ActivityTriggers(InteractionService(get_deps())).on_activity_state(
+        return ActivityTriggers(get_deps()).on_activity_state(
             changed.workflow_id, changed.task_id, changed.state
         )
     if "detail-type" in raw:
         event = StatusChanged.model_validate(raw)
         if event.detail.type == "interaction":
-            from switchyard.services.interactions import InteractionService
-
             return InteractionService(get_deps()).on_instance_ended(event.detail.workflow_id)
         return service.run_after(event.detail.workflow_id)
     if raw.get("kind") == "interaction_constraints":
-        from switchyard.services.interactions import InteractionService
-
         check = ConstraintCheck.model_validate(raw)
         return InteractionService(get_deps()).check_constraints(
             check.tenant, check.design_id, check.workflow_key
         )
     if raw.get("kind") == "interaction_expiry":
-        from switchyard.services.interactions import InteractionService
-
         expiry = InteractionExpiry.model_validate(raw)
         return InteractionService(get_deps()).expire(
             expiry.tenant, expiry.design_id, expiry.workflow_key, expiry.expires_at
         )
     if raw.get("kind") == "interaction_retry":
-        from switchyard.services.interactions import InteractionService
-
         retry = InteractionRetry.model_validate(raw)
         return InteractionService(get_deps()).retry_fire(
             retry.tenant, retry.design_id, retry.workflow_key, retry.attempt, retry.fire
         )
     if raw.get("kind") == "interaction":
-        from switchyard.services.interactions import InteractionService
-
         ix = InteractionFire.model_validate(raw)
         return InteractionService(get_deps()).fire_scheduled(
             ix.tenant, ix.design_id, ix.workflow_key, ix.scheduled_time

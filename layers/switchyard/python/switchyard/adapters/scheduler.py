@@ -16,6 +16,10 @@ from switchyard.domain.errors import ValidationFailed
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
 
 
+class ScheduleExists(Exception):
+    """``create`` of a schedule whose name is taken in its group (set already: a retried call)."""
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     """One EventBridge Scheduler schedule that invokes a Lambda function with a JSON input."""
@@ -36,7 +40,7 @@ class ScheduleSpec:
 
 
 class Scheduler(Protocol):
-    def create(self, spec: ScheduleSpec) -> None: ...
+    def create(self, spec: ScheduleSpec) -> None: ...  # ScheduleExists when the name is taken
     def update(self, spec: ScheduleSpec) -> None: ...
     def delete(self, group: str, name: str) -> bool: ...
     def get(self, group: str, name: str) -> dict[str, Any] | None: ...
@@ -116,6 +120,8 @@ class EventBridgeScheduler:
         try:
             getattr(self._client(), operation)(**request)
         except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConflictException":
+                raise ScheduleExists(request["Name"]) from exc
             # The Scheduler refused what we validated (a rule we do not know of): say what it said.
             if exc.response["Error"]["Code"] == "ValidationException":
                 raise ValidationFailed(

@@ -46,7 +46,7 @@ from switchyard.api.schemas import (
     WorkflowPage,
     WorkflowSummary,
 )
-from switchyard.domain.errors import SwitchyardError
+from switchyard.domain.errors import SwitchyardError, ValidationFailed
 from switchyard.domain.models import Principal
 from switchyard.observability import logger
 from switchyard.services.deps import get_deps
@@ -250,8 +250,6 @@ def build_app() -> APIGatewayRestResolver:
 
 
 def raise_invalid(message: str) -> None:
-    from switchyard.domain.errors import ValidationFailed
-
     raise ValidationFailed(message)
 
 

@@ -10,13 +10,7 @@ from typing import Any, TypeVar
 from switchyard.data.repository import TokenRepository
 from switchyard.domain.errors import Forbidden, TokenExpired, Unauthorized
 from switchyard.domain.models import Principal
-
-
-class Role(StrEnum):
-    ADMINISTRATOR = "administrator"
-    OPERATOR = "operator"
-    USER = "user"
-    AUDIENCE_ONLY = "audience_only"
+from switchyard.domain.roles import Role
 
 
 class Permission(StrEnum):

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchyard.domain.interactions import Problem
+from switchyard.domain.interactions.design import Problem
 
 
 def plain(payload: Any) -> Any:

@@ -16,8 +16,9 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from switchyard.data.alert_models import AlertModel, OutboxModel
+from switchyard.data.common import conditional_failed
 from switchyard.data.models import ConfigModel
-from switchyard.data.repository import _conditional_failed, _decode_cursor, _encode_cursor
+from switchyard.domain.cursors import decode_cursor, encode_cursor
 
 
 def _created_key(created_at: str, item_id: str) -> str:
@@ -33,7 +34,7 @@ def _save_once(item: AlertModel | OutboxModel, condition: Any) -> bool:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _conditional_failed(exc):
+        if conditional_failed(exc):
             return False
         raise
     return True
@@ -70,7 +71,7 @@ class AlertRepository:
                 condition=ConfigModel.kind.exists()
             )
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -120,7 +121,7 @@ class AlertRepository:
                 & OutboxModel.status.is_in("pending", "retrying"),
             )
         except Exception as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -148,7 +149,7 @@ class AlertRepository:
         ):
             if value:
                 condition = (attribute == value) if condition is None else condition & (attribute == value)
-        start = _decode_cursor(cursor, _outbox_key) if cursor else None
+        start = decode_cursor(cursor, _outbox_key) if cursor else None
         results = OutboxModel.by_tenant.query(
             tenant,
             filter_condition=condition,
@@ -165,7 +166,7 @@ class AlertRepository:
         if len(items) > limit:
             items = items[:limit]
             last = items[-1]
-            next_cursor = _encode_cursor(
+            next_cursor = encode_cursor(
                 {"outbox_id": last.outbox_id, "tenant": last.tenant, "created_key": last.created_key}
             )
         return [{**i.body, "status": i.status, "attempts": int(i.attempts)} for i in items], next_cursor

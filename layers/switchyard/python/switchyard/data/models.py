@@ -15,8 +15,8 @@ from pynamodb.models import Model
 
 from switchyard import declarations as d
 from switchyard.data.alert_models import ALERT_TABLE_MODELS
-from switchyard.data.interaction_models import INTERACTION_TABLE_MODELS
-from switchyard.data.priority_models import PRIORITY_TABLE_MODELS
+from switchyard.data.interactions.models import INTERACTION_TABLE_MODELS
+from switchyard.data.interactions.priority_models import PRIORITY_TABLE_MODELS
 
 
 class WorkflowsByTenant(GlobalSecondaryIndex):  # type: ignore[type-arg]

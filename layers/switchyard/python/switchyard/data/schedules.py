@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from switchyard.data.common import conditional_failed
 from switchyard.data.models import ScheduleModel
-from switchyard.data.repository import _conditional_failed
 from switchyard.domain.schedules import Schedule
 
 
@@ -25,7 +25,7 @@ class ScheduleRepository:
         try:
             self._item(schedule).save(condition=ScheduleModel.name.does_not_exist())
         except PutError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True

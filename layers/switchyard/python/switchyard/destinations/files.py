@@ -129,7 +129,7 @@ class SftpDestination:
     @staticmethod
     async def _session(config: dict[str, Any], secret: dict[str, Any], work: Any) -> None:
         """Connect, open an SFTP session, ``await work(sftp)``; errors as destination errors."""
-        import asyncssh
+        import asyncssh  # lazy: only SFTP destinations need it (cold start of the other tasks)
 
         known_hosts: Any = None
         if config.get("host_key"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from switchyard.destinations.platforms import PLATFORMS
 from switchyard.domain.errors import ValidationFailed
+from switchyard.domain.platforms import PLATFORM_RULES
 
 ROLE_ARN = r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}"
 PRIVATE_KEY = r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*"
@@ -21,8 +21,8 @@ def fields(kind: str) -> tuple[dict[str, str], dict[str, str]]:
         return {"username": r"[^\s:]{1,128}"}, {"password": r"[\s\S]{1,1024}", "private_key": PRIVATE_KEY}
     if kind == "webhook":
         return {"token": r"[\x21-\x7e]{8,4096}"}, {}
-    if kind in PLATFORMS:
-        return dict(PLATFORMS[kind].credentials), {}
+    if kind in PLATFORM_RULES:
+        return dict(PLATFORM_RULES[kind].credentials), {}
     raise ValidationFailed(f"Destinations of kind {kind!r} take no credentials.", {"kind": kind})
 
 

@@ -1,8 +1,16 @@
-"""Resolutions: what a person may do about a failed task, chosen from what failed."""
+"""Resolutions: what a person may do about a failed task, chosen from what failed.
+
+Each resolution is an object that knows what it does (docs/architecture.md, "Resolutions"): the
+problems of its parameters for this task (:meth:`Resolution.problems`), what to do before the
+task is touched (:meth:`Resolution.prepare`: store credentials), and what the task becomes:
+run again with :meth:`Resolution.inputs`, or closed with its ``outcome`` status. A new one is a
+new object below with the failure codes that offer it; ``ALL`` finds it by itself.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -16,7 +24,16 @@ class ResolutionParam(BaseModel):
     description: str
 
 
+class Effects(Protocol):
+    """What a resolution may ask of the services before the task runs again."""
+
+    def store_credentials(self, task: Task, credentials: dict[str, Any] | None) -> None: ...
+
+
 class Resolution(BaseModel):
+    """Closes the failed task with ``outcome`` (``skipped``, ``warning``), or, with outcome
+    ``run``, runs it again with the same inputs; subclasses change what it does."""
+
     id: str
     title: str
     description: str
@@ -24,8 +41,94 @@ class Resolution(BaseModel):
     outcome: str  # "run" | "skipped" | "warning"
     params: list[ResolutionParam] = Field(default_factory=list)
 
+    # parameters that are secrets: never recorded in history or logs
+    secret_params: ClassVar[frozenset[str]] = frozenset()
 
-RETRY = Resolution(
+    def problems(self, task: Task, params: dict[str, Any]) -> list[str]:
+        """What is wrong with ``params`` for this task (empty when they may be applied)."""
+        return validate_params(self, params)
+
+    def prepare(self, task: Task, params: dict[str, Any], effects: Effects) -> None:
+        """Done before the task changes (may refuse with a domain error)."""
+
+    def inputs(
+        self, task: Task, params: dict[str, Any], configured: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The inputs the task runs again with; ``configured(inputs)`` reads them again from the
+        current configuration."""
+        return dict(task.inputs)
+
+    def recorded_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {k: "<redacted>" if k in self.secret_params else v for k, v in params.items()}
+
+
+class RetryTask(Resolution):
+    """The same inputs, with the overrides given for this run only."""
+
+    def problems(self, task: Task, params: dict[str, Any]) -> list[str]:
+        problems = super().problems(task, params)
+        if isinstance(params.get("overrides"), dict):
+            unknown = sorted(set(params["overrides"]) - set(task.inputs))
+            if unknown:
+                problems.append(
+                    f"overrides may only replace the task's inputs ({', '.join(sorted(task.inputs))}); "
+                    f"unknown: {', '.join(unknown)}"
+                )
+        return problems
+
+    def inputs(
+        self, task: Task, params: dict[str, Any], configured: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {**task.inputs, **(params.get("overrides") or {})}
+
+
+class FromConfiguration(Resolution):
+    """The inputs read again from the current configuration (a fixed courier, path, SQL, list)."""
+
+    def inputs(
+        self, task: Task, params: dict[str, Any], configured: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        return configured(dict(task.inputs))
+
+
+class UpdateCredentials(FromConfiguration):
+    """New credentials stored for the destination first (or the ones already stored), then
+    the task restarts from the current configuration."""
+
+    secret_params: ClassVar[frozenset[str]] = frozenset({"credentials"})
+
+    def prepare(self, task: Task, params: dict[str, Any], effects: Effects) -> None:
+        effects.store_credentials(task, params.get("credentials"))
+
+
+class RaiseThreshold(Resolution):
+    """The same inputs with a higher failure threshold (``fail_above``) for this run only."""
+
+    def problems(self, task: Task, params: dict[str, Any]) -> list[str]:
+        problems = super().problems(task, params)
+        current = task.inputs.get("fail_above")
+        if not problems and current is not None and float(params["threshold"]) <= float(current):
+            problems.append(f"threshold must be above the current threshold ({float(current):g})")
+        return problems
+
+    def inputs(
+        self, task: Task, params: dict[str, Any], configured: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {**task.inputs, "fail_above": params["threshold"]}
+
+
+class SetsInputs(Resolution):
+    """The same inputs with ``sets`` added for this run only."""
+
+    sets: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def inputs(
+        self, task: Task, params: dict[str, Any], configured: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {**task.inputs, **self.sets}
+
+
+RETRY = RetryTask(
     id="retry_task",
     title="Retry task",
     description=(
@@ -41,7 +144,7 @@ RETRY = Resolution(
         )
     ],
 )
-RESTART = Resolution(
+RESTART = FromConfiguration(
     id="restart_task",
     title="Restart from the failed task with the current configuration",
     description=(
@@ -66,7 +169,7 @@ IGNORE_MISSING_FILE = Resolution(
     outcome="warning",
 )
 
-RAISE_THRESHOLD = Resolution(
+RAISE_THRESHOLD = RaiseThreshold(
     id="raise_error_threshold",
     title="Raise the error threshold for this run",
     description=(
@@ -83,7 +186,7 @@ RAISE_THRESHOLD = Resolution(
 
 
 def _fix_sql(id_: str, title: str, what: str) -> Resolution:
-    return Resolution(
+    return FromConfiguration(
         id=id_,
         title=title,
         description=(
@@ -112,7 +215,7 @@ FIX_COLUMN = _fix_sql(
     "The SQL names a column the table does not have: check the column's name in the source.",
 )
 
-UPDATE_CREDENTIALS = Resolution(
+UPDATE_CREDENTIALS = UpdateCredentials(
     id="update_credentials",
     title="Update credentials, then restart the task",
     description=(
@@ -131,7 +234,7 @@ UPDATE_CREDENTIALS = Resolution(
         )
     ],
 )
-FIX_LIST_NAME = Resolution(
+FIX_LIST_NAME = FromConfiguration(
     id="fix_list_name",
     title="Fix the list name",
     description=(
@@ -141,7 +244,7 @@ FIX_LIST_NAME = Resolution(
     outcome="run",
 )
 
-IGNORE_JITTER = Resolution(
+IGNORE_JITTER = SetsInputs(
     id="ignore_jitter",
     title="Ignore ID jitter for this run",
     description=(
@@ -149,6 +252,7 @@ IGNORE_JITTER = Resolution(
         "mapping; the allowed share in the configuration does not change."
     ),
     outcome="run",
+    sets={"ignore_jitter": True},
 )
 
 COMMON = (RETRY, RESTART, SKIP)
@@ -163,21 +267,6 @@ BY_ERROR_CODE: dict[str, tuple[Resolution, ...]] = {
     "invalid_list_name": (FIX_LIST_NAME,),
     "id_jitter": (IGNORE_JITTER,),
 }
-# What a resolution does to the failed task's inputs before it runs again: "same" (retry),
-# "configuration" (re-read from the current configuration), or a parameter mapping.
-REFRESHES_FROM_CONFIGURATION = {
-    RESTART.id,
-    FIX_DATATYPE.id,
-    FIX_MISSING_TABLE.id,
-    FIX_COLUMN.id,
-    FIX_LIST_NAME.id,
-    UPDATE_CREDENTIALS.id,
-}
-# Parameters that are secrets: never recorded in history or logs.
-SECRET_PARAMS = {UPDATE_CREDENTIALS.id: {"credentials"}}
-PARAM_TO_INPUT = {RAISE_THRESHOLD.id: {"threshold": "fail_above"}}
-# Inputs a resolution sets for this run only.
-SETS_INPUTS: dict[str, dict[str, Any]] = {IGNORE_JITTER.id: {"ignore_jitter": True}}
 # Every resolution this module defines, by id: found, not listed by hand (a resolution defined
 # above is in it without anyone remembering to add it).
 ALL: dict[str, Resolution] = {r.id: r for r in list(globals().values()) if isinstance(r, Resolution)}

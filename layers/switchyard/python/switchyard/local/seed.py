@@ -346,7 +346,7 @@ DEMO_INTERACTIONS: list[dict[str, Any]] = [
 
 
 def seed_interactions(deps: Deps) -> None:
-    from switchyard.services.interactions import InteractionService
+    from switchyard.services.interactions.service import InteractionService
 
     service = InteractionService(deps)
     admin = Principal(user="admin", role="administrator")

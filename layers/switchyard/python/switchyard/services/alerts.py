@@ -15,17 +15,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from switchyard import declarations as d
 from switchyard.adapters.notify import Delivery
-from switchyard.adapters.scheduler import ScheduleSpec
+from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
 from switchyard.domain.errors import NotFound, ValidationFailed
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
-from switchyard.services.deps import Deps
+from switchyard.services.deps import Deps, get_deps
 
 MAX_ATTEMPTS = 5
 # seconds before attempt 2, 3, 4, 5
@@ -45,7 +43,7 @@ class AlertService:
         # Scheduler calls this function back (retries, duration checks). On AWS the function
         # learns its own ARN from the invocation (its environment cannot name itself).
         self.function_arn = function_arn or deps.settings.alerts_function_arn
-        self.repo = repo or AlertRepository()
+        self.repo = repo or deps.alerts
         # the alert channels (email, Slack), by name: delivery knows no channel of its own
         self.notifiers = deps.notifiers
 
@@ -388,10 +386,8 @@ class AlertService:
         )
         try:
             self.deps.scheduler.create(spec)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConflictException":
-                return False  # set already (the same run resumed, or the same retry)
-            raise
+        except ScheduleExists:
+            return False  # set already (the same run resumed, or the same retry)
         return True
 
     def _schedule_duration_check(self, workflow: Workflow) -> bool:
@@ -442,6 +438,4 @@ class AlertService:
 
 def alert_event(event: dict[str, Any], function_arn: str = "") -> dict[str, Any]:
     """The alerts function's entry point."""
-    from switchyard.services.deps import get_deps
-
     return AlertService(get_deps(), function_arn=function_arn).handle(event)

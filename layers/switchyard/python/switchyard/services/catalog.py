@@ -23,16 +23,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from switchyard.domain.errors import CatalogBreaksDesigns, CatalogInvalid
-from switchyard.domain.interactions import COLUMN, KEY, Problem, StoredDesign, check_pgp_keys
+from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, COLUMN, KEY, check_pgp_keys
+from switchyard.domain.interactions.design import Problem
+from switchyard.domain.interactions.instances import StoredDesign
 from switchyard.domain.models import Principal
 from switchyard.services.deps import Deps
-from switchyard.services.interaction_validation import (
-    CATALOG_KIND,
-    CATALOG_NAME,
-    WarehouseCatalog,
-    validate_design,
-    warehouse_tables,
-)
+from switchyard.services.interactions.validation import validate_design
+from switchyard.services.interactions.warehouse import WarehouseCatalog, warehouse_tables
+from switchyard.tasks.interactions.delivery import destination_problem
+from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
 
 # Catalog changes are configuration items of the catalog's kind (the only kind, with locks, the
 # API may write on AWS), named ``catalog_history#<time>#<id>``.
@@ -185,8 +184,6 @@ def check_against_warehouse(settings: CatalogSettings, tables: dict[str, dict[st
 def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem]:
     """Every export template's PGP keys must exist and be usable (exports with them would fail):
     its recipients' public keys, and its signing key (that it exists: only exports read it)."""
-    from switchyard.tasks.pgp import KeyProblem, key_names, load_recipient, signing_key_problem
-
     problems: list[Problem] = []
     for name, template in settings.export_templates.items():
         several = isinstance(template.pgp_key, list)
@@ -207,8 +204,6 @@ def check_template_keys(settings: CatalogSettings, secrets: Any) -> list[Problem
 def check_destinations(settings: CatalogSettings, config: Any) -> list[Problem]:
     """Mapped channels are the tenant's channels; named destinations exist; a template's
     destination takes files (a channel's is checked where an export uses it)."""
-    from switchyard.tasks.interaction_delivery import destination_problem
-
     problems: list[Problem] = []
     for channel, name in settings.channel_destinations.items():
         path = f"channel_destinations.{channel}"

@@ -9,6 +9,7 @@ from typing import Any
 from switchyard.domain import credentials as rules
 from switchyard.domain.errors import NotFound, Unprocessable
 from switchyard.domain.models import Principal
+from switchyard.domain.platforms import PLATFORM_RULES
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 
@@ -95,6 +96,4 @@ class CredentialService:
 
 
 def _needs_secret(kind: str) -> bool:
-    from switchyard.destinations.platforms import PLATFORMS
-
-    return kind in NEEDS_SECRET or kind in PLATFORMS
+    return kind in NEEDS_SECRET or kind in PLATFORM_RULES

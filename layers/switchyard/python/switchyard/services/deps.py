@@ -13,16 +13,22 @@ from switchyard.adapters.events import EventBridgePublisher, EventPublisher
 from switchyard.adapters.notify import Notifier, notifiers
 from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
-from switchyard.data.interactions import DesignRepository, InstanceRepository, OfferHistoryRepository
+from switchyard.data.alerts import AlertRepository
+from switchyard.data.interactions.repositories import (
+    DesignRepository,
+    InstanceRepository,
+    OfferHistoryRepository,
+)
+from switchyard.data.interactions.slots import SlotRepository
 from switchyard.data.models import bind_tables
 from switchyard.data.repository import (
     ConfigRepository,
     IdempotencyRepository,
     LockRepository,
     TokenRepository,
-    WorkflowRepository,
 )
 from switchyard.data.schedules import ScheduleRepository
+from switchyard.data.workflows import WorkflowRepository
 from switchyard.settings import Settings, get_settings
 
 
@@ -45,6 +51,8 @@ class Deps:
     schedules: ScheduleRepository
     scheduler: Scheduler
     interactions: InteractionStores = field(default_factory=lambda: InteractionStores.build("us-east-1"))
+    # alert settings, subscriptions, outbox and allowed domains
+    alerts: AlertRepository = field(default_factory=AlertRepository)
     # alert channels by name (email, Slack): adapters.notify.notifiers registers them
     notifiers: dict[str, Notifier] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -57,10 +65,12 @@ class InteractionStores:
     designs: DesignRepository
     instances: InstanceRepository
     history: OfferHistoryRepository
+    # activity slots, queue places and prioritization settings (docs/interactions.md)
+    slots: SlotRepository = field(default_factory=SlotRepository)
 
     @classmethod
     def build(cls, region: str) -> InteractionStores:
-        return cls(DesignRepository(), InstanceRepository(), OfferHistoryRepository(region))
+        return cls(DesignRepository(), InstanceRepository(), OfferHistoryRepository(region), SlotRepository())
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -91,6 +101,7 @@ def build_deps(settings: Settings) -> Deps:
         schedules=ScheduleRepository(),
         scheduler=EventBridgeScheduler(settings.region),
         interactions=InteractionStores.build(settings.region),
+        alerts=AlertRepository(),
         notifiers=notifiers(settings, secrets),
     )
 

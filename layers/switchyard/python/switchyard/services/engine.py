@@ -27,14 +27,13 @@ from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.handoff import events_of, next_execution_name
+from switchyard.services.run_hooks import handing_off_types, hooks_for
 
 # Finish's answer when a new execution carries the run on (the finish fragment's Continued).
 CONTINUED = "continued"
 # The resolution token of a failed run whose execution has ended under it (interrupted): a
 # resolution carries the run on in a new execution instead of answering a token.
 NEW_EXECUTION = "new-execution"
-# The types whose runs may carry on in a new execution: the engine counts their history events.
-HANDING_OFF_TYPES = tuple(name for name, wtype in WORKFLOW_TYPES.items() if wtype.hand_off is not None)
 # Workflow id -> type, for counting history events of the types that hand off only.
 _TYPES: dict[str, str] = {}
 
@@ -136,7 +135,7 @@ class EngineService:
     def _gate(self, workflow: Workflow, task: Task) -> tuple[dict[str, Any], int, bool]:
         """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
         do not run it now; whether the type's gate ran)."""
-        gate = WORKFLOW_TYPES[workflow.type].before_task if workflow.type in WORKFLOW_TYPES else None
+        gate = hooks_for(workflow.type).before_task
         if gate is None or workflow.status != WorkflowStatus.RUNNING:
             return {}, 0, False
         decision = gate(self.deps, workflow, task)
@@ -147,8 +146,7 @@ class EngineService:
     def _after_task(self, workflow_id: str, task_id: str | None, workflow: Workflow | None = None) -> None:
         """The workflow type's say when a task (``task_id``) or the whole run ends (the run is
         read only for the types that have a say)."""
-        wtype = WORKFLOW_TYPES.get(self._type_of(workflow_id))
-        hook = wtype.after_task if wtype is not None else None
+        hook = hooks_for(self._type_of(workflow_id)).after_task
         if hook is not None:
             hook(self.deps, workflow or self.deps.workflows.get(workflow_id, with_tasks=False), task_id)
 
@@ -170,7 +168,7 @@ class EngineService:
             return done
         pending = {t.id for t in workflow.all_tasks() if t.status == TaskStatus.PENDING}
         first = next((t for t in task_ids if t in pending), None)
-        again = WORKFLOW_TYPES[workflow.type].again if workflow.type in WORKFLOW_TYPES else None
+        again = hooks_for(workflow.type).again
         if first is None and again is not None:  # an interactive audience's next cycle
             first = next(iter(again(self.deps, workflow, task_ids)), None)
         if first is not None and self._hands_off(workflow, first):
@@ -182,10 +180,10 @@ class EngineService:
     def _hands_off(self, workflow: Workflow, task_id: str) -> bool:
         """The type's say: does the sequence of ``task_id`` (about to run or be held) end here,
         for a new execution to carry the run on? Recorded on the run for Finish."""
-        wtype = WORKFLOW_TYPES.get(workflow.type)
-        if wtype is None or wtype.hand_off is None:
+        hand_off = hooks_for(workflow.type).hand_off
+        if hand_off is None:
             return False
-        if not wtype.hand_off(self.deps, workflow, self.deps.workflows.get_task(workflow.id, task_id)):
+        if not hand_off(self.deps, workflow, self.deps.workflows.get_task(workflow.id, task_id)):
             return False
         self.deps.workflows.mark_handing_off(workflow.id)
         logger.info(
@@ -195,24 +193,21 @@ class EngineService:
 
     def count_events(self, workflow_id: str, action: str, result: dict[str, Any]) -> None:
         """Add the history events of an engine call to the current execution's estimate, for
-        the types that hand off (``WorkflowType.hand_off``)."""
-        if not HANDING_OFF_TYPES or result.get("status") == CONTINUED:
+        the types that hand off (``RunHooks.hand_off``)."""
+        handing_off = handing_off_types()
+        if not handing_off or result.get("status") == CONTINUED:
             return
         try:
             wtype = self._type_of(workflow_id)
         except NotFound:
             return
-        if wtype in HANDING_OFF_TYPES:
-            self.deps.workflows.add_execution_events(
-                workflow_id, events_of(action, result), HANDING_OFF_TYPES
-            )
+        if wtype in handing_off:
+            self.deps.workflows.add_execution_events(workflow_id, events_of(action, result), handing_off)
 
     def _carries_on(self, workflow: Workflow) -> bool:
         """Every sequence has ended, some by handing off: a new execution carries the run on."""
-        wtype = WORKFLOW_TYPES.get(workflow.type)
         return (
-            wtype is not None
-            and wtype.hand_off is not None
+            hooks_for(workflow.type).hand_off is not None
             and any(t.status == TaskStatus.PENDING for t in workflow.all_tasks())
             and self.deps.workflows.handing_off(workflow.id)
         )

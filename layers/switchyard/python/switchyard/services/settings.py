@@ -28,7 +28,7 @@ OPEN_RUNS = 200  # per status
 class AllowedDomainsService:
     def __init__(self, deps: Deps, alerts: AlertRepository | None = None) -> None:
         self.deps = deps
-        self.alerts = alerts or AlertRepository()
+        self.alerts = alerts or deps.alerts
 
     def get(self, who: Principal) -> dict[str, Any]:
         return {"domains": AlertService(self.deps, self.alerts).profile(who.tenant)["allowed_domains"]}

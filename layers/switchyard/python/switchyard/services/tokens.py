@@ -8,9 +8,9 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from switchyard.api.auth import Role
 from switchyard.domain.errors import LastAdministratorToken, NotFound, ValidationFailed
 from switchyard.domain.models import ApiToken, Principal
+from switchyard.domain.roles import Role
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 

@@ -12,6 +12,7 @@ from switchyard.domain import errors
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
     IdempotencyKeyReused,
+    NotFound,
     NotRunning,
     ResolutionNotOffered,
     UnknownWorkflowType,
@@ -22,6 +23,7 @@ from switchyard.domain.models import (
     HistoryEntry,
     Mode,
     Principal,
+    Task,
     TaskStatus,
     Workflow,
     WorkflowStatus,
@@ -31,6 +33,8 @@ from switchyard.observability import logger
 from switchyard.services.credentials import CredentialService
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService, emit_workflow_status
+from switchyard.services.run_hooks import hooks_for
+from switchyard.tasks.interactions.delivery import export_secret
 
 MAX_LIMIT = 200
 
@@ -172,8 +176,6 @@ class WorkflowService:
 
     @staticmethod
     def _not_found(workflow_id: str) -> Exception:
-        from switchyard.domain.errors import NotFound
-
         return NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id})
 
     # --- stop -------------------------------------------------------------------------------
@@ -201,8 +203,8 @@ class WorkflowService:
         running = [t for t in workflow.all_tasks() if t.status == TaskStatus.RUNNING]
         # The type's gate may hold the next task (an interaction counting a delay down, or
         # paused): its Wait state would not ask again until the hold ends, maybe days later.
-        wtype = WORKFLOW_TYPES.get(workflow.type)
-        held = not running and wtype is not None and wtype.before_task is not None
+        hooks = hooks_for(workflow.type)
+        held = not running and hooks.before_task is not None
         if token and token != NEW_EXECUTION:
             # Waiting for a resolution: answer the token; the run ends through Finish.
             self.deps.engine.resume(token, {"next": "halt"})
@@ -218,8 +220,8 @@ class WorkflowService:
             self.deps.workflows.stop_open_tasks(workflow_id, now)
             self.deps.workflows.finish(workflow, WorkflowStatus.STOPPED, now)
             self.deps.locks.release_all(workflow_id)
-            if wtype is not None and wtype.after_task is not None:
-                wtype.after_task(self.deps, workflow, None)
+            if hooks.after_task is not None:
+                hooks.after_task(self.deps, workflow, None)
             workflow = self.deps.workflows.get(workflow_id)
             emit_workflow_status(self.deps, workflow)
         return self.deps.workflows.get(workflow_id)
@@ -250,20 +252,9 @@ class WorkflowService:
                 f"Offered: {', '.join(offered)}.",
                 {"offered": list(offered)},
             )
-        problems = catalog.validate_params(resolution, params)
         task = workflow.task(workflow.resolution_task_id)
         assert task is not None
-        if resolution.id == "retry_task" and params.get("overrides"):
-            unknown = sorted(set(params["overrides"]) - set(task.inputs))
-            if unknown:
-                problems.append(
-                    f"overrides may only replace the task's inputs ({', '.join(sorted(task.inputs))}); "
-                    f"unknown: {', '.join(unknown)}"
-                )
-        current = task.inputs.get("fail_above")
-        raising = resolution.id == "raise_error_threshold" and not problems
-        if raising and current is not None and float(params["threshold"]) <= float(current):
-            problems.append(f"threshold must be above the current threshold ({float(current):g})")
+        problems = resolution.problems(task, params)
         if problems:
             raise ValidationFailed("; ".join(problems) + ".", {"problems": problems})
 
@@ -274,37 +265,13 @@ class WorkflowService:
                 {"retry_after_seconds": 2},
             )
         now = self.deps.clock()
-        if resolution.id == "update_credentials":
-            secret_name = (task.inputs.get("destination") or {}).get("secret")
-            if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
-                from switchyard.tasks.interaction_delivery import export_secret
-
-                secret_name = export_secret(task.inputs["activity"], self.deps.config)
-            if not secret_name:
-                raise ValidationFailed(
-                    "This destination names no secret to update; set 'secret' in its configuration.",
-                    {"destination": (task.inputs.get("destination") or {}).get("name")},
-                )
-            if params.get("credentials") is not None:
-                CredentialService(self.deps).store_for_resolution(
-                    principal, task.inputs, secret_name, params["credentials"]
-                )
-            elif not self.deps.secrets.exists(secret_name):
-                raise ValidationFailed(
-                    "No credentials are stored for this destination yet: give 'credentials', or store "
-                    "them on the Credentials page (PUT /api/credentials/{name}) first.",
-                    {"field": "credentials"},
-                )
+        resolution.prepare(task, params, _Effects(self.deps, principal))
         changes: dict[str, Any]
         if resolution.outcome == "run":
-            inputs = dict(task.inputs)
-            if resolution.id == "retry_task":
-                inputs.update(params.get("overrides") or {})
-            elif resolution.id in catalog.REFRESHES_FROM_CONFIGURATION:
-                inputs = WORKFLOW_TYPES[workflow.type].refresh_inputs(task.kind, inputs, self.deps.config)
-            for param, input_name in catalog.PARAM_TO_INPUT.get(resolution.id, {}).items():
-                inputs[input_name] = params[param]
-            inputs.update(catalog.SETS_INPUTS.get(resolution.id, {}))
+            refresh = WORKFLOW_TYPES[workflow.type].refresh_inputs
+            inputs = resolution.inputs(
+                task, params, lambda current: refresh(task.kind, current, self.deps.config)
+            )
             # stays "failed" until the state machine begins it again
             changes = {"inputs": inputs}
         else:
@@ -320,10 +287,7 @@ class WorkflowService:
             detail={
                 "resolution": resolution.id,
                 "task": task.name,
-                "params": {
-                    k: ("<redacted>" if k in catalog.SECRET_PARAMS.get(resolution.id, set()) else v)
-                    for k, v in params.items()
-                },
+                "params": resolution.recorded_params(params),
             },
         )
         if not self.deps.workflows.apply_resolution(workflow, task.id, changes, entry):
@@ -337,3 +301,33 @@ class WorkflowService:
         resumed = self.deps.workflows.get(workflow_id)
         emit_workflow_status(self.deps, resumed)
         return resumed
+
+
+class _Effects:
+    """What resolutions ask of the services (domain/resolutions.py, ``Effects``)."""
+
+    def __init__(self, deps: Deps, principal: Principal) -> None:
+        self.deps = deps
+        self.principal = principal
+
+    def store_credentials(self, task: Task, credentials: dict[str, Any] | None) -> None:
+        """Store ``credentials`` in the secret the failed task's destination names (or check
+        that one is stored already, when none are given)."""
+        secret_name = (task.inputs.get("destination") or {}).get("secret")
+        if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
+            secret_name = export_secret(task.inputs["activity"], self.deps.config)
+        if not secret_name:
+            raise ValidationFailed(
+                "This destination names no secret to update; set 'secret' in its configuration.",
+                {"destination": (task.inputs.get("destination") or {}).get("name")},
+            )
+        if credentials is not None:
+            CredentialService(self.deps).store_for_resolution(
+                self.principal, task.inputs, secret_name, credentials
+            )
+        elif not self.deps.secrets.exists(secret_name):
+            raise ValidationFailed(
+                "No credentials are stored for this destination yet: give 'credentials', or store "
+                "them on the Credentials page (PUT /api/credentials/{name}) first.",
+                {"field": "credentials"},
+            )

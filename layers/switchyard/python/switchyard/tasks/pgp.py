@@ -81,7 +81,7 @@ def _first_line(exc: Exception) -> str:
 
 def load_recipient(secrets: SecretStore, name: str) -> Recipient:
     """The public key named ``name``; raises :class:`KeyProblem` saying what to fix."""
-    import pysequoia
+    import pysequoia  # lazy: a native library only encrypted exports load (cold start)
 
     where = secret_name(name)
     stored = secrets.get(where)
@@ -129,7 +129,7 @@ def recipient_for_run(secrets: SecretStore | None, name: str) -> Recipient:
 def encrypt_file(recipients: list[Recipient], source: str, target: str, signer: Signer | None = None) -> None:
     """Encrypt ``source`` into ``target`` (binary OpenPGP, the usual ``.pgp``) for every
     recipient, signed by ``signer`` when given; streaming."""
-    import pysequoia
+    import pysequoia  # lazy: a native library only encrypted exports load (cold start)
 
     pysequoia.encrypt_file(
         source,
@@ -156,7 +156,7 @@ class Signer:
 
 def load_signer(secrets: SecretStore, name: str) -> Signer:
     """The signing key named ``name``; raises :class:`KeyProblem` saying what to fix."""
-    import pysequoia
+    import pysequoia  # lazy: a native library only encrypted exports load (cold start)
 
     where = signing_secret_name(name)
     stored = secrets.get(where)

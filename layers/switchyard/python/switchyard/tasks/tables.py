@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import InvalidNameError
+from switchyard.domain.errors import InvalidNameError, MalformedFileError
 
 
 @contextmanager
@@ -75,8 +75,6 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, paths: list[str], names
 
     ``names`` are what people know the files by (S3 keys), used in error messages.
     """
-    from switchyard.domain.errors import MalformedFileError
-
     sources = ", ".join(f"'{p}'" for p in paths)
     try:
         con.execute(

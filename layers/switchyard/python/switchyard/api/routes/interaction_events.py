@@ -14,8 +14,8 @@ from switchyard.api.auth import Permission, requires
 from switchyard.api.views import InstanceView, plain
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
-from switchyard.services.interaction_events import signal_event
-from switchyard.services.interactions import InteractionService
+from switchyard.services.interactions.events import signal_event
+from switchyard.services.interactions.service import InteractionService
 
 router = APIGatewayRouter()
 

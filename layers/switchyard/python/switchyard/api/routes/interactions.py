@@ -20,10 +20,10 @@ from switchyard.api.views import (
     InstanceView,
     plain,
 )
-from switchyard.domain.interactions import InteractionDesign
+from switchyard.domain.interactions.design import InteractionDesign
 from switchyard.domain.models import Mode, Principal
 from switchyard.services.deps import get_deps
-from switchyard.services.interactions import InteractionService
+from switchyard.services.interactions.service import InteractionService
 
 router = APIGatewayRouter()
 TAGS = ["interactions"]

@@ -15,8 +15,8 @@ from switchyard.api.routes.interactions import DesignId, WorkflowKey, _json
 from switchyard.api.views import InstanceView, OfferHistoryMeta, OfferHistoryPage
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
-from switchyard.services.interaction_audiences import AudienceService
-from switchyard.services.offer_history import OfferHistoryService
+from switchyard.services.interactions.audience_actions import AudienceService
+from switchyard.services.interactions.offer_history import OfferHistoryService
 
 router = APIGatewayRouter()
 TAGS = ["interactions"]

@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from switchyard.api.auth import Permission, requires
 from switchyard.api.views import PrioritizationView, plain
-from switchyard.domain.interaction_priority import PrioritySettings
+from switchyard.domain.interactions.priority import PrioritySettings
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
-from switchyard.services.interaction_priority import PrioritySettingsService
+from switchyard.services.interactions.priority import PrioritySettingsService
 
 router = APIGatewayRouter()
 TAGS = ["interactions"]

@@ -1,0 +1,1 @@
+"""Interactions in storage: designs, instances, offer history, activity slots (PynamoDB stays here)."""

@@ -1,0 +1,1 @@
+"""Interaction use cases: designs, firing, controls, rollback, and the interaction type's run hooks."""

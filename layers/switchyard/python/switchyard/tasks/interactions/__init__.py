@@ -1,0 +1,1 @@
+"""The work of interaction activities: audiences, offers, exports, warehouse activities."""
