@@ -188,9 +188,15 @@ def main() -> None:
     parser.add_argument("--no-alone", action="store_true", help="skip the runs alone")
     parser.add_argument("--chain", type=int, default=50, help="tasks in the bare interpreter chain")
     parser.add_argument("--list-every", type=float, default=0.25, help="seconds between list requests")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("SWITCHYARD_LOCAL_WORKERS") or 2),
+        help="Lambda worker processes, as make run (default 2; 0: handlers in the runtime's process)",
+    )
     args = parser.parse_args()
 
-    with LocalRuntime() as runtime:
+    with LocalRuntime(workers=args.workers) as runtime:
         deps = get_deps()
         seed(deps, runs=False)
         token = runtime.create_token("bench", "administrator")
@@ -333,7 +339,10 @@ def main() -> None:
         finally:
             server.stop()
 
-    print(f"load average (1 min) at the start of the runs at once: {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"load average (1 min) at the start of the runs at once: {load:.1f} on {os.cpu_count()} cores; "
+        f"{args.workers} Lambda worker processes, {runtime.dispatcher.concurrency} invocations at once"
+    )
     print()
     if alone:
         print(f"ALONE (each type {args.repeats} times, nothing else running): overhead per task")

@@ -74,6 +74,8 @@ class Dispatcher:
         self._unlimited = set(unlimited)
         self._in_slot = threading.local()
         self.waiting = 0  # invocations waiting for a slot now
+        self._specs: dict[str, tuple[Path, str, int]] = {}
+        self.pool: Any = None  # a local.workers.WorkerPool once start_workers() ran
 
     def register(self, function_name: str, code_dir: Path, handler: str, memory_mb: int) -> None:
         module_file, _, attr = handler.rpartition(".")
@@ -86,6 +88,41 @@ class Dispatcher:
         module: ModuleType = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.add(function_name, getattr(module, attr), memory_mb)
+        self._specs[function_name] = (code_dir, handler, memory_mb)
+
+    def start_workers(self, processes: int, threads: int | None = None) -> None:
+        """Run the registered functions' invocations in ``processes`` worker processes
+        (:mod:`switchyard.local.workers`), ``threads`` at once in each (by default the
+        concurrency limit shared among them); the ``unlimited`` functions stay in process."""
+        from switchyard.local import workers
+
+        if processes <= 0 or self.pool is not None:
+            return
+        threads = threads or max(1, -(-self.concurrency // processes))
+        specs = [
+            workers.FunctionSpec(name, str(code_dir), handler, memory)
+            for name, (code_dir, handler, memory) in self._specs.items()
+            if name not in self._unlimited
+        ]
+        pool = workers.WorkerPool(processes, threads, specs)
+        pool.start(workers.relay_in_main(self.in_handler))
+        self.pool = pool
+
+    def stop_workers(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
+
+    @contextlib.contextmanager
+    def in_handler(self) -> Iterator[None]:
+        """An AWS call made by a handler in a worker: a Lambda invocation it makes runs here,
+        in its caller's slot (the caller's worker thread waits for it)."""
+        held = getattr(self._in_slot, "held", False)
+        self._in_slot.held = True
+        try:
+            yield
+        finally:
+            self._in_slot.held = held
 
     def add(self, function_name: str, handler: Handler, memory_mb: int) -> None:
         """Dispatch invocations of ``function_name`` to ``handler`` (a function already loaded)."""
@@ -96,6 +133,33 @@ class Dispatcher:
         return self._handlers[function_name]
 
     def invoke(self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]) -> bytes:
+        name = function_name.split(":function:")[-1].split(":")[0]
+        pool = self.pool
+        if (
+            pool is None
+            or name in self._unlimited
+            or name not in self._specs
+            or getattr(self._in_slot, "held", False)
+        ):
+            return self.invoke_here(name, body, response_headers)
+        from switchyard.local.workers import WorkerExited
+
+        with self._lock:
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+        try:
+            with self._slot(name):
+                payload, failed = pool.invoke(name, body)
+        except WorkerExited as exc:  # as Lambda reports a runtime that exited mid-invocation
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(exc)}).encode()
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload  # type: ignore[no-any-return]
+
+    def invoke_here(
+        self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]
+    ) -> bytes:
+        """Run the handler in this process (what :meth:`invoke` does without workers)."""
         name = function_name.split(":function:")[-1].split(":")[0]
         handler, memory = self._handlers[name]
         with self._lock:
