@@ -17,7 +17,11 @@ slower with every run recorded (measured with 300 runs under way, queries were t
 runtime's CPU). :func:`install` hands ``Query`` only the items of the partition it asks for on
 the table itself, and, on an index, every item unsorted (moto sorts what matches by the index's
 keys afterwards, which are unique with the table's): the same items in the same order, at a cost
-that grows with the partition, not the table.
+that grows with the partition, not the table. That sort compared moto's ``DynamoType`` objects
+(a Python call per comparison, each computing both values again: a page of the console's
+workflow list sorted every run of the tenant twice, about 50 ms with 1,300 runs); it now sorts
+by the same values (``cast_value``: ``Decimal`` for numbers, the string or bytes otherwise),
+computed once per item, in the same order.
 
 moto also turns every DynamoDB answer into JSON through botocore's output shapes, member by
 member (each attribute value of each item looked up under several spellings): measured with a
@@ -250,11 +254,26 @@ def _query_the_partition_only() -> Callable[[], None]:
         finally:
             scope.asked = before
 
+    original_sorted = Table.sorted_items
+
+    def sorted_items(
+        self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]
+    ) -> list[Any]:
+        attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+
+        def value(v: Any) -> Any:  # what cast_value gives, without its chain of type tests
+            return v.value if v.type in ("S", "B") else v.cast_value
+
+        items.sort(key=lambda x: tuple(value(x.attrs[key]) for key in attrs))
+        return items
+
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
 
     def undo() -> None:
         Table.query = original_query  # type: ignore[method-assign]
         Table.all_items = original_all_items  # type: ignore[method-assign]
+        Table.sorted_items = original_sorted  # type: ignore[method-assign]
 
     return undo
