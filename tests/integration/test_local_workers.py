@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +28,19 @@ HANDLER = textwrap.dedent(
     import json
     import os
     import threading
+    import time
 
     import boto3
 
 
     def handler(event, context):
+        if event.get("hold"):  # until the object named exists
+            s3 = boto3.client("s3", region_name="us-east-1")
+            for _ in range(3000):
+                if s3.list_objects_v2(Bucket=event["bucket"], Prefix=event["hold"]).get("KeyCount"):
+                    return {"held": True}
+                time.sleep(0.01)
+            return {"held": False}
         if event.get("fail"):
             raise ValueError("asked to fail")
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -142,6 +151,45 @@ def test_a_worker_handler_that_invokes_a_function_gets_its_answer(
     assert answer["inner"] == {"inner": {"n": 1}}
 
 
+def test_the_api_runs_in_a_worker_and_takes_no_slot(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # Given a pool with one slot, held by a running invocation, and an unlimited function (the API)
+    import threading
+
+    (tmp_path / "handler.py").write_text(HANDLER)
+    dispatcher = Dispatcher(concurrency=1, unlimited=("worker-api",))
+    for name in ("worker-slot", "worker-api"):
+        dispatcher.register(name, tmp_path, "handler.handler", 128)
+    dispatcher.start_workers(1, unlimited_threads=1)
+    release = f"release/{uuid.uuid4().hex}"
+    held: list[bytes] = []
+    holder = threading.Thread(
+        target=lambda: held.append(
+            dispatcher.invoke("worker-slot", json.dumps({"bucket": d.LOCAL_DATA_BUCKET, "hold": release}), {})
+        )
+    )
+    try:
+        holder.start()
+        deadline = time.monotonic() + 30
+        while dispatcher.invocations.get("worker-slot") != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # When the unlimited function is invoked
+        headers: dict[str, Any] = {}
+        key = f"api/{uuid.uuid4().hex}"
+        event = {"bucket": d.LOCAL_DATA_BUCKET, "key": key, "body": "api"}
+        answer = json.loads(dispatcher.invoke("worker-api", json.dumps(event), headers))
+        # Then it answers from the worker while the slot is still held
+        assert "x-amz-function-error" not in headers, answer
+        assert answer["pid"] in dispatcher.pool.pids and answer["function"] == "worker-api"
+        assert holder.is_alive() and not held
+    finally:
+        boto3.client("s3", region_name=REGION).put_object(Bucket=d.LOCAL_DATA_BUCKET, Key=release, Body=b"")
+        holder.join(30)
+        dispatcher.stop_workers()
+    # and the held one ends once let go
+    assert json.loads(held[0]) == {"held": True}
+
+
 def test_the_workers_exit_when_the_pool_stops(runtime: LocalRuntime, tmp_path: Path) -> None:
     # Given a pool of two workers
     (tmp_path / "handler.py").write_text(HANDLER)
@@ -155,4 +203,3 @@ def test_the_workers_exit_when_the_pool_stops(runtime: LocalRuntime, tmp_path: P
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert dispatcher.pool is None

@@ -82,14 +82,19 @@ def relay_in_main(in_handler: Callable[[], contextlib.AbstractContextManager[Any
 class WorkerPool:
     """``processes`` worker processes with ``threads`` slots each, running ``specs``' handlers."""
 
-    def __init__(self, processes: int, threads: int, specs: list[FunctionSpec]) -> None:
+    def __init__(
+        self, processes: int, threads: int, specs: list[FunctionSpec], unlimited_threads: int = 0
+    ) -> None:
         if processes < 1 or threads < 1:
             raise ValueError(f"{processes} workers of {threads} slots")
         self.workers = processes
         self.threads = threads
+        # threads for the functions that take no slot (the API), in each worker
+        self.unlimited_threads = unlimited_threads
         self.functions = {f.name: f for f in specs}
         self._relay: Relay = _answer
         self._free: queue.Queue[Connection] = queue.Queue()
+        self._free_unlimited: queue.Queue[Connection] = queue.Queue()
         self._processes: list[subprocess.Popen[bytes]] = []
         self._folder = ""
         self._listener: Listener | None = None
@@ -120,10 +125,12 @@ class WorkerPool:
                 start_new_session=True,  # a Ctrl-C at the terminal is the runtime's to handle
             )
             assert process.stdin is not None
-            process.stdin.write(json.dumps({**config, "slots": count}).encode())
+            process.stdin.write(
+                json.dumps({**config, "slots": count, "unlimited": self.unlimited_threads}).encode()
+            )
             process.stdin.close()
             self._processes.append(process)
-        expected = sum(slots)
+        expected = sum(slots) + self.unlimited_threads * self.workers
         ready = threading.Event()
         accepted = 0
 
@@ -146,8 +153,8 @@ class WorkerPool:
                     kind = conn.recv()
                 except (OSError, EOFError):
                     continue
-                if kind == "slot":
-                    self._free.put(conn)
+                if kind in ("slot", "unlimited"):
+                    (self._free if kind == "slot" else self._free_unlimited).put(conn)
                     accepted += 1
                     if accepted == expected:
                         ready.set()
@@ -198,27 +205,34 @@ class WorkerPool:
 
     # --- invocations -------------------------------------------------------------------------
 
-    def invoke(self, name: str, body: bytes | str | None) -> tuple[bytes, bool]:
+    def invoke(self, name: str, body: bytes | str | None, unlimited: bool = False) -> tuple[bytes, bool]:
         """Run ``name``'s handler in a free slot: (payload, whether the handler failed).
 
         The caller holds one of the dispatcher's slots, so a free connection is there or
-        about to be."""
-        conn = self._free.get()
+        about to be. An ``unlimited`` function (the API) takes a thread of its own kind, which
+        no slot holds: it waits only for another such call to end."""
+        free = self._free_unlimited if unlimited else self._free
+        if self._closing.is_set():
+            threading.Event().wait()  # stopped: see below
+        conn = free.get()
         try:
             conn.send(("invoke", name, body.encode() if isinstance(body, str) else body or b""))
             while True:
                 message = conn.recv()
                 if message[0] == "result":
-                    self._free.put(conn)
+                    free.put(conn)
                     return message[1], bool(message[2])
                 # the worker's slot thread makes an AWS call
                 conn.send(self._relay(message[1:]))
-        except (OSError, EOFError) as exc:
+        except Exception as exc:
             if self._closing.is_set():
-                # The runtime is stopping: leave the invocation unanswered, as a handler in the
-                # runtime's process is when it exits (its run is swept as interrupted at the
-                # next start, from the last snapshot), rather than fail the run with our error.
+                # The runtime is stopping (a connection closed under a waiting recv raises
+                # OSError, EOFError or TypeError): leave the invocation unanswered, as a handler
+                # in the runtime's process is when it exits (its run is swept as interrupted at
+                # the next start, from the last snapshot), rather than fail the run with our error.
                 threading.Event().wait()
+            if not isinstance(exc, OSError | EOFError):
+                raise
             logger.error("a Lambda worker went away", extra={"function": name})
             raise WorkerExited(f"the worker running {name} went away") from exc
 
@@ -227,11 +241,11 @@ class WorkerPool:
         while not self._closing.is_set():
             try:
                 message = conn.recv()
-            except (OSError, EOFError):
+            except (OSError, EOFError, TypeError):  # TypeError: closed by stop() meanwhile
                 return
             try:
                 conn.send(_answer(message[1:]))
-            except (OSError, EOFError):
+            except (OSError, EOFError, TypeError):
                 return
 
 
@@ -336,9 +350,9 @@ def _run(name: str, body: bytes) -> tuple[str, bytes, str | None]:
     return ("result", payload, response_headers.get("x-amz-function-error"))
 
 
-def _slot(conn: Connection, remote: _Remote) -> None:
+def _slot(conn: Connection, remote: _Remote, kind: str) -> None:
     remote.local.slot = conn
-    conn.send("slot")
+    conn.send(kind)
     while True:
         try:
             message = conn.recv()
@@ -364,16 +378,16 @@ def main() -> None:
     from switchyard.local.lambdas import Dispatcher
 
     global _dispatcher
-    _dispatcher = Dispatcher(concurrency=config["slots"], unlimited=())
+    _dispatcher = Dispatcher(concurrency=config["slots"] + config["unlimited"], unlimited=())
     for fn in config["functions"]:
         _dispatcher.register(fn["name"], Path(fn["code_dir"]), fn["handler"], fn["memory_mb"])
     threads = []
-    for _ in range(config["slots"]):
+    for kind in ["slot"] * config["slots"] + ["unlimited"] * config["unlimited"]:
         try:
             conn = Client(config["address"], family="AF_UNIX", authkey=bytes.fromhex(config["key"]))
         except OSError:
             os._exit(0)  # the runtime stopped while this worker started
-        thread = threading.Thread(target=_slot, args=(conn, remote), daemon=True)
+        thread = threading.Thread(target=_slot, args=(conn, remote, kind), daemon=True)
         thread.start()
         threads.append(thread)
     for thread in threads:
