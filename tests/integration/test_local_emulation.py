@@ -405,3 +405,91 @@ def test_an_answer_of_items_is_written_without_motos_serializer(
     # Then only the description went through moto's serializer
     assert "GetItem" not in serialized and "PutItem" not in serialized
     assert "DescribeTable" in serialized
+
+
+def test_a_query_finds_its_partitions_items_in_order_among_many_others(table: str) -> None:
+    # Given a table of many partitions (queried through the partition alone: local/dynamodb.py)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for p in range(30):
+        for s in (3, 1, 2):
+            item = {"pk": {"S": f"p{p}"}, "sk": {"S": f"s{s}"}, "n": {"N": str(p * 10 + s)}}
+            dynamodb.put_item(TableName=table, Item=item)
+
+    def query(**kwargs: Any) -> list[str]:
+        reply = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression=kwargs.pop("key", "pk = :p"),
+            ExpressionAttributeValues={":p": {"S": "p7"}, **kwargs.pop("values", {})},
+            **kwargs,
+        )
+        return [i["sk"]["S"] for i in reply["Items"]]
+
+    # When it is queried, Then each answer has only that partition's items, in key order
+    assert query() == ["s1", "s2", "s3"]
+    assert query(ScanIndexForward=False) == ["s3", "s2", "s1"]
+    assert query(key="pk = :p AND sk > :s", values={":s": {"S": "s1"}}) == ["s2", "s3"]
+    assert query(FilterExpression="n > :n", values={":n": {"N": "71"}}) == ["s2", "s3"]
+    first = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p7"}},
+        Limit=2,
+    )
+    assert [i["sk"]["S"] for i in first["Items"]] == ["s1", "s2"]
+    rest = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p7"}},
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    assert [i["sk"]["S"] for i in rest["Items"]] == ["s3"]
+    assert query(values={":p": {"S": "nowhere"}}) == []
+
+
+def test_a_query_on_an_index_finds_every_match_in_index_order(runtime: LocalRuntime) -> None:
+    # Given a table with an index whose key many items share
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "at")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_status",
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    try:
+        for i in (5, 2, 9, 1, 7, 3):
+            dynamodb.put_item(
+                TableName=name,
+                Item={
+                    "pk": {"S": f"w{i}"},
+                    "sk": {"S": "run"},
+                    "status": {"S": "running" if i % 2 else "done"},
+                    "at": {"S": f"2026-01-0{i}"},
+                },
+            )
+        # When the index is queried, newest first, a page at a time
+        pages = dynamodb.get_paginator("query").paginate(
+            TableName=name,
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "running"}},
+            ScanIndexForward=False,
+            PaginationConfig={"PageSize": 2},
+        )
+        # Then every running item comes, in the index's order
+        assert [i["pk"]["S"] for page in pages for i in page["Items"]] == ["w9", "w7", "w5", "w3", "w1"]
+    finally:
+        dynamodb.delete_table(TableName=name)

@@ -121,34 +121,20 @@ class WorkflowRepository:
         start_key = decode_cursor(cursor, workflows_key) if cursor else None
         items: list[WorkflowModel] = []
         last_key: dict[str, Any] | None = None
+        # One more than the page: when it comes, there is a next page (no second query to ask).
         results = index.query(
             hash_value,
             filter_condition=condition,
             scan_index_forward=not descending,
             last_evaluated_key=start_key,
-            page_size=max(limit, 25),
+            page_size=max(limit + 1, 25),
         )
         for item in results:
-            items.append(item)
             if len(items) == limit:
-                last_key = item_key(item, index)
+                last_key = item_key(items[-1], index)
                 break
-        else:
-            last_key = None
-        if last_key is not None and not self._has_more(index, hash_value, condition, descending, last_key):
-            last_key = None
+            items.append(item)
         return [to_workflow(i, []) for i in items], (encode_cursor(last_key) if last_key else None)
-
-    @staticmethod
-    def _has_more(index: Any, hash_value: str, condition: Any, descending: bool, key: dict) -> bool:
-        more = index.query(
-            hash_value,
-            filter_condition=condition,
-            scan_index_forward=not descending,
-            last_evaluated_key=key,
-            limit=1,
-        )
-        return next(iter(more), None) is not None
 
     # --- writing -------------------------------------------------------------------------
 

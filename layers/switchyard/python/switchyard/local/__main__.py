@@ -24,6 +24,8 @@ LOCK_FILE = "lock"
 SNAPSHOT_FILES = ("state.bin", "state.bin.prev")  # local/state.py's FILE and PREVIOUS
 # What --reset removes from the state folder (nothing else: the folder may be one you chose).
 STATE_FILES = (*SNAPSHOT_FILES, TOKEN_FILE, LOCK_FILE)
+# Lambda handlers run in this many worker processes (SWITCHYARD_LOCAL_WORKERS; 0: in this one)
+DEFAULT_WORKERS = 2
 
 
 class Interrupted(BaseException):
@@ -139,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         from switchyard.local.seed import seed, seed_files
         from switchyard.services.deps import get_deps
 
-        runtime = LocalRuntime(console_url=base, state_dir=directory)
+        runtime = LocalRuntime(
+            console_url=base,
+            state_dir=directory,
+            workers=int(os.environ.get("SWITCHYARD_LOCAL_WORKERS") or DEFAULT_WORKERS),
+        )
         try:
             runtime.start()
         except local_state.StateUnreadable as exc:

@@ -43,6 +43,10 @@ class FakeContext:
         return 900_000
 
 
+# Threads for the functions that take no slot (the API) in each worker process: the API server
+# answers this many requests at once per worker, while every slot runs a task.
+UNLIMITED_THREADS = 4
+
 # Invocations at once, by default: enough to keep both cores of a small machine busy (handlers
 # leave the GIL in DuckDB and I/O), few enough that each gets the CPU in turn (measured).
 DEFAULT_CONCURRENCY = 4
@@ -74,6 +78,8 @@ class Dispatcher:
         self._unlimited = set(unlimited)
         self._in_slot = threading.local()
         self.waiting = 0  # invocations waiting for a slot now
+        self._specs: dict[str, tuple[Path, str, int]] = {}
+        self.pool: Any = None  # a local.workers.WorkerPool once start_workers() ran
 
     def register(self, function_name: str, code_dir: Path, handler: str, memory_mb: int) -> None:
         module_file, _, attr = handler.rpartition(".")
@@ -86,6 +92,47 @@ class Dispatcher:
         module: ModuleType = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.add(function_name, getattr(module, attr), memory_mb)
+        self._specs[function_name] = (code_dir, handler, memory_mb)
+
+    def start_workers(
+        self, processes: int, threads: int | None = None, unlimited_threads: int = UNLIMITED_THREADS
+    ) -> None:
+        """Run the registered functions' invocations in ``processes`` worker processes
+        (:mod:`switchyard.local.workers`), ``threads`` at once in each (by default the
+        concurrency limit shared among them); the ``unlimited`` functions (the API) in
+        ``unlimited_threads`` more threads of each, which take no slot."""
+        from switchyard.local import workers
+
+        if processes <= 0 or self.pool is not None:
+            return
+        threads = threads or max(1, -(-self.concurrency // processes))
+        specs = [
+            workers.FunctionSpec(name, str(code_dir), handler, memory)
+            for name, (code_dir, handler, memory) in self._specs.items()
+        ]
+        if not any(spec.name in self._unlimited for spec in specs):
+            unlimited_threads = 0
+        pool = workers.WorkerPool(processes, threads, specs, unlimited_threads)
+        pool.start(workers.relay_in_main(self.in_handler))
+        self.pool = pool
+
+    def stop_workers(self) -> None:
+        """Stop the worker processes. The pool stays, stopped: an invocation made from now on
+        is left unanswered, as one cut short by the stop is (not run in this process, where
+        the emulation is going away too)."""
+        if self.pool is not None:
+            self.pool.stop()
+
+    @contextlib.contextmanager
+    def in_handler(self) -> Iterator[None]:
+        """An AWS call made by a handler in a worker: a Lambda invocation it makes runs here,
+        in its caller's slot (the caller's worker thread waits for it)."""
+        held = getattr(self._in_slot, "held", False)
+        self._in_slot.held = True
+        try:
+            yield
+        finally:
+            self._in_slot.held = held
 
     def add(self, function_name: str, handler: Handler, memory_mb: int) -> None:
         """Dispatch invocations of ``function_name`` to ``handler`` (a function already loaded)."""
@@ -96,6 +143,34 @@ class Dispatcher:
         return self._handlers[function_name]
 
     def invoke(self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]) -> bytes:
+        name = function_name.split(":function:")[-1].split(":")[0]
+        pool = self.pool
+        unlimited = name in self._unlimited
+        if (
+            pool is None
+            or name not in self._specs
+            or getattr(self._in_slot, "held", False)
+            or (unlimited and not pool.unlimited_threads)
+        ):
+            return self.invoke_here(name, body, response_headers)
+        from switchyard.local.workers import WorkerExited
+
+        with self._lock:
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+        try:
+            with self._slot(name):  # an unlimited function takes none
+                payload, failed = pool.invoke(name, body, unlimited=unlimited)
+        except WorkerExited as exc:  # as Lambda reports a runtime that exited mid-invocation
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(exc)}).encode()
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload  # type: ignore[no-any-return]
+
+    def invoke_here(
+        self, function_name: str, body: bytes | str | None, response_headers: dict[str, Any]
+    ) -> bytes:
+        """Run the handler in this process (what :meth:`invoke` does without workers)."""
         name = function_name.split(":function:")[-1].split(":")[0]
         handler, memory = self._handlers[name]
         with self._lock:

@@ -61,8 +61,12 @@ class LocalRuntime:
         console_url: str = "",
         state_dir: Path | None = None,
         snapshot_interval: float = 1.0,
+        workers: int = 0,
     ) -> None:
         self.root = root or repo_root()
+        # Lambda handlers in this many worker processes (local/workers.py); 0: in this process,
+        # where tests can reach into them (``make run`` uses SWITCHYARD_LOCAL_WORKERS, default 2).
+        self.workers = workers
         self.console_url = console_url
         self.dispatcher = Dispatcher()
         self.deployed = Deployed()
@@ -111,6 +115,8 @@ class LocalRuntime:
         if self.state_dir is not None:
             self._uninstall_tracker = local_state.install(tracker)
         self.deploy()
+        # after deploy: the workers inherit the functions' environment it sets
+        self.dispatcher.start_workers(self.workers)
         if self.state_dir is not None:
             self._restore(tracker)
         return self
@@ -151,6 +157,8 @@ class LocalRuntime:
         if self.snapshots is not None:
             self.snapshots.stop()  # the last snapshot, with everything acknowledged so far
             self.snapshots = None
+        # after the last snapshot: what an invocation cut short writes now is not kept
+        self.dispatcher.stop_workers()
         if self._uninstall_tracker:
             self._uninstall_tracker()
             self._uninstall_tracker = None
