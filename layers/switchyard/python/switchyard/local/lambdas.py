@@ -24,6 +24,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from switchyard.local import workers
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -101,7 +103,6 @@ class Dispatcher:
         (:mod:`switchyard.local.workers`), ``threads`` at once in each (by default the
         concurrency limit shared among them); the ``unlimited`` functions (the API) in
         ``unlimited_threads`` more threads of each, which take no slot."""
-        from switchyard.local import workers
 
         if processes <= 0 or self.pool is not None:
             return
@@ -153,14 +154,12 @@ class Dispatcher:
             or (unlimited and not pool.unlimited_threads)
         ):
             return self.invoke_here(name, body, response_headers)
-        from switchyard.local.workers import WorkerExited
-
         with self._lock:
             self.invocations[name] = self.invocations.get(name, 0) + 1
         try:
             with self._slot(name):  # an unlimited function takes none
                 payload, failed = pool.invoke(name, body, unlimited=unlimited)
-        except WorkerExited as exc:  # as Lambda reports a runtime that exited mid-invocation
+        except workers.WorkerExited as exc:  # as Lambda reports a runtime that exited mid-invocation
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(exc)}).encode()
         if failed:
