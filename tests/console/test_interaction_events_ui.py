@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import expect
 from switchyard.services.deps import Deps
 
-from tests.console.conftest import Console, shot, sign_in
+from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_activity_types import waiting
@@ -94,7 +94,7 @@ def test_a_scheduled_event_is_fired_early_but_not_offered_while_paused(
     # Played, it fires now; the activity records it came early
     assert api.post(wf(d["id"], "play")).status == 202
     page.reload()
-    expect(launch).to_have_attribute("data-status", "Waiting For Trigger", timeout=15_000)
+    expect(launch).to_have_attribute("data-status", "Waiting For Trigger", timeout=EXPECT_TIMEOUT_MS)
     fire_now.click()
     dialog = page.get_by_role("dialog", name="Fire the event of At launch now?")
     dialog.get_by_role("button", name="Fire now").click()

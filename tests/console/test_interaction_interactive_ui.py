@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, shot, sign_in
+from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
@@ -59,7 +59,7 @@ def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
     page.reload()
     offered = page.locator(".activity[data-activity='Spring offer']")
     # Then both activities count every cycle, and show the last one's
-    expect(head.locator(".cycles")).to_contain_text("2 cycles", timeout=15_000)
+    expect(head.locator(".cycles")).to_contain_text("2 cycles", timeout=EXPECT_TIMEOUT_MS)
     expect(head.locator(".cycles")).to_contain_text("last cycle 3")
     expect(head.locator(".activity-head")).to_contain_text("8")
     expect(offered.locator(".activity-head")).to_contain_text("8")
