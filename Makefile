@@ -83,7 +83,7 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
-	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS))
+	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS) --dist loadgroup)
 
 # schemathesis, every check, over GET /openapi.json against the local runtime (tests/fuzz/run.py,
 # settings in tests/fuzz/schemathesis.toml). `make test` gives it FUZZ_SECONDS; the nightly run
