@@ -33,13 +33,21 @@ timed = @mkdir -p test-artifacts; t0=$$EPOCHREALTIME; $(2); rc=$$?; \
 	line=$$(printf '%-12s %7.1f s  %s' "$(1)" "$$(awk "BEGIN{print $$EPOCHREALTIME-$$t0}")" \
 	  "$$([ $$rc -eq 0 ] && echo ok || echo FAILED)"); echo "$$line"; echo "$$line" >> $(TIMES); exit $$rc
 
-test: clear-times lint types unit integration infra e2e console fuzz ## Everything CI runs
+# The tiers that run in one process (lint, types, unit, infra) use one core each, so they run two
+# at a time (`--output-sync`: each tier's output stays together); the tiers that use both cores
+# (their own worker processes) run one after another. A failing tier stops `make test`.
+# TEST_JOBS=1 runs everything one after another.
+TEST_JOBS ?= 2
+test: clear-times install ## Everything CI runs
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target lint types unit infra
+	@$(MAKE) --no-print-directory integration e2e console fuzz
 	@echo "--- make test: wall time per tier (install: $$(cat $(VENV)/.install-seconds 2>/dev/null || echo 0) s)"
 	@cat $(TIMES)
-	@awk '{s+=$$2} END{printf "%-12s %7.1f s\n", "total", s}' $(TIMES)
+	@awk '{s+=$$2} END{printf "%-12s %7.1f s  (tiers added up)\n", "total", s}' $(TIMES)
+	@awk "BEGIN{printf \"%-12s %7.1f s  (make test, from start to end)\\n\", \"wall\", $$EPOCHREALTIME-$$(cat test-artifacts/test-started)}"
 
 clear-times:
-	@mkdir -p test-artifacts; rm -f $(TIMES)
+	@mkdir -p test-artifacts; rm -f $(TIMES); echo $$EPOCHREALTIME > test-artifacts/test-started
 
 lint: install
 	$(call timed,lint,$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports)
@@ -51,17 +59,20 @@ unit: install
 	$(call timed,unit,$(PY) -m pytest tests/unit -q)
 
 # The integration and console tests mostly wait on state machines, so they run in parallel
-# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process.
+# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process. Tests
+# that share an expensive module fixture (a crm_web run, one `make run`) are grouped onto one
+# worker (xdist_group, `--dist loadgroup`), so it is built once, not once per worker; the others
+# go to whichever worker is free.
 TEST_WORKERS ?= 2
 
 integration: install
-	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS))
+	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) --dist loadgroup)
 
 infra: install
 	$(call timed,infra,$(PY) -m pytest tests/infra -q)
 
 e2e: install
-	$(call timed,e2e,$(PY) -m pytest tests/e2e -q -n $(TEST_WORKERS) --durations=5)
+	$(call timed,e2e,$(PY) -m pytest tests/e2e -q -n $(TEST_WORKERS) --dist loadgroup --durations=5)
 
 # The console tests drive Debian's Chromium with Playwright (pinned in the dev extras; Playwright's
 # own browser downloads are never used). Installed here when missing; CI runs as root.
@@ -72,7 +83,7 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
-	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS))
+	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS) --dist loadgroup)
 
 # schemathesis, every check, over GET /openapi.json against the local runtime (tests/fuzz/run.py,
 # settings in tests/fuzz/schemathesis.toml). `make test` gives it FUZZ_SECONDS; the nightly run

@@ -294,13 +294,14 @@ class Engine(Construct):
             raise ValueError(f"function {decl.key}: bucket access is '', 'read' or 'read_write'")
         if decl.config_kinds_w:
             # Only items whose partition key (the kind) is listed: the API may replace the warehouse
-            # catalog, never a courier's configuration.
+            # catalog, never a courier's configuration. StringLike, for kinds named per item
+            # (``subscriptions#<workflow id>``); a request's one leading key must match one of them.
             function.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                     resources=[self.data.tables["config"].table_arn],
                     conditions={
-                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(decl.config_kinds_w)}
+                        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(decl.config_kinds_w)}
                     },
                 )
             )

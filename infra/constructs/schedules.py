@@ -12,11 +12,18 @@
   API on its first schedule.
 * The **run-after rule** on the bus sends each courier group run that succeeded to the triggers
   function (pattern and target from :mod:`switchyard.declarations`, as the local runtime).
+* The **execution-ended rule** on the account's default bus sends Step Functions' own status
+  changes of Switchyard's machines (ABORTED, TIMED_OUT, FAILED) to the triggers function, which
+  settles the run whose execution ended under it (locally the runtime sweeps at start instead).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -80,6 +87,24 @@ class Schedules(Construct):
             description="An interaction activity completed or failed: fire the triggers that watch it",
             pattern=d.ACTIVITY_STATE_PATTERN,
             function=triggers,
+        )
+
+        # Step Functions' own events arrive on the default bus, not Switchyard's
+        ended: dict[str, Any] = d.EXECUTION_ENDED_PATTERN
+        self.execution_ended_rule = events.Rule(
+            self,
+            "ExecutionEndedRule",
+            rule_name=d.EXECUTION_ENDED_RULE_NAME,
+            description="An execution of a Switchyard machine ended under its run: settle that run",
+            event_pattern=events.EventPattern(
+                source=list(ended["source"]),
+                detail_type=list(ended["detail-type"]),
+                detail={
+                    **ended["detail"],
+                    "stateMachineArn": [engine.state_machine_arns[t] for t in d.STATE_MACHINES],
+                },
+            ),
+            targets=[targets.LambdaFunction(engine.functions[d.EXECUTION_ENDED_TARGET], retry_attempts=8)],
         )
 
         for key, decl in d.FUNCTIONS.items():

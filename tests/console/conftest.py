@@ -19,6 +19,8 @@ import pytest
 from tests.e2e.conftest import ROOT, Local, run_local
 
 CHROMIUM = os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium")
+# how long a page may take to show what a test expects (actions and `expect` alike)
+EXPECT_TIMEOUT_MS = 30_000
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -65,8 +67,12 @@ def console(people: People) -> Iterator[Console]:
 def browser() -> Iterator[Any]:
     for old in ARTIFACTS.glob("FAILED-*.png"):
         old.unlink()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # `expect` waits 5 s by default, whatever the page's own timeout: on a machine busy with more
+    # than this test a refresh can take longer. A longer bound costs a passing test nothing (it
+    # returns as soon as the page shows what is expected).
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make console` installs Debian's chromium.")
     with sync_playwright() as p:
@@ -97,7 +103,7 @@ def log() -> BrowserLog:
 def page(browser: Any, log: BrowserLog, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport=LAPTOP, locale="en-US", timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
     page.on(
         "console", lambda m: log.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
     )

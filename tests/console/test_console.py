@@ -9,19 +9,19 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import BrowserLog, Console, shot, sign_in
+from tests.console.conftest import EXPECT_TIMEOUT_MS, BrowserLog, Console, shot, sign_in
 
 
 def row_names(page: Any) -> list[str]:
     return [n.strip() for n in page.locator("table.runs tbody tr td:first-child a").all_inner_texts()]
 
 
-def wait_rows(page: Any, predicate: Any, timeout: float = 15_000) -> list[str]:
+def wait_rows(page: Any, predicate: Any, timeout: float = EXPECT_TIMEOUT_MS) -> list[str]:
     """Until the list shows what ``predicate`` accepts (it is fetched after each change)."""
     return wait_listed(page, row_names, predicate, timeout)  # type: ignore[no-any-return]
 
 
-def wait_listed(page: Any, read: Any, predicate: Any, timeout: float = 15_000) -> Any:
+def wait_listed(page: Any, read: Any, predicate: Any, timeout: float = EXPECT_TIMEOUT_MS) -> Any:
     """Until what ``read`` takes from the list is what ``predicate`` accepts."""
     page.wait_for_function("() => !document.querySelector('table.runs[aria-busy]')", timeout=timeout)
     deadline = datetime.now().timestamp() + timeout / 1000
@@ -43,7 +43,7 @@ def shown_rows(page: Any) -> dict[str, str]:
     return dict(rows.evaluate_all("rows => rows.map(r => [r.dataset.id, r.dataset.status])"))
 
 
-def wait_shown(page: Any, predicate: Any, timeout: float = 15_000) -> dict[str, str]:
+def wait_shown(page: Any, predicate: Any, timeout: float = EXPECT_TIMEOUT_MS) -> dict[str, str]:
     """Until the listed runs (id -> the status each row shows) are what ``predicate`` accepts."""
     return wait_listed(page, shown_rows, predicate, timeout)  # type: ignore[no-any-return]
 

@@ -11,6 +11,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, shot, sign_in
@@ -28,6 +29,10 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
     wf,
 )
+
+# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
+# not once per worker (the other console tests run on a `make run` of their own).
+pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def bar(page: Any, name: str) -> Any:
@@ -91,6 +96,8 @@ def test_an_audience_is_paused_rewound_and_played_again_while_the_other_goes_on(
     expect(dialog).to_contain_text("This cannot be undone.")
     dialog.get_by_role("button", name="Stop and rewind").click()
     expect(bar(page, "West")).to_have_attribute("data-status", "Stopped", timeout=30_000)
+    # (the audience shows Stopped as soon as it stops; what the rewind erased is recorded after)
+    expect(bar(page, "West").locator(".rewound")).to_contain_text("60 offer-history records")
     rewound = next(a for a in instance(api, d["id"], iid)["audiences"] if a["audience"] == "West")
     assert rewound["rewinds"] == 1 and rewound["rewound"]["offer_history_removed"] == 60
     files = len(rewound["rewound"]["files_removed"])

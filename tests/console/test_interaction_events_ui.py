@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from switchyard.services.deps import Deps
 
-from tests.console.conftest import Console, shot, sign_in
+from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_activity_types import waiting
@@ -30,6 +31,10 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
     wf,
 )
+
+# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
+# not once per worker (the other console tests run on a `make run` of their own).
+pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def test_an_event_is_sent_with_its_payload_and_shown_on_its_activity(
@@ -94,7 +99,7 @@ def test_a_scheduled_event_is_fired_early_but_not_offered_while_paused(
     # Played, it fires now; the activity records it came early
     assert api.post(wf(d["id"], "play")).status == 202
     page.reload()
-    expect(launch).to_have_attribute("data-status", "Waiting For Trigger", timeout=15_000)
+    expect(launch).to_have_attribute("data-status", "Waiting For Trigger", timeout=EXPECT_TIMEOUT_MS)
     fire_now.click()
     dialog = page.get_by_role("dialog", name="Fire the event of At launch now?")
     dialog.get_by_role("button", name="Fire now").click()

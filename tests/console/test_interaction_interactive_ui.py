@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, shot, sign_in
+from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
 from tests.console.test_accessibility import violations
 from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
@@ -29,6 +30,10 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
 from tests.support.fixtures import clock  # noqa: F401 (a fixture)
+
+# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
+# not once per worker (the other console tests run on a `make run` of their own).
+pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
@@ -59,7 +64,7 @@ def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
     page.reload()
     offered = page.locator(".activity[data-activity='Spring offer']")
     # Then both activities count every cycle, and show the last one's
-    expect(head.locator(".cycles")).to_contain_text("2 cycles", timeout=15_000)
+    expect(head.locator(".cycles")).to_contain_text("2 cycles", timeout=EXPECT_TIMEOUT_MS)
     expect(head.locator(".cycles")).to_contain_text("last cycle 3")
     expect(head.locator(".activity-head")).to_contain_text("8")
     expect(offered.locator(".activity-head")).to_contain_text("8")

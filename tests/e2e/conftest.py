@@ -84,7 +84,9 @@ class Process:
         )
         return self.proc
 
-    def read_until(self, prefix: str, timeout: float = 120) -> list[str]:
+    # Starting means seeding the demo tenant: runs, on a machine that may be busy with more than
+    # this test. The bound only catches a process that stopped printing; one that exits ends it.
+    def read_until(self, prefix: str, timeout: float = 240) -> list[str]:
         """What it prints, up to and with the first line that starts with ``prefix``."""
         assert self.proc is not None and self.proc.stdout is not None
         output: list[str] = []
@@ -158,11 +160,12 @@ def run_local(extra_env: dict[str, str] | None = None) -> Iterator[Local]:
     yield it, stop it with Ctrl-C."""
     with tempfile.TemporaryDirectory(prefix="switchyard-e2e-") as folder:
         process = new_process(Path(folder) / "state", extra_env)
-        local = process.start()
         try:
-            yield local
+            yield process.start()
         finally:
-            process.stop()
+            # (also when it did not start: it must not write into the folder being removed)
+            if process.proc is not None and process.proc.poll() is None:
+                process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,7 @@ def start_server(port: int, token: str) -> tuple[subprocess.Popen[str], list[str
                 ready.set()
 
     threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # seeding the demo, on a machine maybe busy with other work
     while not ready.wait(0.2):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()

@@ -11,6 +11,7 @@ from switchyard.settings import Settings
 
 from infra import constants as c
 from infra.constructs.engine import TABLE_ENV
+from tests.support.iam import kinds_condition, leading_key_allowed
 
 READ_ONLY_DYNAMODB = {
     "dynamodb:BatchGetItem",
@@ -144,9 +145,42 @@ def test_a_function_writes_only_the_configuration_kinds_it_declares(
     # Then writes reach the configuration table only, for items whose partition key is a declared kind
     assert {r for _, r in grants([statement], "dynamodb")} == _table_arns(template, {"config"})
     assert set(statement["Action"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-    assert statement["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(decl.config_kinds_w)}
+    assert statement["Condition"] == kinds_condition(decl.config_kinds_w)
+
+
+def _kinds_the_api_writes() -> dict[str, str]:
+    """Each configuration kind the API's code writes, named by the code's own constants and key
+    builders (a kind per run is built for one run); tests/support/config_writes.py records, in the
+    integration tier, what every handler really writes and checks it against the same condition."""
+    from switchyard.data.alerts import AlertRepository
+    from switchyard.data.repository import LockRepository
+    from switchyard.domain.interactions import CATALOG_KIND
+    from switchyard.services.alerts import TENANT_KIND
+    from switchyard.services.credentials import META_KIND
+
+    return {
+        "PUT /api/warehouse/catalog": CATALOG_KIND,
+        "POST /api/workflows/{id}/stop (its locks)": LockRepository.KIND,
+        "PUT /api/settings/allowed-domains": TENANT_KIND,
+        "PUT /api/credentials/{name}": META_KIND,
+        "PUT /api/alerts/automated": AlertRepository.SETTINGS,
+        "POST|DELETE /api/workflows/{id}/subscriptions": AlertRepository._subscriptions_kind("wf-0a1b2c"),
     }
+
+
+def test_the_api_may_write_every_configuration_kind_its_routes_write(template: dict[str, Any]) -> None:
+    # Given the condition on the API function's configuration writes, as the template holds it
+    (statement,) = _config_writes(_statements(template, "api"))
+    # Then every kind a route writes passes it (IAM's StringLike, as AWS evaluates it)
+    denied = {
+        route: kind
+        for route, kind in _kinds_the_api_writes().items()
+        if not leading_key_allowed(statement["Condition"], kind)
+    }
+    assert denied == {}
+    # And the tenant's pipeline configuration stays out of its reach
+    for kind in ("courier", "courier_group", "destination", "orchestration", "subscriptions"):
+        assert not leading_key_allowed(statement["Condition"], kind), kind
 
 
 def test_functions_that_take_or_release_destination_locks_may_write_them() -> None:

@@ -152,3 +152,50 @@ def test_the_triggers_function_schedules_retries_in_the_interaction_groups_only(
         interactions,
         f"arn:aws:scheduler:REGION:ACCOUNT:schedule-group/{d.interaction_schedule_group('*')}",
     }
+
+
+def test_executions_of_switchyard_machines_that_end_under_their_run_go_to_the_triggers_function(
+    template: dict[str, Any],
+) -> None:
+    # Given the rule on Step Functions' own status changes
+    (rule_id, rule) = next(
+        (k, r)
+        for k, r in resources(template, "AWS::Events::Rule").items()
+        if r["Properties"]["Name"] == d.EXECUTION_ENDED_RULE_NAME
+    )
+    properties = rule["Properties"]
+    pattern = properties["EventPattern"]
+    # Then it listens on the account's default bus (where Step Functions sends them), not Switchyard's
+    assert "EventBusName" not in properties
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    # And only to the endings that leave a run unsettled (a success or a run's own stop finishes it)
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    # And only for Switchyard's machines, every one of them
+    deployed = {
+        v["Properties"]["StateMachineName"]
+        for v in resources(template, "AWS::StepFunctions::StateMachine").values()
+    }
+    assert deployed == {d.state_machine_name(t) for t in d.STATE_MACHINES}
+    assert sorted(render(arn) for arn in pattern["detail"]["stateMachineArn"]) == sorted(
+        f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}" for name in deployed
+    )
+    # And its one target is the triggers function, which EventBridge may invoke for this rule only
+    (target,) = properties["Targets"]
+    triggers, function = functions(template)[d.EXECUTION_ENDED_TARGET]
+    assert target["Arn"] == {"Fn::GetAtt": [triggers, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    permissions = [
+        p["Properties"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and p["Properties"].get("SourceArn") == {"Fn::GetAtt": [rule_id, "Arn"]}
+    ]
+    assert [render(p["FunctionName"]) for p in permissions] == [f"<{triggers}.Arn>"]
+    # And the function may read an execution's status and start the one that carries a run on
+    states = grants(role_statements(template, function["Properties"]["Role"]), "states")
+    for machine in d.STATE_MACHINES:
+        name = d.state_machine_name(machine)
+        execution = f"arn:aws:states:REGION:ACCOUNT:execution:{name}:*"
+        assert ("states:DescribeExecution", execution) in states, name
+        assert any(a == "states:StartExecution" and name in r for a, r in states), name

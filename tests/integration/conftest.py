@@ -17,6 +17,7 @@ from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import Deps, get_deps
 
+from tests.support.config_writes import ConfigWrites
 from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
 
@@ -101,6 +102,34 @@ def runtime() -> Iterator[LocalRuntime]:
     seed(get_deps(), runs=False)
     yield rt
     rt.stop()
+
+
+@pytest.fixture(scope="session")
+def config_writes(runtime: LocalRuntime) -> ConfigWrites:
+    """Every configuration kind each function's handler writes in this session (see the module)."""
+    writes = ConfigWrites(runtime.dispatcher)
+    writes.install()
+    return writes
+
+
+_REPORTED: set[tuple[str, str]] = set()
+
+
+@pytest.fixture(autouse=True)
+def config_writes_allowed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test on the runtime: no handler wrote a configuration kind its function's IAM
+    condition refuses on AWS (moto enforces no IAM). Each refusal fails the test that saw it."""
+    if "runtime" not in request.fixturenames:
+        yield
+        return
+    writes: ConfigWrites = request.getfixturevalue("config_writes")
+    yield
+    denied = [w for w in writes.denied() if w not in _REPORTED]
+    _REPORTED.update(denied)
+    assert not denied, (
+        "configuration writes the function's IAM condition denies on AWS (add the kind to its "
+        f"FunctionDecl.config_kinds_w in switchyard/declarations.py): {denied}"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from switchyard.services.deps import Deps
 from tests.integration.conftest import Api, Bus
 from tests.integration.test_schedules import runs_triggered_by
 from tests.servers import Webhook, webhook_server
+from tests.support.config_writes import ConfigWrites
 
 LINK = "http://127.0.0.1:8000/console/workflows/{}"
 NOBODY = {"emails": [], "slack_channels": [], "success_alerts": False}
@@ -581,6 +582,25 @@ def test_subscriptions_are_listed_added_and_removed(api: Api, tokens: dict[str, 
     assert api.post("/api/workflows/no-such-run/subscriptions", {"emails": ["me@example.com"]}).status == 404
     assert api.as_(tokens["audience_only"]).get(path).status == 403
     assert api.post(path, {"emails": ["me@example.com"], "phone": "1"}).status == 400
+
+
+def test_alert_settings_and_subscriptions_are_configuration_kinds_the_api_may_write_on_aws(
+    admin: Api, automated: Any, config_writes: ConfigWrites
+) -> None:
+    # Given the automated alert settings saved and a run subscribed to, then unsubscribed
+    automated(campaigns=NOBODY)
+    run = admin.start("crm_web")
+    path = f"/api/workflows/{run['id']}/subscriptions"
+    made = admin.post(path, {"emails": ["me@example.com"]})
+    assert made.status == 201, made.body
+    assert admin.call("DELETE", f"{path}/{made.body['id']}").status == 204
+    # Then the API's handler wrote those kinds of configuration items
+    written = {kind for key, kind in config_writes.seen if key == "api"}
+    assert {"alert_settings", f"subscriptions#{run['id']}"} <= written
+    # And the API function's IAM condition lets it (moto enforces no IAM: on AWS a kind missing
+    # from the declaration is AccessDenied)
+    assert [w for w in config_writes.denied() if w[0] == "api"] == []
+    admin.wait(run["id"], "succeeded")
 
 
 def test_the_outbox_filters_and_pages_and_says_what_is_wrong_with_a_query(

@@ -4,13 +4,18 @@ in a new execution."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+import uuid
 from typing import Any
 
 import boto3
 import pytest
+from switchyard import declarations as d
+from switchyard.domain.errors import NotFound
 from switchyard.domain.models import HistoryEntry
-from switchyard.local.runtime import REGION
+from switchyard.local.runtime import ACCOUNT, REGION, LocalRuntime
 from switchyard.services.deps import Deps
 from switchyard.services.interrupted import InterruptedRuns
 
@@ -42,6 +47,11 @@ def abort_execution(deps: Deps, workflow_id: str, in_flight: Webhook | None = No
         assert time.monotonic() < deadline, "the execution did not stop"
         time.sleep(0.05)
     return arn
+
+
+# One worker runs this module (`--dist loadgroup`): its module fixture builds the customer
+# table with a full crm_web run, once, not once per worker.
+pytestmark = pytest.mark.xdist_group("test_interrupted_runs")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -140,3 +150,111 @@ def test_a_stopping_run_whose_execution_ended_ends_stopped(api: Api, deps: Deps)
     done = api.get(f"/api/workflows/{run['id']}").body
     assert done["status"] == "stopped"
     assert tasks(done)["Courier: pos"]["status"] == "stopped"
+
+
+# --- on AWS: Step Functions' own event settles the run (the execution-ended rule) ----------------
+
+
+def execution_status_change(arn: str, *, input_included: bool = True) -> dict[str, Any]:
+    """The event Step Functions puts on the default bus when an execution ends, as EventBridge
+    hands it to the rule's Lambda target (fields as documented for "Step Functions Execution
+    Status Change"), filled from the emulated execution."""
+    ex = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
+    stop = ex.get("stopDate")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": (stop or ex["startDate"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [arn],
+        "detail": {
+            "executionArn": arn,
+            "stateMachineArn": ex["stateMachineArn"],
+            "name": ex["name"],
+            "status": ex["status"],
+            "startDate": int(ex["startDate"].timestamp() * 1000),
+            "stopDate": int(stop.timestamp() * 1000) if stop else None,
+            "input": ex["input"] if input_included else None,
+            "output": None,
+            "inputDetails": {"included": input_included},
+            "outputDetails": None,
+            "error": ex.get("error"),
+            "cause": ex.get("cause"),
+        },
+    }
+
+
+def deliver(runtime: LocalRuntime, event: dict[str, Any]) -> dict[str, Any]:
+    """What the rule's target does: invoke the triggers function with the event."""
+    headers: dict[str, Any] = {}
+    name = d.function_name(d.EXECUTION_ENDED_TARGET)
+    answer = json.loads(runtime.dispatcher.invoke(name, json.dumps(event), headers))
+    assert not headers.get("x-amz-function-error"), answer
+    return answer  # type: ignore[no-any-return]
+
+
+def test_an_ended_execution_event_settles_its_failed_run_which_then_takes_its_resolution(
+    api: Api, deps: Deps, runtime: LocalRuntime
+) -> None:
+    # Given a run failed and waiting for a resolution, its execution aborted under it
+    run = api.wait_waiting(api.start("daily")["id"])
+    arn = abort_execution(deps, run["id"])
+    event = execution_status_change(arn, input_included=False)  # found by its execution's name
+    # (moto's interpreter ends it FAILED once the waiting state returns: both are the rule's)
+    assert event["detail"]["status"] in d.EXECUTION_ENDED_STATUSES
+    # When Step Functions' event reaches the triggers function
+    answer = deliver(runtime, event)
+    # Then that run is settled: a resolution now carries it on in a new execution
+    assert answer["settled"]["rearmed"] == [run["id"]]
+    assert deliver(runtime, event)["settled"]["rearmed"] == []  # EventBridge delivered it twice
+    reply = api.post(f"/api/workflows/{run['id']}/resolve", {"resolution": "ignore_missing_file"})
+    assert reply.status == 202, reply.body
+    done = api.wait(run["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded", done
+    # And the old execution's event, delivered late, leaves the run alone
+    assert deps.workflows.get(run["id"], with_tasks=False).execution_arn != arn
+    late = deliver(runtime, event)["settled"]
+    assert sum(len(v) for v in late.values()) == 0
+    assert api.get(f"/api/workflows/{run['id']}").body["status"] == "succeeded"
+
+
+def test_an_ended_execution_event_ends_a_stopping_run_stopped(
+    api: Api, deps: Deps, runtime: LocalRuntime
+) -> None:
+    # Given a run whose stop was asked for when its execution ended
+    run = api.wait_waiting(api.start("daily")["id"])
+    arn = abort_execution(deps, run["id"])
+    entry = HistoryEntry(at=deps.clock(), event="stop_requested", by="someone")
+    assert deps.workflows.request_stop(deps.workflows.get(run["id"]), entry)
+    # When Step Functions' event reaches the triggers function
+    assert deliver(runtime, execution_status_change(arn))["settled"]["stopped"] == [run["id"]]
+    # Then the run is stopped, its failed task stopped
+    done = api.get(f"/api/workflows/{run['id']}").body
+    assert done["status"] == "stopped"
+    assert tasks(done)["Courier: pos"]["status"] == "stopped"
+
+
+def test_an_execution_event_for_no_run_of_switchyard_changes_nothing(
+    runtime: LocalRuntime, deps: Deps
+) -> None:
+    # Given an execution of a Switchyard machine that drives no run (started by hand)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = deps.settings.state_machines["courier_group"]
+    name = f"by-hand-{uuid.uuid4().hex[:8]}"
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps({"workflow_id": name}))[
+        "executionArn"
+    ]
+    with contextlib.suppress(sfn.exceptions.ClientError):  # it failed already: no such run
+        sfn.stop_execution(executionArn=arn, cause="by hand")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not stop"
+        time.sleep(0.05)
+    # When its event arrives, Then nothing is settled and no run appears
+    settled = deliver(runtime, execution_status_change(arn))["settled"]
+    assert sum(len(v) for v in settled.values()) == 0
+    with pytest.raises(NotFound):
+        deps.workflows.get(name)

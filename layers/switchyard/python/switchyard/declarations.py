@@ -123,7 +123,8 @@ class FunctionDecl:
     manage_interaction_schedules: bool = False
     # Sends email through SES from the configured sender identity.
     send_email: bool = False
-    # Writes configuration items of these kinds only (an IAM condition on the partition key).
+    # Writes configuration items of these kinds only (an IAM condition on the partition key,
+    # matched as IAM's StringLike: ``subscriptions#*`` is every run's subscriptions kind).
     config_kinds_w: tuple[str, ...] = ()
     # Environment variables beyond the shared ones.
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -300,8 +301,9 @@ API_FUNCTION = FunctionDecl(
     tables_r=("config", "alerts", "outbox"),
     # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks; the
     # tenant's allowed email domains (PUT /api/settings/allowed-domains); who changed a
-    # credential last (PUT /api/credentials/{name}, never its value)
-    config_kinds_w=("warehouse", "lock", "tenant", "credential"),
+    # credential last (PUT /api/credentials/{name}, never its value); the automated alert
+    # settings (PUT /api/alerts/automated) and each run's subscriptions (data/alerts.py)
+    config_kinds_w=("warehouse", "lock", "tenant", "credential", "alert_settings", "subscriptions#*"),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,
@@ -316,8 +318,17 @@ TRIGGERS_FUNCTION = FunctionDecl(
     code_dir="triggers",
     description="Triggers: start scheduled runs and interactions; orchestration groups after courier groups",
     timeout_s=60,
-    tables_rw=("workflows", "tasks", "idempotency", "interactions", "interaction_instances"),
+    # (interaction_priority, lock: settling an interrupted run releases its slots and locks)
+    tables_rw=(
+        "workflows",
+        "tasks",
+        "idempotency",
+        "interactions",
+        "interaction_instances",
+        "interaction_priority",
+    ),
     tables_r=("config", "schedules"),
+    config_kinds_w=("lock",),
     put_events=True,
     start_executions=True,
     # interaction triggers: retries of a fire that could not start, constraint checks, and the
@@ -468,6 +479,18 @@ RUN_AFTER_PATTERN: dict[str, object] = {
     "detail": {"type": ["courier_group"], "status": ["succeeded"]},
 }
 RUN_AFTER_TARGET = "triggers"  # the function key the rule invokes
+# Step Functions' own status changes, on the account's default bus: an execution of one of
+# Switchyard's machines that ended under its run (aborted by hand, timed out, failed) goes to the
+# triggers function, which settles that run (services/interrupted.py). The CDK app adds the
+# machines' ARNs (``detail.stateMachineArn``); locally the runtime sweeps at start instead.
+EXECUTION_ENDED_RULE_NAME = "switchyard-execution-ended"
+EXECUTION_ENDED_STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
+EXECUTION_ENDED_PATTERN: dict[str, object] = {
+    "source": ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    "detail": {"status": list(EXECUTION_ENDED_STATUSES)},
+}
+EXECUTION_ENDED_TARGET = "triggers"
 # Interaction instances that end go to the triggers function too: activity-state triggers.
 INSTANCE_ENDED_RULE_NAME = "switchyard-interaction-instance-ended"
 INSTANCE_ENDED_PATTERN: dict[str, object] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,7 +94,53 @@ class ActivityStateChanged(BaseModel):
     detail: ActivityStateDetail
 
 
+class ExecutionStatusDetail(BaseModel):
+    """The detail of Step Functions' own status-change event (the fields read here)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    execution_arn: str = Field(alias="executionArn")
+    state_machine_arn: str = Field(alias="stateMachineArn")
+    name: str
+    status: Literal["ABORTED", "TIMED_OUT", "FAILED"]
+    # the execution's input as a JSON string; null when larger than the event allows
+    input: str | None = None
+
+
+class ExecutionStatusChanged(BaseModel):
+    """``Step Functions Execution Status Change`` from ``aws.states`` (the interrupted-run rule)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+    def workflow_ids(self) -> list[str]:
+        """The run it drove: its input's ``workflow_id``, else its name (``<id>`` or ``<id>-<n>``,
+        see :func:`switchyard.services.handoff.next_execution_name`)."""
+        ids: list[str] = []
+        try:
+            found = json.loads(self.detail.input or "null")
+        except ValueError:
+            found = None
+        if isinstance(found, dict) and isinstance(found.get("workflow_id"), str):
+            ids.append(found["workflow_id"])
+        name = self.detail.name
+        ids.append(name)
+        stem, _, number = name.rpartition("-")
+        if stem and number.isdigit():
+            ids.append(stem)
+        return ids
+
+
 def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
+    if raw.get("detail-type") == "Step Functions Execution Status Change":
+        from switchyard.services.interrupted import InterruptedRuns
+
+        ended = ExecutionStatusChanged.model_validate(raw)
+        swept = InterruptedRuns(get_deps()).settle(ended.detail.execution_arn, ended.workflow_ids())
+        return {"settled": swept.__dict__}
     service = ScheduleService(get_deps())
     if raw.get("detail-type") == "Interaction Activity State Changed":
         changed = ActivityStateChanged.model_validate(raw).detail

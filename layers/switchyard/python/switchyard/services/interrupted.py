@@ -17,6 +17,10 @@ whose execution is no longer running, :meth:`InterruptedRuns.sweep`:
 * ``failed`` waiting for a resolution: its task token died with the execution; a resolution
   now carries the run on in a new execution (``NEW_EXECUTION``).
 
+On AWS nothing restarts, so nothing sweeps: Step Functions' own "Execution Status Change" event
+(an execution ``ABORTED``, ``TIMED_OUT`` or ``FAILED``) reaches the triggers function through an
+EventBridge rule on the default bus, and :meth:`InterruptedRuns.settle` reconciles that one run.
+
 Every step is a conditional write: a sweep run twice, or next to the execution that ends, does
 nothing twice.
 """
@@ -31,6 +35,9 @@ from switchyard.domain.models import TaskStatus, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService
+
+# Runs no execution drives any more (a failed run waits for a resolution: it is not among them).
+ENDED = frozenset({WorkflowStatus.STOPPED, WorkflowStatus.SUCCEEDED})
 
 INTERRUPTED_MESSAGE = (
     "The run's execution ended while this task ran (the runtime stopped, or the execution was "
@@ -65,6 +72,26 @@ class InterruptedRuns:
                 continue
         if swept.total():
             logger.info("runs interrupted under their execution", extra={"swept": swept.__dict__})
+        return swept
+
+    def settle(self, execution_arn: str, workflow_ids: list[str]) -> Swept:
+        """Reconcile the run that ``execution_arn`` drove, once that execution has ended.
+
+        ``workflow_ids`` are the candidates the event names (its input's ``workflow_id``, its
+        execution's name); only a run whose current execution is ``execution_arn`` is touched: an
+        execution a run has already left (it carries on in a newer one) changes nothing."""
+        swept = Swept()
+        for workflow_id in dict.fromkeys(workflow_ids):
+            try:
+                workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
+            except NotFound:
+                continue
+            if workflow.execution_arn != execution_arn or workflow.status in ENDED:
+                continue
+            self.reconcile(workflow_id, swept)
+            break
+        if swept.total():
+            logger.info("run settled after its execution ended", extra={"swept": swept.__dict__})
         return swept
 
     def reconcile(self, workflow_id: str, swept: Swept) -> None:
