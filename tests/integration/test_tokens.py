@@ -97,6 +97,7 @@ def test_a_bad_token_request_is_refused_and_issues_nothing(
     before = len(boss.get("/api/tokens").body["items"])
     reply = boss.post("/api/tokens", body)
     assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "invalid_token_request"
     details = reply.body["error"]["details"]
     assert details.get("field") == field or field in details, reply.body
     assert len(boss.get("/api/tokens").body["items"]) == before

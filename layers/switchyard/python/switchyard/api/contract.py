@@ -152,19 +152,93 @@ def _prioritization(errors: list[dict[str, Any]]) -> SwitchyardError | None:
     return settings_refusal([{"path": ".".join(loc) or "body", "message": m} for loc, m in _faults(errors)])
 
 
+def _by_field(errors: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
+    """Each body error as ``{field, problem}`` (``domains[1]`` for a list's item), and the
+    fields the body has that its model does not."""
+    problems: list[dict[str, str]] = []
+    unknown: list[str] = []
+    for err in errors:
+        loc = list((err.get("loc") or ())[1:])
+        if err.get("type") == "extra_forbidden" and len(loc) == 1:
+            unknown.append(str(loc[0]))
+            continue
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "body"
+        problems.append({"field": field, "problem": str(err.get("msg", "invalid"))})
+    return problems, unknown
+
+
+TOKEN_FIELDS = {
+    "user": "'user' must name the person or system the token is for: 1 to 128 letters, digits "
+    "or . _ @ + - (starting with a letter or digit), e.g. 'alice@example.com'.",
+    "role": "'role' must be one of: administrator, operator, user, audience_only.",
+    "expires_in_days": "'expires_in_days' must be a whole number of days from 1 to 3650 (default 90).",
+}
+
+
+def _token(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.domain.errors import InvalidTokenRequest
+
+    problems, unknown = _by_field(errors)
+    if unknown:
+        return InvalidTokenRequest(
+            f"Unknown field(s): {', '.join(unknown)}. Send 'user', 'role' and optionally 'expires_in_days'.",
+            {"fields": unknown, "problems": problems},
+        )
+    field = problems[0]["field"] if problems else "body"
+    message = TOKEN_FIELDS.get(field, "Send {'user': ..., 'role': ..., 'expires_in_days'?: ...}.")
+    return InvalidTokenRequest(message, {"field": field, "problems": problems})
+
+
+def _domains(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.domain.errors import InvalidAllowedDomains
+
+    problems, unknown = _by_field(errors)
+    if unknown:
+        return InvalidAllowedDomains(
+            f"Unknown field(s): {', '.join(unknown)}; send {{'domains': [...]}}.",
+            {"fields": unknown, "problems": problems},
+        )
+    field = problems[0]["field"] if problems else "domains"
+    if field.startswith("domains["):
+        message = (
+            f"{field} is not a domain name: give the part after @, e.g. 'example.com' "
+            "(labels of letters, digits and hyphens, separated by dots)."
+        )
+    elif any("at most" in p["problem"] for p in problems):
+        message = "At most 50 domains."
+    else:
+        message = "'domains' must be a list of domain names, e.g. [\"example.com\"]."
+    return InvalidAllowedDomains(message, {"field": field, "problems": problems})
+
+
+def _credential(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    from switchyard.domain.credentials import refusal
+
+    return refusal([{**e, "loc": (e.get("loc") or ())[1:]} for e in errors])
+
+
 def _domain_bodies() -> dict[type, Callable[[list[dict[str, Any]]], SwitchyardError | None]]:
+    from switchyard.api.admin_views import AllowedDomainsUpdate, IssueToken
+    from switchyard.domain.credentials import CredentialUpdate
     from switchyard.domain.interaction_priority import PrioritySettings
     from switchyard.domain.interactions import InteractionDesign
     from switchyard.services.catalog import CatalogSettings
 
-    return {InteractionDesign: _design, CatalogSettings: _catalog, PrioritySettings: _prioritization}
+    return {
+        InteractionDesign: _design,
+        CatalogSettings: _catalog,
+        PrioritySettings: _prioritization,
+        IssueToken: _token,
+        AllowedDomainsUpdate: _domains,
+        CredentialUpdate: _credential,
+    }
 
 
 def domain_refusal(route: Any, errors: list[dict[str, Any]]) -> SwitchyardError | None:
     """A body whose declared model is a domain document (an interaction design, the warehouse
-    catalog, the prioritization settings) is refused as the domain refuses it: the same code,
-    status and problems by path as its service answers. None for any other route, or when a
-    fault is outside the body."""
+    catalog, the prioritization settings, a token request, the allowed domains, a credential) is
+    refused as the domain refuses it: its specific code, status and problems by field. None for
+    any other route, or when a fault is outside the body."""
     if route is None or not route.dependant.body_params:
         return None
     if any((e.get("loc") or ("",))[0] != "body" for e in errors):

@@ -42,6 +42,26 @@ class BadCursor(ValidationFailed):
     code = "bad_cursor"
 
 
+class InvalidTokenRequest(ValidationFailed):
+    """A token request whose user, role or expiry is not valid; ``details.field`` names it."""
+
+    code = "invalid_token_request"
+
+
+class InvalidAllowedDomains(ValidationFailed):
+    """An allowed-domains list that is not a list of domain names; ``details.field`` names the
+    first bad entry (``domains[i]``)."""
+
+    code = "invalid_allowed_domains"
+
+
+class InvalidCredential(ValidationFailed):
+    """A credential whose fields do not fit its kind; ``details.problems`` lists each by field,
+    never quoting a value."""
+
+    code = "invalid_credential"
+
+
 class NotFound(SwitchyardError):
     code = "not_found"
     status = 404
@@ -184,6 +204,12 @@ class AllowedDomainInUse(Conflict):
     lists each (the domain, the address, where it is set)."""
 
     code = "allowed_domain_in_use"
+
+
+class CredentialKindMismatch(Conflict):
+    """The body's credential kind is not the kind of the source or destination named."""
+
+    code = "credential_kind_mismatch"
 
 
 class NotRunning(Conflict):
