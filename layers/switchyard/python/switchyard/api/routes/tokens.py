@@ -28,7 +28,7 @@ def _json(status: int, body: BaseModel) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@router.post("/api/tokens", tags=TAGS)
+@router.post("/api/tokens", responses={201: {"description": "Issued"}}, tags=TAGS)
 @requires(Permission.MANAGE_TOKENS)
 def issue_token(body: Annotated[IssueToken, Body()]) -> Response[IssuedToken]:
     """Issue a token ``{user, role, expires_in_days?}`` (default 90 days): 201 with the token,
