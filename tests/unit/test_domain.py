@@ -58,8 +58,14 @@ def test_failures_are_classified_by_error_type_not_by_message() -> None:
         {"Error": "KeyError", "Cause": json.dumps({"errorType": "KeyError", "errorMessage": "'x'"})}
     )
     assert other.code == "unexpected_error"
-    platform = classify({"Error": "States.Timeout", "Cause": "timed out"})
-    assert platform.code == "platform_error"
+    platform = classify({"Error": "States.Runtime", "Cause": "bad path"})
+    assert (platform.code, platform.category) == ("platform_error", "platform")
+    # the platform's errors a user can act on have their own codes
+    timed_out = classify({"Error": "States.Timeout", "Cause": ""})
+    assert (timed_out.code, timed_out.category) == ("task_timed_out", "platform")
+    assert "time limit" in timed_out.message
+    throttled = classify({"Error": "Lambda.TooManyRequestsException", "Cause": "Rate exceeded"})
+    assert (throttled.code, throttled.message) == ("task_throttled", "Rate exceeded")
 
 
 def _failed(code: str) -> Task:

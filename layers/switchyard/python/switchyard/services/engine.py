@@ -10,6 +10,7 @@ import json
 import uuid
 from typing import Any
 
+from switchyard import declarations as d
 from switchyard.adapters.engine import execution_arn, state_machine_arn
 from switchyard.destinations.registry import is_exclusive
 from switchyard.domain.errors import TASK_ERRORS, NotFound
@@ -86,7 +87,14 @@ class EngineService:
 
     def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
         now = self.deps.clock()
-        halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
+        halt = {
+            "go": False,
+            "wait": False,
+            "wait_seconds": 0,
+            "timeout_seconds": d.TASK_TIMEOUT_MARGIN_S,
+            "function": "",
+            "payload": {},
+        }
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
         task = self.deps.workflows.get_task(workflow_id, task_id)
         extra, hold, gated = self._gate(workflow, task)
@@ -131,7 +139,13 @@ class EngineService:
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
         payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(workflow.mode)}
-        return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
+        return {
+            **halt,
+            "go": True,
+            "timeout_seconds": self.deps.settings.task_timeouts.get(task.kind, d.DEFAULT_TASK_TIMEOUT_S),
+            "function": function,
+            "payload": payload,
+        }
 
     def _gate(self, workflow: Workflow, task: Task) -> tuple[dict[str, Any], int, bool]:
         """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
@@ -400,6 +414,19 @@ def emit_workflow_status(deps: Deps, workflow: Workflow, task: Task | None = Non
     )
 
 
+# Step Functions' and Lambda's own errors a user can act on, by name: what the task error says.
+PLATFORM_ERRORS = {
+    "States.Timeout": (
+        "task_timed_out",
+        "The task did not answer within its time limit (its function's timeout and a margin).",
+    ),
+    "Lambda.TooManyRequestsException": (
+        "task_throttled",
+        "Lambda refused the task for lack of concurrency, still after the retries.",
+    ),
+}
+
+
 def classify(failure: dict[str, Any]) -> TaskErrorInfo:
     """Turn a Step Functions failure (``Error`` + ``Cause``) into a classified task error.
 
@@ -422,6 +449,11 @@ def classify(failure: dict[str, Any]) -> TaskErrorInfo:
     known = TASK_ERRORS.get(error_type)
     if known is not None:
         return TaskErrorInfo(code=known.code, category=known.category, message=message, detail=detail)
+    if error_type in PLATFORM_ERRORS:
+        code, words = PLATFORM_ERRORS[error_type]
+        return TaskErrorInfo(
+            code=code, category="platform", message=message or words, detail={"error": error_type}
+        )
     if error_type.startswith("States.") or error_type.startswith("Lambda."):
         return TaskErrorInfo(
             code="platform_error",

@@ -1,0 +1,258 @@
+"""Faults at the emulated AWS boundaries (docs/operations.md, "Faults catalogue"): each test
+injects one where AWS would produce it, and proves that nothing is lost and the run can be
+resolved.
+
+The Lambda faults are injected at the one seam between moto and the handlers
+(:class:`switchyard.local.lambdas.Dispatcher`): a handler that raises, one that does not answer
+(the state's ``TimeoutSecondsPath`` ends it with ``States.Timeout``), and Lambda refusing the
+invocation with 429 ``TooManyRequestsException`` (the interpreter names it
+``Lambda.TooManyRequestsException``, and the machine's ``Retry`` backs off). The product code
+is the real one throughout; only the emulated service misbehaves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from moto.core.exceptions import JsonRESTError
+from switchyard.local.runtime import LocalRuntime
+from switchyard.services.deps import Deps
+
+from tests.integration.conftest import Api
+from tests.support.executions import executions, history
+
+COURIER = "switchyard-courier"
+
+
+class TooManyRequests(JsonRESTError):
+    """What Lambda answers an invocation beyond the account's concurrency: 429."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
+class LambdaFaults:
+    """Faults for the run named ``group`` started after :meth:`arm`, on its first ``times``
+    invocations of ``function``: ``refuse`` raises a Lambda service error before the handler
+    runs (what Lambda answers the caller), ``handler`` runs in place of the function's handler
+    (what it raises is reported as the function's error, as the Lambda runtime does)."""
+
+    def __init__(self, runtime: LocalRuntime, deps: Deps) -> None:
+        self.deps = deps
+        self.dispatcher = runtime.dispatcher
+        self.original = runtime.dispatcher.invoke
+        self.lock = threading.Lock()
+        self.rules: list[dict[str, Any]] = []
+        self.calls: dict[str, int] = {}  # workflow id -> invocations of a faulted function
+        self.handlers: dict[str, tuple[Any, int]] = {}
+
+    def arm(
+        self,
+        function: str,
+        group: str,
+        times: int,
+        *,
+        refuse: Callable[[], Exception] | None = None,
+        handler: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self.rules.append(
+            {
+                "function": function,
+                "group": group,
+                "times": times,
+                "refuse": refuse,
+                "handler": handler,
+                "after": self.deps.clock(),
+                "run": None,
+            }
+        )
+        if handler is not None and function not in self.handlers:
+            original, memory = self.handlers[function] = self.dispatcher.handler(function)
+
+            def faulty(event: dict[str, Any], context: Any) -> Any:
+                rule = self._take(function, event, "handler")
+                if rule is not None:
+                    return rule["handler"](event)
+                return original(event, context)
+
+            self.dispatcher.add(function, faulty, memory)
+
+    def restore(self) -> None:
+        for function, (original, memory) in self.handlers.items():
+            self.dispatcher.add(function, original, memory)
+
+    def _take(self, name: str, event: dict[str, Any], level: str) -> dict[str, Any] | None:
+        """The rule that faults this invocation (counted), if any."""
+        workflow_id = event.get("_workflow_id")
+        with self.lock:
+            for rule in self.rules:
+                if rule["function"] != name or not workflow_id or rule[level] is None:
+                    continue
+                if rule["run"] is None:
+                    run = self.deps.workflows.get(str(workflow_id), with_tasks=False)
+                    if run.name != rule["group"] or run.started_at < rule["after"]:
+                        continue
+                    rule["run"] = workflow_id
+                if rule["run"] != workflow_id:
+                    continue
+                if level == "refuse" or rule["refuse"] is None:
+                    self.calls[workflow_id] = self.calls.get(workflow_id, 0) + 1
+                if rule["times"] <= 0:
+                    return None
+                rule["times"] -= 1
+                return rule
+        return None
+
+    def invoke(self, function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
+        name = function_name.split(":function:")[-1].split(":")[0]
+        rule = self._take(name, _json(body), "refuse")
+        if rule is not None:
+            raise rule["refuse"]()
+        return self.original(function_name, body, response_headers)
+
+
+def _json(body: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(body or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+@pytest.fixture
+def faults(runtime: LocalRuntime, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaFaults]:
+    injector = LambdaFaults(runtime, deps)
+    monkeypatch.setattr(runtime.dispatcher, "invoke", injector.invoke)
+    yield injector
+    injector.restore()
+
+
+def tasks(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for s in workflow["stages"] for t in s["tasks"]}
+
+
+def resolve(api: Api, run_id: str, resolution: str) -> None:
+    reply = api.post(f"/api/workflows/{run_id}/resolve", {"resolution": resolution})
+    assert reply.status == 202, reply.body
+
+
+def run_task_failures(deps: Deps, run_id: str) -> list[tuple[datetime, str]]:
+    """When each invocation of a task's Lambda failed in the run's execution, and the error."""
+    [execution] = executions(deps, run_id, "courier_group")
+    return [
+        (e["timestamp"], e["taskFailedEventDetails"]["error"])
+        for e in history(execution["executionArn"])
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"].get("error", "").startswith("Lambda.")
+    ]
+
+
+def test_a_task_lambda_that_raises_fails_the_task_and_retry_resolves_it(
+    api: Api, deps: Deps, faults: LambdaFaults
+) -> None:
+    # Given the first courier of a run raises an error nobody classified
+    def boom(event: dict[str, Any]) -> Any:
+        raise RuntimeError("the disk is on fire")
+
+    faults.arm(COURIER, "crm_web", 1, handler=boom)
+    # When the run gets there
+    run = api.wait_waiting(api.start("crm_web")["id"])
+    # Then the task is failed with the error, nothing after it started, and the run waits
+    t = tasks(run)
+    assert t["Courier: crm"]["status"] == "failed"
+    assert t["Courier: crm"]["error"]["code"] == "unexpected_error"
+    assert t["Courier: crm"]["error"]["category"] == "internal"
+    assert "the disk is on fire" in t["Courier: crm"]["error"]["message"]
+    assert {t["Courier: web"]["status"], t["Stitch"]["status"]} == {"pending"}
+    assert "retry_task" in {r["id"] for r in api.get(f"/api/workflows/{run['id']}/resolutions").body["items"]}
+    # When it is retried
+    resolve(api, run["id"], "retry_task")
+    # Then the same execution runs the task again, and every task after it
+    done = api.wait(run["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded", done
+    assert tasks(done)["Courier: crm"]["attempts"] == 2
+    assert tasks(done)["Courier: crm"]["outputs"]["rows"] == 200
+    assert [e["status"] for e in executions(deps, run["id"], "courier_group")] == ["SUCCEEDED"]
+
+
+def test_a_task_that_does_not_answer_fails_states_timeout_and_retry_resolves_it(
+    api: Api, deps: Deps, faults: LambdaFaults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the courier's state waits 2 s for its Lambda, and the first invocation hangs
+    release = threading.Event()
+    hung = threading.Event()
+
+    def hang(event: dict[str, Any]) -> Any:
+        hung.set()
+        release.wait(60)
+        raise RuntimeError("answered after its state had timed out")
+
+    timeouts = {**deps.settings.task_timeouts, "courier": 2}
+    monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, task_timeouts=timeouts))
+    faults.arm(COURIER, "crm_web", 1, handler=hang)
+    try:
+        # When the run gets there
+        run = api.wait_waiting(api.start("crm_web")["id"])
+    finally:
+        release.set()
+    # Then the state ended it with States.Timeout: the task failed as timed out, the run waits
+    assert hung.is_set()
+    t = tasks(run)
+    assert t["Courier: crm"]["status"] == "failed"
+    assert t["Courier: crm"]["error"]["code"] == "task_timed_out"
+    assert t["Courier: crm"]["error"]["category"] == "platform"
+    assert t["Courier: crm"]["error"]["detail"] == {"error": "States.Timeout"}
+    assert {t["Courier: web"]["status"], t["Stitch"]["status"]} == {"pending"}
+    # And the hung invocation's late answer changed nothing
+    assert api.get(f"/api/workflows/{run['id']}").body["status"] == "failed"
+    # When it is retried with the usual time limit
+    monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, task_timeouts={}))
+    resolve(api, run["id"], "retry_task")
+    # Then the run succeeds in the same execution
+    done = api.wait(run["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded", done
+    assert tasks(done)["Courier: crm"]["attempts"] == 2
+
+
+def test_a_throttled_task_is_retried_with_backoff_then_fails_and_retry_resolves_it(
+    api: Api, deps: Deps, faults: LambdaFaults
+) -> None:
+    # Given Lambda refuses the courier's first four invocations for lack of concurrency
+    faults.arm(COURIER, "crm_web", 4, refuse=TooManyRequests)
+    # When the run gets there
+    run = api.wait_waiting(api.start("crm_web")["id"], timeout=90)
+    # Then the machine tried 4 times, waiting 2, 4 and 8 s in between (IntervalSeconds 2,
+    # BackoffRate 2, MaxAttempts 3), before recording the failure
+    failures = run_task_failures(deps, run["id"])
+    assert [error for _, error in failures] == ["Lambda.TooManyRequestsException"] * 4
+    gaps = [(b - a).total_seconds() for (a, _), (b, _) in itertools.pairwise(failures)]
+    assert [g >= want - 0.5 for g, want in zip(gaps, (2, 4, 8), strict=True)] == [True] * 3, gaps
+    t = tasks(run)
+    assert t["Courier: crm"]["error"]["code"] == "task_throttled"
+    assert t["Courier: crm"]["attempts"] == 1  # one begun task, four invocations refused
+    # When it is retried (the concurrency is back)
+    resolve(api, run["id"], "retry_task")
+    # Then the run succeeds: four refused invocations, then each courier's one
+    done = api.wait(run["id"], "succeeded", "failed")
+    assert done["status"] == "succeeded", done
+    assert tasks(done)["Courier: crm"]["attempts"] == 2
+    assert faults.calls[run["id"]] == 4 + 2
+
+
+def test_a_throttle_within_the_retries_is_not_a_failure(api: Api, deps: Deps, faults: LambdaFaults) -> None:
+    # Given Lambda refuses the courier's first invocation once
+    faults.arm(COURIER, "crm_web", 1, refuse=TooManyRequests)
+    # When the run goes
+    done = api.wait(api.start("crm_web")["id"], "succeeded", "failed")
+    # Then the retry took it through: the run succeeded, the task was begun once
+    assert done["status"] == "succeeded", done
+    assert tasks(done)["Courier: crm"]["attempts"] == 1
+    assert [e for _, e in run_task_failures(deps, done["id"])] == ["Lambda.TooManyRequestsException"]
