@@ -17,18 +17,27 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from moto.core.exceptions import JsonRESTError
+from botocore.exceptions import ReadTimeoutError
+from moto.core.exceptions import JsonRESTError, _RESTError
+from moto.ses.models import SESBackend
+from switchyard.adapters import notify
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import Deps
 
-from tests.integration.conftest import Api
+from tests.integration import test_alerts
+from tests.integration.conftest import Api, Bus
+from tests.integration.test_alerts import LINK, clock, failed_daily, fire, outbox, sent_emails, stop
+from tests.servers import Webhook
 from tests.support.executions import executions, history
 
 COURIER = "switchyard-courier"
+# the alert tests' fixtures: the automated recipients (and the administrator who sets them), and
+# Slack as a real HTTP server on 127.0.0.1
+admin, automated, slack = test_alerts.admin, test_alerts.automated, test_alerts.slack
 
 
 class TooManyRequests(JsonRESTError):
@@ -256,3 +265,113 @@ def test_a_throttle_within_the_retries_is_not_a_failure(api: Api, deps: Deps, fa
     assert done["status"] == "succeeded", done
     assert tasks(done)["Courier: crm"]["attempts"] == 1
     assert [e for _, e in run_task_failures(deps, done["id"])] == ["Lambda.TooManyRequestsException"]
+
+
+# --- alerts: SES and Slack failing; the outbox retries ----------------------------------------------
+
+
+class SesUnavailable(_RESTError):
+    """SES answering 503 ServiceUnavailable (moto's XML error, with its HTTP status)."""
+
+    code = 503
+    include_type_sender = False
+
+    def __init__(self) -> None:
+        super().__init__("ServiceUnavailable", "Service Unavailable")
+
+
+@pytest.fixture
+def ses_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """SES misbehaves for one recipient while ``state["fault"]`` is set (an exception to raise
+    at the emulated SES boundary); ``state["tries"]`` counts what reached it for them."""
+    state: dict[str, Any] = {"to": "ses-fault@example.com", "fault": None, "tries": 0}
+    original = SESBackend.send_email
+
+    def send_email(
+        self: Any, source: str, subject: str, body: str, destinations: dict[str, list[str]]
+    ) -> Any:
+        if state["to"] in destinations.get("ToAddresses", []):
+            state["tries"] += 1
+            if state["fault"] is not None:
+                raise state["fault"]()
+        return original(self, source, subject, body, destinations)
+
+    monkeypatch.setattr(SESBackend, "send_email", send_email)
+    yield state
+
+
+def _read_timeout() -> Exception:
+    return ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com/")
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (SesUnavailable, "SES refused the email: ServiceUnavailable: Service Unavailable"),
+        (_read_timeout, "SES could not be reached: Read timeout on endpoint URL"),
+    ],
+    ids=["5xx", "timeout"],
+)
+def test_ses_failing_is_retried_by_the_outbox_and_the_email_sent_once(
+    api: Api, automated: Any, bus: Bus, ses_down: dict[str, Any], fault: Callable[[], Exception], error: str
+) -> None:
+    # Given SES fails every call for the group's recipient (the SDK's own 5 attempts included)
+    automated(courier_groups={"emails": [ses_down["to"]], "slack_channels": []})
+    ses_down["fault"] = fault
+    subject = "[Switchyard] daily (courier group) failed"
+    before = _emails_to(ses_down["to"], subject)
+    tick, _ = clock()
+    # When a run fails
+    run = failed_daily(api, bus)
+    # Then the alert waits in the outbox, retrying, with what went wrong
+    [record] = outbox(api, run["id"])
+    assert (record["status"], record["attempts"]) == ("retrying", 1)
+    assert record["last_error"].startswith(error), record["last_error"]
+    assert ses_down["tries"] == 6  # the SDK's first try and its 5 retries (standard mode)
+    assert record["subject"] == subject and _emails_to(ses_down["to"], subject) == before
+    # When SES is back and the retry's schedule fires
+    ses_down["fault"] = None
+    due = datetime.fromisoformat(record["next_attempt_at"])
+    assert len(fire(tick, due + timedelta(seconds=1), f"retry-{record['id']}")) == 1
+    # Then the email is sent, once
+    [done] = outbox(api, run["id"])
+    assert (done["status"], done["attempts"]) == ("sent", 2)
+    assert _emails_to(ses_down["to"], subject) == before + 1
+    stop(api, bus, run["id"])
+
+
+def _emails_to(address: str, subject: str) -> int:
+    return sum(
+        1 for m in sent_emails() if m.subject == subject and m.destinations["ToAddresses"] == [address]
+    )
+
+
+def test_slack_timing_out_is_retried_by_the_outbox_and_delivered_once(
+    api: Api, automated: Any, bus: Bus, slack: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Slack holds the first post past the sender's time limit (1 s here, 10 s deployed)
+    monkeypatch.setattr(notify, "SLACK_TIMEOUT_S", 1)
+    automated(courier_groups={"emails": [], "slack_channels": ["#ops-alerts"]})
+    slack.hold()
+    tick, _ = clock()
+    try:
+        # When a run fails
+        run = failed_daily(api, bus)
+        # Then the alert waits in the outbox, retrying, as "could not be reached"
+        [record] = outbox(api, run["id"])
+        assert (record["status"], record["attempts"]) == ("retrying", 1)
+        assert record["last_error"].startswith("Slack could not be reached"), record["last_error"]
+        assert slack.arrived.is_set()
+    finally:
+        # the held post ends as a gateway timeout would: not taken
+        slack.script = [504]
+        slack.held = False
+        slack.release.set()
+    # When the retry's schedule fires
+    due = datetime.fromisoformat(record["next_attempt_at"])
+    assert len(fire(tick, due + timedelta(seconds=1), f"retry-{record['id']}")) == 1
+    # Then Slack has the message, once
+    [done] = outbox(api, run["id"])
+    assert (done["status"], done["attempts"]) == ("sent", 2)
+    assert len(slack.received) == 1 and LINK.format(run["id"]) in slack.received[0]["text"]
+    stop(api, bus, run["id"])
