@@ -20,12 +20,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 from moto.core.exceptions import JsonRESTError, _RESTError
+from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
 from moto.ses.models import SESBackend
+from switchyard import declarations as d
 from switchyard.adapters import notify
-from switchyard.local.runtime import LocalRuntime
+from switchyard.local.runtime import REGION, LocalRuntime
 from switchyard.services.deps import Deps
 
 from tests.integration import test_alerts
@@ -375,3 +379,176 @@ def test_slack_timing_out_is_retried_by_the_outbox_and_delivered_once(
     assert (done["status"], done["attempts"]) == ("sent", 2)
     assert len(slack.received) == 1 and LINK.format(run["id"]) in slack.received[0]["text"]
     stop(api, bus, run["id"])
+
+
+# --- DynamoDB: the engine's writes refused -----------------------------------------------------------
+
+
+class Throughput(DynamodbException):
+    """DynamoDB refusing a request beyond the table's capacity."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded.",
+        )
+
+
+def run_ids(deps: Deps) -> set[str]:
+    """Every run recorded so far (a fault then picks the next one started)."""
+    pages = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
+    return {
+        item["workflow_id"]["S"]
+        for page in pages.paginate(
+            TableName=deps.settings.workflows_table, ProjectionExpression="workflow_id"
+        )
+        for item in page["Items"]
+    }
+
+
+class EngineWrites:
+    """Faults on the engine's "begin task" transactions (a condition check on the run, and the
+    task's update) of the first run started after :meth:`arm`, at the emulated DynamoDB."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.existing: set[str] = set()
+        self.run: str | None = None
+        self.fault: Callable[[], Exception] | None = None
+        self.times = 0
+        self.refused = 0
+
+    def arm(self, fault: Callable[[], Exception], times: int) -> None:
+        self.existing = run_ids(self.deps)
+        self.fault, self.times = fault, times
+
+    def check(self, transact_items: list[dict[str, Any]]) -> None:
+        checks = [i["ConditionCheck"] for i in transact_items if "ConditionCheck" in i]
+        if self.fault is None or not checks or checks[0]["TableName"] != self.deps.settings.workflows_table:
+            return
+        workflow_id = checks[0]["Key"]["workflow_id"]["S"]
+        if self.run is None and workflow_id not in self.existing:
+            self.run = workflow_id
+        if workflow_id == self.run and self.times > 0:
+            self.times -= 1
+            self.refused += 1
+            raise self.fault()
+
+
+@pytest.fixture
+def engine_writes(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> EngineWrites:
+    faults = EngineWrites(deps)
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        faults.check(transact_items)
+        return original(self, transact_items)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
+    return faults
+
+
+def engine_failures(deps: Deps, run_id: str) -> list[str]:
+    [execution] = executions(deps, run_id, "courier_group")
+    return [
+        e["taskFailedEventDetails"]["error"]
+        for e in history(execution["executionArn"])
+        if e["type"] == "TaskFailed"
+        and not e["taskFailedEventDetails"].get("error", "").startswith("Lambda.")
+    ]
+
+
+def test_dynamodb_throttling_the_engine_past_the_sdk_retries_is_retried_by_the_machine(
+    api: Api, deps: Deps, engine_writes: EngineWrites
+) -> None:
+    # Given DynamoDB refuses the run's first 8 "begin task" writes for throughput: the SDK's
+    # 4 tries of two engine invocations
+    engine_writes.arm(Throughput, 8)
+    # When the run goes
+    done = api.wait(api.start("crm_web")["id"], "succeeded", "failed", timeout=90)
+    # Then the machine retried the engine's step (StorageBusy, with backoff) and the run went on:
+    # nothing lost, nothing run twice
+    assert done["status"] == "succeeded", done
+    assert engine_writes.refused == 8
+    assert engine_failures(deps, done["id"]) == ["StorageBusy", "StorageBusy"]
+    assert {t["name"]: t["attempts"] for t in tasks(done).values()} == {
+        "Courier: crm": 1,
+        "Courier: web": 1,
+        "Stitch": 1,
+        "Customer 360": 1,
+    }
+
+
+def _conditional_check_failed() -> Exception:
+    # what DynamoDB answers a transaction whose condition on the run does not hold
+    return TransactionCanceledException(
+        [("ConditionalCheckFailed", "The conditional request failed", None), (None, None, None)]
+    )
+
+
+def test_a_begin_whose_condition_fails_on_a_running_run_begins_the_task_again(
+    api: Api, deps: Deps, engine_writes: EngineWrites
+) -> None:
+    # Given DynamoDB answers the run's first "begin task" write ConditionalCheckFailed although
+    # the run is running (as a concurrent write would make it)
+    engine_writes.arm(_conditional_check_failed, 1)
+    # When the run goes
+    done = api.wait(api.start("crm_web")["id"], "succeeded", "failed")
+    # Then the task was begun again and ran: no task left pending under a succeeded run
+    assert done["status"] == "succeeded", done
+    assert engine_writes.refused == 1
+    assert {t["name"]: (t["status"], t["attempts"]) for t in tasks(done).values()} == {
+        "Courier: crm": ("succeeded", 1),
+        "Courier: web": ("succeeded", 1),
+        "Stitch": ("succeeded", 1),
+        "Customer 360": ("succeeded", 1),
+    }
+
+
+class LambdaServiceError(JsonRESTError):
+    """Lambda failing on its side (500 ServiceException)."""
+
+    code = 500
+
+    def __init__(self) -> None:
+        super().__init__("ServiceException", "An error occurred on the Lambda service.")
+
+
+def test_a_begin_replayed_after_its_answer_was_lost_runs_the_task_once(
+    api: Api, deps: Deps, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the engine's first "begin" of a new run writes, then its answer is lost (Lambda
+    # answers 500 ServiceException), so the machine's Retry calls it again
+    engine = d.function_name("engine")
+    original = runtime.dispatcher.invoke
+    lost: list[str] = []
+    couriers: list[str] = []
+    existing = run_ids(deps)
+
+    def invoke(function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
+        event = _json(body)
+        answer = original(function_name, body, response_headers)
+        name = function_name.split(":function:")[-1].split(":")[0]
+        run = event.get("workflow_id") or event.get("_workflow_id")
+        if run in existing:
+            return answer
+        if name == COURIER:
+            couriers.append(str(run))
+        if name == engine and event.get("action") == "begin" and not lost:
+            lost.append(str(run))
+            raise LambdaServiceError()
+        return answer
+
+    monkeypatch.setattr(runtime.dispatcher, "invoke", invoke)
+    # When the run goes
+    done = api.wait(api.start("crm_web")["id"], "succeeded", "failed")
+    # Then the replayed begin ran the task it had begun: once, and every task after it
+    assert lost == [done["id"]]
+    assert done["status"] == "succeeded", done
+    assert {t["name"]: (t["status"], t["attempts"]) for t in tasks(done).values()} == {
+        "Courier: crm": ("succeeded", 1),
+        "Courier: web": ("succeeded", 1),
+        "Stitch": ("succeeded", 1),
+        "Customer 360": ("succeeded", 1),
+    }
+    assert couriers == [done["id"]] * 2  # crm and web, each once

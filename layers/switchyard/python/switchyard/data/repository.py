@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -27,7 +34,7 @@ from switchyard.data.models import (
     TokenModel,
     WorkflowModel,
 )
-from switchyard.domain.errors import BadCursor, NotFound
+from switchyard.domain.errors import BadCursor, NotFound, StorageBusy
 from switchyard.domain.models import (
     ApiToken,
     HistoryEntry,
@@ -53,6 +60,43 @@ def _iso_or_none(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+# DynamoDB's answers that say "not now": throttling, and its own transient failures. The SDK
+# retries them a few times; past that, the engine's states retry ``StorageBusy`` with backoff.
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "ThrottlingError",  # a transaction's cancellation reasons
+        "TransactionConflict",
+    }
+)
+
+
+def _busy(exc: BaseException) -> bool:
+    if getattr(exc, "cause_response_code", None) in BUSY_CODES:
+        return True
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(getattr(r, "code", None) in BUSY_CODES for r in reasons if r is not None)
+
+
+@contextlib.contextmanager
+def storage_busy_as_error() -> Iterator[None]:
+    """Raise :class:`StorageBusy` for DynamoDB still busy after the SDK's retries (the Lambda's
+    ``errorType`` the state machines retry by), anything else as it is."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        if _busy(exc):
+            raise StorageBusy(
+                f"DynamoDB is busy: {exc.cause_response_code}: {exc.cause_response_message}"
+            ) from exc
+        raise
 
 
 def _conditional_failed(exc: Exception) -> bool:

@@ -268,6 +268,12 @@ class Forbidden(SwitchyardError):
     status = 403
 
 
+class StorageBusy(Exception):
+    """DynamoDB still throttling (or failing for a moment) after the SDK's retries. The engine
+    Lambda raises it by this name, and every engine state of the machines retries it with backoff
+    (1, 2, 4, ... 32 s): a throttled run waits, it is not lost."""
+
+
 # --- Errors raised by task Lambdas. Their class name travels as the Lambda ``errorType``; the
 # engine classifies a failure by that type name (never by the message text).
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from switchyard import declarations as d
 from switchyard.adapters.engine import execution_arn, state_machine_arn
 from switchyard.destinations.registry import is_exclusive
-from switchyard.domain.errors import TASK_ERRORS, NotFound
+from switchyard.domain.errors import TASK_ERRORS, NotFound, StorageBusy
 from switchyard.domain.models import (
     FINISHED,
     HistoryEntry,
@@ -119,23 +120,19 @@ class EngineService:
                     "was still sending.",
                 )
                 return {**halt, "wait": True, "wait_seconds": self.deps.settings.exclusive_wait_seconds}
-        if not self.deps.workflows.begin_task(workflow_id, task_id, now):
-            logger.info("task not started: workflow is not running", extra={"task_id": task_id})
-            if lock is not None:
-                self.deps.locks.release(lock, workflow_id)
-            self._after_task(workflow_id, task_id)
-            return halt
-        # What begin_task wrote, without reading it back (the write was conditional on the task
-        # being pending or failed, so the rest of what was read stands).
-        task = task.model_copy(
-            update={
-                "status": TaskStatus.RUNNING,
-                "attempts": task.attempts + 1,
-                "started_at": now,
-                "ended_at": None,
-                "error": None,
-            }
-        )
+        if self.deps.workflows.begin_task(workflow_id, task_id, now):
+            # What begin_task wrote, without reading it back (the write was conditional on the
+            # task being pending or failed, so the rest of what was read stands).
+            task = _begun(task, now)
+        else:
+            begun = self._begun_meanwhile(workflow_id, task_id, now)
+            if begun is None:
+                logger.info("task not started: workflow is not running", extra={"task_id": task_id})
+                if lock is not None:
+                    self.deps.locks.release(lock, workflow_id)
+                self._after_task(workflow_id, task_id)
+                return halt
+            task = begun
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
         payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(workflow.mode)}
@@ -146,6 +143,24 @@ class EngineService:
             "function": function,
             "payload": payload,
         }
+
+    def _begun_meanwhile(self, workflow_id: str, task_id: str, now: datetime) -> Task | None:
+        """The task to run when its conditional begin did not write, or None to halt. A stopped
+        or stopping run starts no task (None). In a running run, the task is already running
+        when this is a replayed begin (the machine retried the step after an answer it did not
+        get, although the write landed): it runs as begun. A task still pending or failed is
+        begun again, once; if that does not hold either, the step is retried (StorageBusy)."""
+        if self.deps.workflows.get(workflow_id, with_tasks=False).status != WorkflowStatus.RUNNING:
+            return None
+        current = self.deps.workflows.get_task(workflow_id, task_id)
+        if current.status == TaskStatus.RUNNING:
+            logger.info("task begun already: a replayed begin runs it", extra={"task_id": task_id})
+            return current
+        if current.status not in (TaskStatus.PENDING, TaskStatus.FAILED):
+            return None  # it ended meanwhile: nothing to run
+        if self.deps.workflows.begin_task(workflow_id, task_id, now):
+            return _begun(current, now)
+        raise StorageBusy(f"Task {task_id} could not be begun: its run changed meanwhile; try again.")
 
     def _gate(self, workflow: Workflow, task: Task) -> tuple[dict[str, Any], int, bool]:
         """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
@@ -377,6 +392,19 @@ class EngineService:
 
     def _emit_workflow(self, workflow: Workflow, task: Task | None) -> None:
         emit_workflow_status(self.deps, workflow, task)
+
+
+def _begun(task: Task, now: datetime) -> Task:
+    """``task`` as a begin writes it: running, one attempt more, no end or error."""
+    return task.model_copy(
+        update={
+            "status": TaskStatus.RUNNING,
+            "attempts": task.attempts + 1,
+            "started_at": now,
+            "ended_at": None,
+            "error": None,
+        }
+    )
 
 
 def _exclusive_lock(task: Task) -> str | None:
