@@ -17,7 +17,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -30,11 +30,13 @@ from moto.ses.models import SESBackend
 from switchyard import declarations as d
 from switchyard.adapters import notify
 from switchyard.local.runtime import REGION, LocalRuntime
+from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
 
-from tests.integration import test_alerts
+from tests.integration import test_alerts, test_schedules
 from tests.integration.conftest import Api, Bus
 from tests.integration.test_alerts import LINK, clock, failed_daily, fire, outbox, sent_emails, stop
+from tests.integration.test_schedules import create, runs_triggered_by
 from tests.servers import Webhook
 from tests.support.executions import executions, history
 
@@ -42,6 +44,7 @@ COURIER = "switchyard-courier"
 # the alert tests' fixtures: the automated recipients (and the administrator who sets them), and
 # Slack as a real HTTP server on 127.0.0.1
 admin, automated, slack = test_alerts.admin, test_alerts.automated, test_alerts.slack
+cleanup = test_schedules.cleanup  # removes the schedules a test created
 
 
 class TooManyRequests(JsonRESTError):
@@ -552,3 +555,51 @@ def test_a_begin_replayed_after_its_answer_was_lost_runs_the_task_once(
         "Customer 360": ("succeeded", 1),
     }
     assert couriers == [done["id"]] * 2  # crm and web, each once
+
+
+# --- EventBridge and Scheduler delivering twice ---------------------------------------------------
+
+
+def test_a_schedule_fired_twice_makes_one_run_and_one_alert(
+    api: Api, automated: Any, bus: Bus, cleanup: list[str]
+) -> None:
+    # Given a daily schedule of the group that fails (a file missing), whose failures alert ops
+    automated(courier_groups={"emails": ["twice@example.com"], "slack_channels": []})
+    create(
+        api,
+        cleanup,
+        name="daily-twice",
+        workflow_type="courier_group",
+        target="daily",
+        expression="cron(0 6 * * ? *)",
+        timezone="UTC",
+    )
+    tick = SchedulerClock(REGION, start_at=datetime.now(UTC))
+    # When the Scheduler fires it, and then delivers the same fire again (at least once)
+    [fired] = [f for f in tick.tick(datetime.now(UTC) + timedelta(days=1)) if f.name == "daily-twice"]
+    assert fired.ok, fired
+    scheduled = fired.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    run = api.wait_waiting(fired.response["workflow_id"])
+    bus.wait_status(run["id"], "failed")
+    again = boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="switchyard-triggers",
+        Payload=json.dumps(
+            {
+                "kind": "schedule",
+                "tenant": "default",
+                "schedule": "daily-twice",
+                "workflow_type": "courier_group",
+                "target": "daily",
+                "scheduled_time": scheduled,
+            }
+        ).encode(),
+    )
+    answer = json.loads(again["Payload"].read())
+    # Then it answers with the same run: one run for that time, and one alert
+    assert (answer["started"], answer["workflow_id"]) == (False, run["id"])
+    assert [r["id"] for r in runs_triggered_by(api, schedule="daily-twice", scheduled_time=scheduled)] == [
+        run["id"]
+    ]
+    alerts = [(i["kind"], i["recipient"]) for i in outbox(api, run["id"])]
+    assert alerts == [("failure", "twice@example.com")]
+    stop(api, bus, run["id"])
