@@ -192,8 +192,8 @@ def test_a_body_that_is_not_json_content_is_refused(api: Api) -> None:
         ("/api/workflows?limit=0", 400, "invalid_request"),
         ("/api/workflows?status=exploded", 400, "validation_error"),
         ("/api/workflows?sort=colour", 400, "invalid_request"),
-        ("/api/workflows/00000000-0000-0000-0000-000000000000", 404, "not_found"),
-        ("/api/workflows/00000000-0000-0000-0000-000000000000/resolutions", 404, "not_found"),
+        ("/api/workflows/00000000-0000-0000-0000-000000000000", 404, "workflow_not_found"),
+        ("/api/workflows/00000000-0000-0000-0000-000000000000/resolutions", 404, "workflow_not_found"),
         ("/api/nothing-here", 404, "route_not_found"),
     ],
 )

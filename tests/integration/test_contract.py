@@ -70,7 +70,12 @@ def test_conflicts_and_not_founds_have_specific_codes() -> None:
     # Then the domain's refusals are told apart by code, not only by status
     assert {"workflow_not_running", "resolution_not_offered", "idempotency_key_reused"} <= set(codes[409])
     assert {"ran_in_production", "instance_not_paused", "already_rolled_back"} <= set(codes[409])
-    assert {"route_not_found", "schedule_not_found", "not_found"} <= set(codes[404])
+    assert {"route_not_found", "schedule_not_found", "workflow_not_found", "token_not_found"} <= set(
+        codes[404]
+    )
+    assert {"interaction_not_found", "instance_not_found", "credential_not_found"} <= set(codes[404])
+    # And the bases' vague codes are not among them (no refusal raises a base: tests/unit)
+    assert not {"not_found", "conflict", "unprocessable"} & {c for cs in codes.values() for c in cs}
     assert {"invalid_request", "malformed_json", "too_deeply_nested", "bad_cursor"} <= set(codes[400])
 
 

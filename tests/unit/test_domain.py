@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,24 @@ def test_every_offered_or_referenced_resolution_is_in_the_registry() -> None:
     from switchyard.domain.errors import TASK_ERRORS
 
     assert set(resolutions.BY_ERROR_CODE) <= {c.code for c in TASK_ERRORS.values()}
+
+
+def test_no_refusal_is_raised_with_a_base_class_code() -> None:
+    # Given every module of the package's source
+    from pathlib import Path
+
+    import switchyard
+    from switchyard.domain import errors
+
+    bases = [name for name in dir(errors) if getattr(getattr(errors, name), "__dict__", {}).get("abstract")]
+    assert set(bases) == {"NotFound", "Conflict", "Unprocessable"}
+    raising = re.compile(r"raise (?:errors\.)?(" + "|".join(bases) + r")\(")
+    found = [
+        f"{path.name}:{n}"
+        for path in Path(switchyard.__path__[0]).rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if raising.search(line)
+    ]
+    # Then none raises a base (whose vague code, not_found or conflict, tells a client nothing):
+    # each refusal is a subclass with its own code, listed in the OpenAPI document
+    assert found == []

@@ -64,7 +64,7 @@ def error_codes() -> dict[int, list[str]]:
     """Every error code the API answers, by HTTP status."""
     by_status: dict[int, set[str]] = {s: set(c) for s, c in API_CODES.items()}
     for cls in _subclasses(SwitchyardError):
-        if cls is not SwitchyardError:
+        if cls is not SwitchyardError and not cls.__dict__.get("abstract", False):
             by_status.setdefault(cls.status, set()).add(cls.code)
         by_status.setdefault(cls.status, set()).update(getattr(cls, "codes", ()))
     return {status: sorted(codes) for status, codes in sorted(by_status.items())}

@@ -63,13 +63,71 @@ class InvalidCredential(ValidationFailed):
 
 
 class NotFound(SwitchyardError):
+    """Base of the 404s: each names what was not found (``workflow_not_found``, ...)."""
+
     code = "not_found"
     status = 404
+    abstract = True  # never raised itself: its code is not listed
+
+
+class WorkflowNotFound(NotFound):
+    code = "workflow_not_found"
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+
+
+class CredentialNotFound(NotFound):
+    """No source or destination of that name takes credentials."""
+
+    code = "credential_not_found"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+
+
+class InteractionNotFound(NotFound):
+    code = "interaction_not_found"
+
+
+class InteractionWorkflowNotFound(NotFound):
+    """The interaction design has no workflow with that key."""
+
+    code = "interaction_workflow_not_found"
+
+
+class InstanceNotFound(NotFound):
+    code = "instance_not_found"
+
+
+class ActivityNotFound(NotFound):
+    """The workflow or instance has no activity of that name (of the kind the route needs)."""
+
+    code = "activity_not_found"
+
+
+class AudienceNotFound(NotFound):
+    code = "audience_not_found"
+
+
+class TriggerNotFound(NotFound):
+    """No active workflow has that external trigger GUID."""
+
+    code = "trigger_not_found"
 
 
 class Conflict(SwitchyardError):
+    """Base of the 409s: each says which state refuses it."""
+
     code = "conflict"
     status = 409
+    abstract = True  # never raised itself: its code is not listed
 
 
 class CatalogBreaksDesigns(Conflict):
@@ -225,12 +283,21 @@ class IdempotencyKeyReused(Conflict):
 
 
 class Unprocessable(SwitchyardError):
+    """Base of the 422s."""
+
     code = "unprocessable"
     status = 422
+    abstract = True  # never raised itself: its code is not listed
 
 
 class ConfigurationMissing(Unprocessable):
     code = "configuration_missing"
+
+
+class SecretNotNamed(Unprocessable):
+    """The source or destination names no Secrets Manager secret to store its credentials in."""
+
+    code = "secret_not_named"
 
 
 class DesignInvalid(Unprocessable):

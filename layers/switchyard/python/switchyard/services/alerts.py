@@ -22,7 +22,7 @@ from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
-from switchyard.domain.errors import NotFound, ValidationFailed
+from switchyard.domain.errors import NotFound, SubscriptionNotFound, ValidationFailed, WorkflowNotFound
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -131,7 +131,7 @@ class AlertService:
     def _workflow(self, who: Principal, workflow_id: str) -> Workflow:
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
         if workflow.tenant != who.tenant:
-            raise NotFound(f"No workflow {workflow_id!r}.", {"workflow_id": workflow_id})
+            raise WorkflowNotFound(f"No workflow {workflow_id!r}.", {"workflow_id": workflow_id})
         return workflow
 
     def subscriptions(self, who: Principal, workflow_id: str) -> list[dict[str, Any]]:
@@ -162,7 +162,7 @@ class AlertService:
     def unsubscribe(self, who: Principal, workflow_id: str, subscription_id: str) -> None:
         self._workflow(who, workflow_id)
         if not self.repo.remove_subscription(workflow_id, subscription_id):
-            raise NotFound(
+            raise SubscriptionNotFound(
                 f"No subscription {subscription_id!r} on workflow {workflow_id!r}.",
                 {"subscription_id": subscription_id},
             )

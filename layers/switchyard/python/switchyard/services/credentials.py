@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import credentials as rules
-from switchyard.domain.errors import CredentialKindMismatch, NotFound, Unprocessable
+from switchyard.domain.errors import CredentialKindMismatch, CredentialNotFound, SecretNotNamed
 from switchyard.domain.models import Principal
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -59,7 +59,7 @@ class CredentialService:
         body's kind must be that item's kind (the request model checked the fields)."""
         found = self._items().get(name)
         if found is None:
-            raise NotFound(
+            raise CredentialNotFound(
                 f"No source or destination {name!r} takes credentials; GET /api/credentials lists them.",
                 {"name": name},
             )
@@ -73,7 +73,7 @@ class CredentialService:
         values = update.values
         secret = found["config"].get("secret")
         if not secret:
-            raise Unprocessable(
+            raise SecretNotNamed(
                 f"{found['used_as'].capitalize()} {name!r} names no secret: "
                 "set 'secret' in its configuration first.",
                 {"name": name},

@@ -18,7 +18,7 @@ from typing import Any
 from switchyard.data import audience_controls as controls
 from switchyard.data.offer_history_reads import erase_audience
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import AudienceNotFound
 from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -151,7 +151,7 @@ class AudienceService:
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
         names = _audience_names(run) if run else []
         if run is None or audience not in names:
-            raise NotFound(
+            raise AudienceNotFound(
                 f"Instance {instance_id} has no audience {audience!r} "
                 f"(it has: {', '.join(repr(n) for n in names) or 'none yet'}).",
                 {"audience": audience},

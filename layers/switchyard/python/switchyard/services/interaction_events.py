@@ -15,7 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
+from switchyard.domain.errors import (
+    ActivityNotFound,
+    InstanceNotFound,
+    InteractionWorkflowNotFound,
+    SwitchyardError,
+    ValidationFailed,
+)
 from switchyard.domain.interactions import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -126,17 +132,21 @@ def signal_event(
     stored = deps.interactions.designs.get(principal.tenant, design_id)
     workflow = stored.design.workflow(key)
     if workflow is None:
-        raise NotFound(f"Interaction {stored.design.name!r} has no workflow {key!r}.", {"workflow": key})
+        raise InteractionWorkflowNotFound(
+            f"Interaction {stored.design.name!r} has no workflow {key!r}.", {"workflow": key}
+        )
     instance = deps.interactions.instances.get(instance_id)
     if instance.design_id != design_id or instance.workflow_key != key or not instance.workflow_id:
-        raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+        raise InstanceNotFound(
+            f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+        )
     run = deps.workflows.get(instance.workflow_id)
     task = next(
         (t for t in run.all_tasks() if (t.inputs.get("activity") or {}).get("name") == activity),
         None,
     )
     if task is None or (task.inputs.get("activity") or {}).get("type") != "wait_for_event":
-        raise NotFound(
+        raise ActivityNotFound(
             f"Workflow {key!r} has no wait_for_event activity {activity!r}.", {"activity": activity}
         )
     w = WaitForEvent.model_validate(task.inputs["activity"])

@@ -17,9 +17,12 @@ from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.domain import errors, expressions
 from switchyard.domain.errors import (
     DesignInvalid,
+    InstanceNotFound,
+    InteractionWorkflowNotFound,
     NotFound,
     PermissionDenied,
     SwitchyardError,
+    TriggerNotFound,
     ValidationFailed,
 )
 from switchyard.domain.interactions import (
@@ -191,7 +194,7 @@ class InteractionService:
     def _workflow(self, stored: StoredDesign, key: str) -> InteractionWorkflow:
         found = stored.design.workflow(key)
         if found is None:
-            raise NotFound(
+            raise InteractionWorkflowNotFound(
                 f"Interaction {stored.design.name!r} has no workflow {key!r} "
                 f"(it has: {', '.join(w.key for w in stored.design.workflows)}).",
                 {"workflow": key},
@@ -589,7 +592,7 @@ class InteractionService:
                     if state.waiting_since is not None:
                         result.update(self.check_constraints(stored.tenant, stored.id, key))
                     return result
-        raise NotFound("No active workflow has this trigger GUID.", {"guid": guid})
+        raise TriggerNotFound("No active workflow has this trigger GUID.", {"guid": guid})
 
     # --- instances --------------------------------------------------------------------------
 
@@ -797,7 +800,9 @@ class InteractionService:
         workflow = self._workflow(stored, key)
         instance = self.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
-            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+            raise InstanceNotFound(
+                f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+            )
         if instance.mode != "production":
             raise errors.RollbackNotAllowed(
                 "Only production instances are rolled back (test mode writes the sandbox)."
@@ -872,7 +877,9 @@ class InteractionService:
         self._workflow(self.get(principal, design_id), key)
         instance = self.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
-            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+            raise InstanceNotFound(
+                f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+            )
         return self.instance_view(instance)
 
     def instance_view(self, instance: Instance) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from switchyard.api.auth import Role
-from switchyard.domain.errors import LastAdministratorToken, NotFound, ValidationFailed
+from switchyard.domain.errors import LastAdministratorToken, TokenNotFound, ValidationFailed
 from switchyard.domain.models import ApiToken, Principal
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -55,7 +55,9 @@ class TokenService:
         tokens = self.deps.tokens.list(principal.tenant)
         found = next((t for t in tokens if t.id == token_id), None)
         if found is None:
-            raise NotFound(f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id})
+            raise TokenNotFound(
+                f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id}
+            )
         admins = [t for t in tokens if t.role == Role.ADMINISTRATOR and not t.expired(now)]
         if found.role == Role.ADMINISTRATOR and not found.expired(now) and len(admins) == 1:
             raise LastAdministratorToken(
@@ -64,7 +66,9 @@ class TokenService:
                 {"id": token_id},
             )
         if not self.deps.tokens.delete(principal.tenant, token_id):
-            raise NotFound(f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id})
+            raise TokenNotFound(
+                f"No token has the id {token_id!r}; GET /api/tokens lists them.", {"id": token_id}
+            )
         logger.info("token revoked", extra={"token_id": token_id, "for": found.user, "by": principal.user})
 
     def activity(self, principal: Principal, limit: int = 50) -> dict[str, Any]:
