@@ -250,9 +250,9 @@ def build_app() -> APIGatewayRestResolver:
 
 
 def raise_invalid(message: str) -> None:
-    from switchyard.domain.errors import ValidationFailed
+    from switchyard.domain.errors import InvalidIdempotencyKey
 
-    raise ValidationFailed(message)
+    raise InvalidIdempotencyKey(message, {"header": "Idempotency-Key"})
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,50 @@ class BadCursor(ValidationFailed):
     code = "bad_cursor"
 
 
+class InvalidRunConfig(ValidationFailed):
+    """A run's name or configuration does not fit its workflow type; ``details.field`` names it."""
+
+    code = "invalid_run_config"
+
+
+class InvalidFilter(ValidationFailed):
+    """A list's filter or page size is not one the list takes."""
+
+    code = "invalid_filter"
+
+
+class InvalidResolutionParams(ValidationFailed):
+    """A resolution's parameters do not fit the resolution offered."""
+
+    code = "invalid_resolution_params"
+
+
+class InvalidSchedule(ValidationFailed):
+    """A schedule's fields do not fit together (or EventBridge Scheduler refused it)."""
+
+    code = "invalid_schedule"
+
+
+class InvalidEvent(ValidationFailed):
+    """An interaction activity's event is too large, or posted early to a manual activity."""
+
+    code = "invalid_event"
+
+
+class InvalidMode(ValidationFailed):
+    code = "invalid_mode"
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    code = "invalid_idempotency_key"
+
+
+class InvalidPrioritization(ValidationFailed):
+    """Prioritization settings that break a rule; ``details.problems`` lists each by path."""
+
+    code = "invalid_prioritization"
+
+
 class InvalidTokenRequest(ValidationFailed):
     """A token request whose user, role or expiry is not valid; ``details.field`` names it."""
 

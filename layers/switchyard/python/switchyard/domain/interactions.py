@@ -610,11 +610,11 @@ def plan_interaction(
     The run's config carries a snapshot of the workflow's definition, so editing a design never
     changes an instance that already runs.
     """
-    from switchyard.domain.errors import ValidationFailed
+    from switchyard.domain.errors import InvalidRunConfig
 
     override = override or {}
     if "workflow" not in override or "instance_id" not in override:
-        raise ValidationFailed(
+        raise InvalidRunConfig(
             "Interaction runs are started through /api/interactions (fire), not /api/workflows.",
             {"type": "interaction"},
         )

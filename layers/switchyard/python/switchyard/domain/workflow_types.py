@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
+from switchyard.domain.errors import ConfigurationMissing, InvalidRunConfig
 from switchyard.domain.interactions import plan_interaction
 from switchyard.domain.models import PlannedStage, PlannedTask
 
@@ -64,7 +64,7 @@ def _group(name: str, override: dict[str, Any] | None, config: ConfigSource) -> 
     if override and "couriers" in override:
         couriers = override["couriers"]
         if not isinstance(couriers, list) or not couriers or not all(isinstance(c, str) for c in couriers):
-            raise ValidationFailed(
+            raise InvalidRunConfig(
                 "config.couriers must be a non-empty list of courier names.",
                 {"field": "config.couriers"},
             )
@@ -432,7 +432,7 @@ def plan_ccpa_delete(
 ) -> list[PlannedStage]:
     subject = (override or {}).get("subject")
     if not isinstance(subject, str) or len(subject) != 64:
-        raise ValidationFailed(
+        raise InvalidRunConfig(
             "A CCPA delete needs config.email: the address of the person whose records are removed.",
             {"field": "config.email"},
         )

@@ -22,7 +22,13 @@ from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
-from switchyard.domain.errors import NotFound, SubscriptionNotFound, ValidationFailed, WorkflowNotFound
+from switchyard.domain.errors import (
+    InvalidFilter,
+    NotFound,
+    SubscriptionNotFound,
+    ValidationFailed,
+    WorkflowNotFound,
+)
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -184,11 +190,9 @@ class AlertService:
         workflow_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         if channel and channel not in self.notifiers:
-            raise ValidationFailed(
-                f"channel must be one of {', '.join(self.notifiers)}.", {"channel": channel}
-            )
+            raise InvalidFilter(f"channel must be one of {', '.join(self.notifiers)}.", {"channel": channel})
         if status and status not in STATUSES:
-            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
+            raise InvalidFilter(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
         return self.repo.list_outbox(
             who.tenant, channel=channel, status=status, limit=limit, cursor=cursor, workflow_id=workflow_id
         )

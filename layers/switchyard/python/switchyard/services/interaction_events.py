@@ -19,8 +19,8 @@ from switchyard.domain.errors import (
     ActivityNotFound,
     InstanceNotFound,
     InteractionWorkflowNotFound,
+    InvalidEvent,
     SwitchyardError,
-    ValidationFailed,
 )
 from switchyard.domain.interactions import Instance, PlayControl, WaitForEvent
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
@@ -124,7 +124,7 @@ def signal_event(
     activity's outputs, under ``event``, and so on to the next activity."""
     size = payload_size(payload) if payload is not None else 0
     if size > MAX_PAYLOAD_BYTES:
-        raise ValidationFailed(
+        raise InvalidEvent(
             f"The event's payload is {size:,} bytes as JSON; the most it may be is "
             f"{MAX_PAYLOAD_BYTES:,} bytes (16 KB).",
             {"field": "payload", "bytes": size, "max_bytes": MAX_PAYLOAD_BYTES},
@@ -157,7 +157,7 @@ def signal_event(
             {"activity": activity, "trigger": w.trigger},
         )
     if w.trigger == "manual" and early:
-        raise ValidationFailed(
+        raise InvalidEvent(
             f"'early' fires a scheduled event before its time; activity {activity!r} waits for a "
             "manual event: post it without 'early'.",
             {"field": "early", "activity": activity},

@@ -19,11 +19,11 @@ from switchyard.domain.errors import (
     DesignInvalid,
     InstanceNotFound,
     InteractionWorkflowNotFound,
+    InvalidMode,
     NotFound,
     PermissionDenied,
     SwitchyardError,
     TriggerNotFound,
-    ValidationFailed,
 )
 from switchyard.domain.interactions import (
     FULFILMENT,
@@ -1010,7 +1010,7 @@ def parse_mode(value: str | None) -> Mode:
     try:
         return Mode(value or "test")
     except ValueError:
-        raise ValidationFailed("mode must be 'test' or 'production'.", {"field": "mode"}) from None
+        raise InvalidMode("mode must be 'test' or 'production'.", {"field": "mode"}) from None
 
 
 def _delivered(deps: Deps, instance: Instance) -> dict[str, Any]:

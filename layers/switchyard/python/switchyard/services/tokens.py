@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from switchyard.api.auth import Role
-from switchyard.domain.errors import LastAdministratorToken, TokenNotFound, ValidationFailed
+from switchyard.domain.errors import InvalidFilter, LastAdministratorToken, TokenNotFound
 from switchyard.domain.models import ApiToken, Principal
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -75,7 +75,7 @@ class TokenService:
         """The latest control actions people took on runs (stop, resolutions, ...), newest first,
         from the history of the tenant's latest runs."""
         if not 1 <= limit <= 200:
-            raise ValidationFailed("limit must be between 1 and 200.", {"field": "limit"})
+            raise InvalidFilter("limit must be between 1 and 200.", {"field": "limit"})
         runs, _ = self.deps.workflows.query(principal.tenant, limit=ACTIVITY_RUNS)
         items = [
             {

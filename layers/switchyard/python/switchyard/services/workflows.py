@@ -12,10 +12,12 @@ from switchyard.domain import errors
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
     IdempotencyKeyReused,
+    InvalidFilter,
+    InvalidResolutionParams,
+    InvalidRunConfig,
     NotRunning,
     ResolutionNotOffered,
     UnknownWorkflowType,
-    ValidationFailed,
 )
 from switchyard.domain.models import (
     FINISHED,
@@ -71,7 +73,7 @@ class WorkflowService:
         config = wtype.prepare_config(config)
         name = (name or "").strip() or (config or {}).get("group") or ""
         if not name:
-            raise ValidationFailed(
+            raise InvalidRunConfig(
                 "Give the run a name (for a courier group, the group's name).", {"field": "name"}
             )
         now = self.deps.clock()
@@ -155,10 +157,10 @@ class WorkflowService:
     def list_workflows(self, principal: Principal, **filters: Any) -> tuple[list[Workflow], str | None]:
         limit = int(filters.pop("limit", 50))
         if not 1 <= limit <= MAX_LIMIT:
-            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"})
+            raise InvalidFilter(f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"})
         status = filters.get("status")
         if status and status not in {s.value for s in WorkflowStatus}:
-            raise ValidationFailed(
+            raise InvalidFilter(
                 f"Unknown status {status!r}. Use one of: {', '.join(s.value for s in WorkflowStatus)}.",
                 {"field": "status"},
             )
@@ -265,7 +267,7 @@ class WorkflowService:
         if raising and current is not None and float(params["threshold"]) <= float(current):
             problems.append(f"threshold must be above the current threshold ({float(current):g})")
         if problems:
-            raise ValidationFailed("; ".join(problems) + ".", {"problems": problems})
+            raise InvalidResolutionParams("; ".join(problems) + ".", {"problems": problems})
 
         token = self.deps.workflows.resolution_token(workflow_id)
         if not token:
@@ -281,7 +283,7 @@ class WorkflowService:
 
                 secret_name = export_secret(task.inputs["activity"], self.deps.config)
             if not secret_name:
-                raise ValidationFailed(
+                raise InvalidResolutionParams(
                     "This destination names no secret to update; set 'secret' in its configuration.",
                     {"destination": (task.inputs.get("destination") or {}).get("name")},
                 )
@@ -290,7 +292,7 @@ class WorkflowService:
                     principal, task.inputs, secret_name, params["credentials"]
                 )
             elif not self.deps.secrets.exists(secret_name):
-                raise ValidationFailed(
+                raise InvalidResolutionParams(
                     "No credentials are stored for this destination yet: give 'credentials', or store "
                     "them on the Credentials page (PUT /api/credentials/{name}) first.",
                     {"field": "credentials"},
