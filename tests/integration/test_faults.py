@@ -205,11 +205,15 @@ def test_a_task_that_does_not_answer_fails_states_timeout_and_retry_resolves_it(
     # Given the courier's state waits 2 s for its Lambda, and the first invocation hangs
     release = threading.Event()
     hung = threading.Event()
+    answered = threading.Event()
 
     def hang(event: dict[str, Any]) -> Any:
         hung.set()
-        release.wait(60)
-        raise RuntimeError("answered after its state had timed out")
+        try:
+            release.wait(60)
+            raise RuntimeError("answered after its state had timed out")
+        finally:
+            answered.set()
 
     timeouts = {**deps.settings.task_timeouts, "courier": 2}
     monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, task_timeouts=timeouts))
@@ -227,8 +231,10 @@ def test_a_task_that_does_not_answer_fails_states_timeout_and_retry_resolves_it(
     assert t["Courier: crm"]["error"]["category"] == "platform"
     assert t["Courier: crm"]["error"]["detail"] == {"error": "States.Timeout"}
     assert {t["Courier: web"]["status"], t["Stitch"]["status"]} == {"pending"}
-    # And the hung invocation's late answer changed nothing
-    assert api.get(f"/api/workflows/{run['id']}").body["status"] == "failed"
+    # And the hung invocation's late answer, once it came, changed nothing
+    assert answered.wait(30)
+    later = api.get(f"/api/workflows/{run['id']}").body
+    assert later["status"] == "failed" and tasks(later)["Courier: crm"]["error"]["code"] == "task_timed_out"
     # When it is retried with the usual time limit
     monkeypatch.setattr(deps, "settings", dataclasses.replace(deps.settings, task_timeouts={}))
     resolve(api, run["id"], "retry_task")
