@@ -398,6 +398,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refused is not None:
         return refused
     if who is not None:
-        record_use()
         api.app.append_context(principal=who)
-    return api.app.resolve(event, context)
+    answer = api.app.resolve(event, context)
+    if int(answer.get("statusCode") or 500) < 400:
+        # the token's last use is recorded for a request the API served: a request refused for
+        # its path, query or body (after the role check) writes nothing either
+        record_use()
+    return answer
