@@ -6,8 +6,12 @@ The Lambda faults are injected at the one seam between moto and the handlers
 (:class:`switchyard.local.lambdas.Dispatcher`): a handler that raises, one that does not answer
 (the state's ``TimeoutSecondsPath`` ends it with ``States.Timeout``), and Lambda refusing the
 invocation with 429 ``TooManyRequestsException`` (the interpreter names it
-``Lambda.TooManyRequestsException``, and the machine's ``Retry`` backs off). The product code
-is the real one throughout; only the emulated service misbehaves.
+``Lambda.TooManyRequestsException``, and the machine's ``Retry`` backs off), or losing the
+engine's answer after it wrote. DynamoDB's faults (throughput exceeded, a condition failing) are
+raised by moto's backend for the engine's "begin task" transactions; SES's (503, a read timeout)
+by moto's SES backend; Slack is a real HTTP server that holds a post past the sender's time
+limit; Scheduler's second delivery is the triggers function invoked again with the same fire.
+The product code is the real one throughout; only the emulated service misbehaves.
 """
 
 from __future__ import annotations
