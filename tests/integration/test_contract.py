@@ -5,6 +5,7 @@ with problems by path)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -144,3 +145,18 @@ def test_a_body_is_held_to_its_json_types(api: Api, tokens: dict[str, str], path
     # Then 400 naming the field, nothing changed
     assert reply.status == 400, reply.body
     assert next(iter(body)) in reply.body["error"]["message"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer_as_json_schema_says(
+    api: Api, tokens: dict[str, str]
+) -> None:
+    # Given a token request whose days are 7.0 (an integer to JSON Schema), and one with 7.5
+    boss = api.as_(tokens["administrator"])
+    whole = boss.post("/api/tokens", {"user": "seven-days", "role": "user", "expires_in_days": 7.0})
+    part = boss.post("/api/tokens", {"user": "seven-and-a-half", "role": "user", "expires_in_days": 7.5})
+    # Then the first is issued for 7 days, the second refused by field
+    assert whole.status == 201, whole.body
+    days = datetime.fromisoformat(whole.body["expires_at"]) - datetime.fromisoformat(whole.body["created_at"])
+    assert days.days == 7
+    assert part.status == 400 and part.body["error"]["details"]["field"] == "expires_in_days", part.body
+    assert boss.call("DELETE", f"/api/tokens/{whole.body['id']}").status == 204

@@ -10,6 +10,7 @@ as it exists (``tests/integration/test_contract.py`` checks each listed code is 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -250,6 +251,31 @@ def domain_refusal(route: Any, errors: list[dict[str, Any]]) -> SwitchyardError 
 _adapters: dict[Any, TypeAdapter[Any]] = {}
 
 
+def _whole_numbers_as_integers(body: str | bytes) -> str | bytes:
+    """JSON Schema counts ``297.0`` as an integer (a number whose fraction is zero): write such
+    numbers as integers for the strict check, which would refuse a float where an integer is
+    declared. The route still reads the body as sent."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body  # the check itself refuses it as malformed
+    changed = False
+
+    def whole(value: Any) -> Any:
+        nonlocal changed
+        if isinstance(value, float) and value.is_integer():
+            changed = True
+            return int(value)
+        if isinstance(value, list):
+            return [whole(v) for v in value]
+        if isinstance(value, dict):
+            return {k: whole(v) for k, v in value.items()}
+        return value
+
+    rewritten = whole(parsed)
+    return json.dumps(rewritten) if changed else body
+
+
 def strict_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Hold a JSON body to its model strictly, after Powertools' own (lax) validation: ``true``
     is not a number, ``1`` and ``"yes"`` are not booleans, ``"5"`` is not an integer, as the
@@ -263,7 +289,7 @@ def strict_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) ->
         if adapter is None:
             adapter = _adapters[kind] = TypeAdapter(kind)
         try:
-            adapter.validate_json(body, strict=True)
+            adapter.validate_json(_whole_numbers_as_integers(body), strict=True)
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
