@@ -154,7 +154,7 @@ def _kinds_the_api_writes() -> dict[str, str]:
     integration tier, what every handler really writes and checks it against the same condition."""
     from switchyard.data.alerts import AlertRepository
     from switchyard.data.repository import LockRepository
-    from switchyard.domain.interactions import CATALOG_KIND
+    from switchyard.domain.interactions.activities import CATALOG_KIND
     from switchyard.services.alerts import TENANT_KIND
     from switchyard.services.credentials import META_KIND
 

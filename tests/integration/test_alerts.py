@@ -577,7 +577,7 @@ def test_subscriptions_are_listed_added_and_removed(api: Api, tokens: dict[str, 
     assert api.get(path).body == {"items": []}
     again = api.call("DELETE", f"{path}/{sub['id']}")
     assert again.status == 404
-    assert again.body["error"]["code"] == "not_found"
+    assert again.body["error"]["code"] == "subscription_not_found"
 
     assert api.post("/api/workflows/no-such-run/subscriptions", {"emails": ["me@example.com"]}).status == 404
     assert api.as_(tokens["audience_only"]).get(path).status == 403

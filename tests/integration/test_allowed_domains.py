@@ -95,6 +95,7 @@ def test_a_bad_list_is_refused_and_writes_nothing(
     before = admin.get(PATH).body["domains"]
     reply = admin.call("PUT", PATH, body)
     assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "invalid_allowed_domains"
     if field:
         assert reply.body["error"]["details"]["field"] == field
     assert admin.get(PATH).body["domains"] == before

@@ -159,7 +159,7 @@ def _count(api: Api) -> int:
         ({"name": "crm_web"}, 400, "invalid_request"),
         ({"type": "courier_group", "name": "crm_web", "colour": "red"}, 400, "invalid_request"),
         ({"type": "courier_group", "name": "nightly"}, 422, "configuration_missing"),
-        ({"type": "courier_group", "name": "x", "config": {"couriers": "crm"}}, 400, "validation_error"),
+        ({"type": "courier_group", "name": "x", "config": {"couriers": "crm"}}, 400, "invalid_run_config"),
         ({"type": "courier_group", "name": "crm_web", "mode": "dry"}, 400, "invalid_request"),
     ],
 )
@@ -190,10 +190,10 @@ def test_a_body_that_is_not_json_content_is_refused(api: Api) -> None:
         ("/api/workflows?cursor=not-a-cursor", 400, "bad_cursor"),
         ("/api/workflows?cursor=eyJ4IjogMX0", 400, "bad_cursor"),
         ("/api/workflows?limit=0", 400, "invalid_request"),
-        ("/api/workflows?status=exploded", 400, "validation_error"),
+        ("/api/workflows?status=exploded", 400, "invalid_filter"),
         ("/api/workflows?sort=colour", 400, "invalid_request"),
-        ("/api/workflows/00000000-0000-0000-0000-000000000000", 404, "not_found"),
-        ("/api/workflows/00000000-0000-0000-0000-000000000000/resolutions", 404, "not_found"),
+        ("/api/workflows/00000000-0000-0000-0000-000000000000", 404, "workflow_not_found"),
+        ("/api/workflows/00000000-0000-0000-0000-000000000000/resolutions", 404, "workflow_not_found"),
         ("/api/nothing-here", 404, "route_not_found"),
     ],
 )

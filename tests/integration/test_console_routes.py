@@ -178,7 +178,7 @@ def test_the_graph_has_every_task_in_run_order_with_its_status(api: Api, tokens:
     # Audience-only people may not see it; an unknown run is a 404
     assert api.as_(tokens["audience_only"]).get(f"/api/workflows/{run['id']}/graph").status == 403
     missing = api.get("/api/workflows/nope/graph")
-    assert missing.status == 404 and missing.body["error"]["code"] == "not_found"
+    assert missing.status == 404 and missing.body["error"]["code"] == "workflow_not_found"
     api.post(f"/api/workflows/{run['id']}/stop")
 
 

@@ -5,6 +5,7 @@ with problems by path)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -70,7 +71,12 @@ def test_conflicts_and_not_founds_have_specific_codes() -> None:
     # Then the domain's refusals are told apart by code, not only by status
     assert {"workflow_not_running", "resolution_not_offered", "idempotency_key_reused"} <= set(codes[409])
     assert {"ran_in_production", "instance_not_paused", "already_rolled_back"} <= set(codes[409])
-    assert {"route_not_found", "schedule_not_found", "not_found"} <= set(codes[404])
+    assert {"route_not_found", "schedule_not_found", "workflow_not_found", "token_not_found"} <= set(
+        codes[404]
+    )
+    assert {"interaction_not_found", "instance_not_found", "credential_not_found"} <= set(codes[404])
+    # And the bases' vague codes are not among them (no refusal raises a base: tests/unit)
+    assert not {"not_found", "conflict", "unprocessable"} & {c for cs in codes.values() for c in cs}
     assert {"invalid_request", "malformed_json", "too_deeply_nested", "bad_cursor"} <= set(codes[400])
 
 
@@ -139,3 +145,18 @@ def test_a_body_is_held_to_its_json_types(api: Api, tokens: dict[str, str], path
     # Then 400 naming the field, nothing changed
     assert reply.status == 400, reply.body
     assert next(iter(body)) in reply.body["error"]["message"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer_as_json_schema_says(
+    api: Api, tokens: dict[str, str]
+) -> None:
+    # Given a token request whose days are 7.0 (an integer to JSON Schema), and one with 7.5
+    boss = api.as_(tokens["administrator"])
+    whole = boss.post("/api/tokens", {"user": "seven-days", "role": "user", "expires_in_days": 7.0})
+    part = boss.post("/api/tokens", {"user": "seven-and-a-half", "role": "user", "expires_in_days": 7.5})
+    # Then the first is issued for 7 days, the second refused by field
+    assert whole.status == 201, whole.body
+    days = datetime.fromisoformat(whole.body["expires_at"]) - datetime.fromisoformat(whole.body["created_at"])
+    assert days.days == 7
+    assert part.status == 400 and part.body["error"]["details"]["field"] == "expires_in_days", part.body
+    assert boss.call("DELETE", f"/api/tokens/{whole.body['id']}").status == 204

@@ -43,7 +43,7 @@ def test_a_credential_is_listed_by_name_and_fields_never_by_value(api: Api, deps
     assert before["kind"] == "braze" and before["used_as"] == "destination" and before["stored"] is False
     assert before["required_fields"] == ["api_key", "rest_endpoint"] and before["updated_by"] is None
     # When an operator stores them
-    reply = api.call("PUT", f"/api/credentials/{name}", {"fields": GOOD_BRAZE})
+    reply = api.call("PUT", f"/api/credentials/{name}", {"kind": "braze", "fields": GOOD_BRAZE})
     # Then the answer and the list show the fields' names, when and by whom, never a value
     assert reply.status == 200, reply.body
     listed = _item(api, name)
@@ -76,8 +76,9 @@ def test_a_malformed_credential_is_refused_by_field_and_stores_nothing(
     deps.config.put(
         "destination", name, {"name": name, "kind": kind, "secret": secret, "url": "https://x", "host": "h"}
     )
-    reply = api.call("PUT", f"/api/credentials/{name}", {"fields": fields})
+    reply = api.call("PUT", f"/api/credentials/{name}", {"kind": kind, "fields": fields})
     assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "invalid_credential"
     assert {p["field"] for p in reply.body["error"]["details"]["problems"]} == bad
     for value in fields.values():
         assert len(value) < 6 or value not in reply.body["error"]["message"]
@@ -96,13 +97,49 @@ def test_the_accepted_shapes_of_each_kind(api: Api, deps: Deps) -> None:
         deps.config.put(
             "destination", name, {"name": name, "kind": kind, "secret": f"switchyard/destinations/{name}"}
         )
-        reply = api.call("PUT", f"/api/credentials/{name}", {"fields": fields})
+        reply = api.call("PUT", f"/api/credentials/{name}", {"kind": kind, "fields": fields})
         assert reply.status == 200, (kind, reply.body)
         assert reply.body["fields"] == sorted(fields)
 
 
+def test_fields_of_another_kind_are_refused_and_store_nothing(api: Api, deps: Deps) -> None:
+    # Given a Braze destination with no credentials stored
+    name, secret = _braze(deps)
+    # When valid webhook fields are sent for it
+    reply = api.call(
+        "PUT", f"/api/credentials/{name}", {"kind": "webhook", "fields": {"token": "tok_0123456789"}}
+    )
+    # Then it is refused with its real kind, and nothing is stored
+    assert reply.status == 409, reply.body
+    assert reply.body["error"]["code"] == "credential_kind_mismatch"
+    assert reply.body["error"]["details"] == {"name": name, "kind": "braze", "sent": "webhook"}
+    assert deps.secrets.get(secret) is None and _item(api, name)["stored"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"fields": GOOD_BRAZE}, "kind"),
+        ({"kind": "ftp", "fields": GOOD_BRAZE}, "kind"),
+        ({"kind": "braze"}, "fields"),
+        ({"kind": "braze", "fields": GOOD_BRAZE, "note": "x"}, "note"),
+    ],
+)
+def test_a_body_without_its_kind_or_fields_is_refused_by_field(
+    api: Api, deps: Deps, body: dict[str, Any], field: str
+) -> None:
+    name, secret = _braze(deps)
+    reply = api.call("PUT", f"/api/credentials/{name}", body)
+    assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "invalid_credential"
+    assert [p["field"] for p in reply.body["error"]["details"]["problems"]] == [field]
+    assert deps.secrets.get(secret) is None
+
+
 def test_an_unknown_name_is_404(api: Api) -> None:
-    reply = api.call("PUT", "/api/credentials/no_such_destination", {"fields": {"token": "abcdefghijk"}})
+    reply = api.call(
+        "PUT", "/api/credentials/no_such_destination", {"kind": "webhook", "fields": {"token": "abcdefghijk"}}
+    )
     assert reply.status == 404 and "GET /api/credentials" in reply.body["error"]["message"]
 
 
@@ -115,7 +152,7 @@ def test_after_an_update_resolve_restarts_the_task_with_the_new_credentials(api:
     offered = api.get(f"/api/workflows/{run['id']}/resolutions").body["items"]
     assert "update_credentials" in {r["id"] for r in offered}
     # When they are updated on the Credentials page, then Resolve is applied without any
-    assert api.call("PUT", f"/api/credentials/{name}", {"fields": GOOD_BRAZE}).status == 200
+    assert api.call("PUT", f"/api/credentials/{name}", {"kind": "braze", "fields": GOOD_BRAZE}).status == 200
     reply = api.post(f"/api/workflows/{run['id']}/resolve", {"resolution": "update_credentials"})
     assert reply.status == 202, reply.body
     # Then the task ran again with them: past the credential check, to the platform's answer
@@ -141,6 +178,8 @@ def test_only_administrators_and_operators_reach_the_credentials(
     for role, status in (("administrator", 200), ("operator", 200), ("user", 403), ("audience_only", 403)):
         assert api.as_(tokens[role]).get("/api/credentials").status == status, role
     for role in ("user", "audience_only"):
-        reply = api.as_(tokens[role]).call("PUT", f"/api/credentials/{name}", {"fields": GOOD_BRAZE})
+        reply = api.as_(tokens[role]).call(
+            "PUT", f"/api/credentials/{name}", {"kind": "braze", "fields": GOOD_BRAZE}
+        )
         assert reply.status == 403, role
     assert deps.secrets.get(secret) is None

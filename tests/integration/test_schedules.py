@@ -369,12 +369,12 @@ VALID = {
         ({"target": "nope"}, 422, "configuration_missing", "Configured: crm_web, daily"),
         ({"workflow_type": "database"}, 400, "invalid_request", "workflow_type"),
         ({"name": "has spaces"}, 400, "invalid_request", "name"),
-        ({"after_courier_group": "crm_web"}, 400, "validation_error", "not both"),
-        ({"expression": None}, 400, "validation_error", "either 'expression'"),
+        ({"after_courier_group": "crm_web"}, 400, "invalid_schedule", "not both"),
+        ({"expression": None}, 400, "invalid_schedule", "either 'expression'"),
         (
             {"expression": None, "after_courier_group": "crm_web"},
             400,
-            "validation_error",
+            "invalid_schedule",
             "Only an orchestration group",
         ),
         (

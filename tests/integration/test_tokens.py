@@ -97,6 +97,7 @@ def test_a_bad_token_request_is_refused_and_issues_nothing(
     before = len(boss.get("/api/tokens").body["items"])
     reply = boss.post("/api/tokens", body)
     assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "invalid_token_request"
     details = reply.body["error"]["details"]
     assert details.get("field") == field or field in details, reply.body
     assert len(boss.get("/api/tokens").body["items"]) == before
@@ -165,3 +166,26 @@ def test_the_activity_lists_who_stopped_and_resolved_what(api: Api, tokens: dict
     assert [(i["action"], i["by"]) for i in mine] == [("resolution_applied", "operator-person")]
     assert mine[0]["detail"]["resolution"] == "ignore_missing_file"
     assert mine[0]["workflow"]["name"] == "daily"
+
+
+def test_a_request_refused_for_its_body_does_not_record_the_tokens_use(
+    api: Api, tokens: dict[str, str]
+) -> None:
+    # Given a new operator token, never used
+    boss = api.as_(tokens["administrator"])
+    issued = _issue(boss, user="body-refused", role="operator")
+    fresh = api.as_(issued["token"])
+
+    def last_used() -> Any:
+        return next(t for t in boss.get("/api/tokens").body["items"] if t["id"] == issued["id"])[
+            "last_used_at"
+        ]
+
+    # When it sends a body the route refuses (past the role check)
+    refused = fresh.post("/api/workflows", {"type": "courier_group", "nope": 1})
+    assert refused.status == 400, refused.body
+    # Then nothing was written, its last use included
+    assert last_used() is None
+    # And a request it is served records it
+    assert fresh.get("/api/me").status == 200
+    assert last_used() is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,14 @@ def test_failures_are_classified_by_error_type_not_by_message() -> None:
         {"Error": "KeyError", "Cause": json.dumps({"errorType": "KeyError", "errorMessage": "'x'"})}
     )
     assert other.code == "unexpected_error"
-    platform = classify({"Error": "States.Timeout", "Cause": "timed out"})
-    assert platform.code == "platform_error"
+    platform = classify({"Error": "States.Runtime", "Cause": "bad path"})
+    assert (platform.code, platform.category) == ("platform_error", "platform")
+    # the platform's errors a user can act on have their own codes
+    timed_out = classify({"Error": "States.Timeout", "Cause": ""})
+    assert (timed_out.code, timed_out.category) == ("task_timed_out", "platform")
+    assert "time limit" in timed_out.message
+    throttled = classify({"Error": "Lambda.TooManyRequestsException", "Cause": "Rate exceeded"})
+    assert (throttled.code, throttled.message) == ("task_throttled", "Rate exceeded")
 
 
 def _failed(code: str) -> Task:
@@ -229,7 +236,7 @@ def test_every_task_error_is_registered_under_its_class_name_with_its_own_code()
     import pkgutil
 
     import switchyard
-    from switchyard.domain.errors import TASK_ERRORS, TaskError
+    from switchyard.domain.task_errors import TASK_ERRORS, TaskError
 
     for module in pkgutil.walk_packages(switchyard.__path__, "switchyard."):
         if not module.name.startswith("switchyard.local"):  # moto: the local runtime's only
@@ -239,9 +246,9 @@ def test_every_task_error_is_registered_under_its_class_name_with_its_own_code()
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
 
     found = subclasses(TaskError)
-    # Then each lives in domain/errors.py (the engine, which imports no task code, knows it) and
+    # Then each lives in domain/task_errors.py (the engine, which imports no task code, knows it) and
     # is registered under the name the Lambda runtime reports as its errorType
-    assert {c.__module__ for c in found} == {"switchyard.domain.errors"}
+    assert {c.__module__ for c in found} == {"switchyard.domain.task_errors"}
     assert {c.__name__: c for c in found} == TASK_ERRORS
     # (a connection error is one code, told apart by its category: source or destination)
     classified = [(c.code, c.category) for c in found]
@@ -258,7 +265,7 @@ def test_every_offered_resolution_is_in_the_registry() -> None:
     # and every registered resolution is offered for some failure
     assert set(resolutions.ALL) == offered
     # and every code a resolution is offered for is a task error's code
-    from switchyard.domain.errors import TASK_ERRORS
+    from switchyard.domain.task_errors import TASK_ERRORS
 
     assert set(resolutions.BY_ERROR_CODE) <= {c.code for c in TASK_ERRORS.values()}
 
@@ -307,3 +314,24 @@ def test_resolutions_check_their_parameters_against_the_task() -> None:
     assert resolutions.ALL["update_credentials"].recorded_params({"credentials": {"k": "v"}}) == {
         "credentials": "<redacted>"
     }
+
+
+def test_no_refusal_is_raised_with_a_base_class_code() -> None:
+    # Given every module of the package's source
+    from pathlib import Path
+
+    import switchyard
+    from switchyard.domain import errors
+
+    bases = [name for name in dir(errors) if getattr(getattr(errors, name), "__dict__", {}).get("abstract")]
+    assert set(bases) == {"NotFound", "Conflict", "Unprocessable"}
+    raising = re.compile(r"raise (?:errors\.)?(" + "|".join(bases) + r")\(")
+    found = [
+        f"{path.name}:{n}"
+        for path in Path(switchyard.__path__[0]).rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if raising.search(line)
+    ]
+    # Then none raises a base (whose vague code, not_found or conflict, tells a client nothing):
+    # each refusal is a subclass with its own code, listed in the OpenAPI document
+    assert found == []

@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 import pytest
-from switchyard.domain.errors import UnauthorisedChannelError
 from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
 from switchyard.domain.interactions.design import plan_interaction, structural_problems
 from switchyard.domain.interactions.instances import Space, format_count
+from switchyard.domain.task_errors import UnauthorisedChannelError
 from switchyard.tasks.interactions.audiences import (
     audience_sql,
     batch_limit_message,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pysequoia
 import pytest
-from switchyard.domain.errors import PgpKeyError
 from switchyard.domain.interactions.activities import Export
+from switchyard.domain.task_errors import PgpKeyError
 from switchyard.tasks.interactions.audiences import run_batch_audience
 from switchyard.tasks.interactions.exports import run_export, unique_names
 from switchyard.tasks.pgp import KeyProblem, load_recipient

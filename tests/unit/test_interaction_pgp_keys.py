@@ -9,9 +9,9 @@ from typing import Any
 import pysequoia
 import pytest
 from pydantic import ValidationError
-from switchyard.domain.errors import PgpKeyError
 from switchyard.domain.interactions.activities import Export
 from switchyard.domain.interactions.design import Problem
+from switchyard.domain.task_errors import PgpKeyError
 from switchyard.services.catalog import CatalogSettings, check_template_keys
 from switchyard.services.interactions.checks import check_export_keys
 from switchyard.services.interactions.warehouse import WarehouseCatalog

@@ -8,7 +8,12 @@ import tempfile
 
 import duckdb
 import pytest
-from switchyard.domain.errors import EmptyTableError, MalformedFileError, MissingFileError, MissingTableError
+from switchyard.domain.task_errors import (
+    EmptyTableError,
+    MalformedFileError,
+    MissingFileError,
+    MissingTableError,
+)
 from switchyard.tasks.courier import expand_pattern, run_courier
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY, run_customer_360
 from switchyard.tasks.stitch import MAPPING_KEY, run_stitch

@@ -133,6 +133,11 @@ class FunctionDecl:
     continue_executions: tuple[str, ...] = ()
 
 
+# How long a task's state waits for its Lambda beyond the function's own timeout before it fails
+# States.Timeout (the invoke's own overhead; a function that times out fails first, on its own).
+TASK_TIMEOUT_MARGIN_S = 30
+DEFAULT_TASK_TIMEOUT_S = 900 + TASK_TIMEOUT_MARGIN_S
+
 # /tmp for the task functions: each works through DuckDB, which spills to disk and reads its tables
 # from files it downloads there (the 512 MB default would end a large table's run).
 TASK_SCRATCH_MB = 4096

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from switchyard.data.common import storage_busy_as_error
 from switchyard.destinations.base import Services
 from switchyard.services.deps import get_deps
 from switchyard.services.engine import EngineService
@@ -34,8 +35,9 @@ class EngineEvent(BaseModel):
 def engine_event(raw: dict[str, Any]) -> dict[str, Any]:
     event = EngineEvent.model_validate(raw)
     service = EngineService(get_deps())
-    result = _engine_action(service, event)
-    service.count_events(event.workflow_id, event.action, result)
+    with storage_busy_as_error():
+        result = _engine_action(service, event)
+        service.count_events(event.workflow_id, event.action, result)
     return result
 
 

@@ -28,6 +28,12 @@ class Settings:
     state_machines: dict[str, str] = field(default_factory=dict)
     # task kind -> Lambda function name or ARN
     task_functions: dict[str, str] = field(default_factory=dict)
+    # task kind -> seconds its state waits for the Lambda before States.Timeout
+    task_timeouts: dict[str, int] = field(
+        default_factory=lambda: {
+            kind: f.timeout_s + d.TASK_TIMEOUT_MARGIN_S for kind, f in d.TASK_FUNCTIONS.items()
+        }
+    )
     console_url: str = ""
     local_runtime: bool = False
     # how long a send waits before asking again for a destination that takes one send at a time

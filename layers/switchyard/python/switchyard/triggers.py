@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchyard.services.deps import get_deps
 from switchyard.services.interactions.activity_triggers import ActivityTriggers
 from switchyard.services.interactions.service import InteractionService
+from switchyard.services.interrupted import InterruptedRuns
 from switchyard.services.schedules import ScheduleService
 
 
@@ -136,8 +137,6 @@ class ExecutionStatusChanged(BaseModel):
 
 def trigger_event(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("detail-type") == "Step Functions Execution Status Change":
-        from switchyard.services.interrupted import InterruptedRuns
-
         ended = ExecutionStatusChanged.model_validate(raw)
         swept = InterruptedRuns(get_deps()).settle(ended.detail.execution_arn, ended.workflow_ids())
         return {"settled": swept.__dict__}

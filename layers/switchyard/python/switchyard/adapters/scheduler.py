@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from switchyard.adapters.aws import client
-from switchyard.domain.errors import ValidationFailed
+from switchyard.domain.errors import InvalidSchedule
 
 # A late fire is retried for an hour at most: the triggers function is idempotent per fire time.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 20}
@@ -124,7 +124,7 @@ class EventBridgeScheduler:
                 raise ScheduleExists(request["Name"]) from exc
             # The Scheduler refused what we validated (a rule we do not know of): say what it said.
             if exc.response["Error"]["Code"] == "ValidationException":
-                raise ValidationFailed(
+                raise InvalidSchedule(
                     f"EventBridge Scheduler refused the schedule: {exc.response['Error'].get('Message', '')}",
                     {"schedule": request["Name"]},
                 ) from exc

@@ -46,7 +46,7 @@ from switchyard.api.schemas import (
     WorkflowPage,
     WorkflowSummary,
 )
-from switchyard.domain.errors import SwitchyardError, ValidationFailed
+from switchyard.domain.errors import InvalidIdempotencyKey, SwitchyardError
 from switchyard.domain.models import Principal
 from switchyard.observability import logger
 from switchyard.services.deps import get_deps
@@ -250,7 +250,7 @@ def build_app() -> APIGatewayRestResolver:
 
 
 def raise_invalid(message: str) -> None:
-    raise ValidationFailed(message)
+    raise InvalidIdempotencyKey(message, {"header": "Idempotency-Key"})
 
 
 @dataclass(frozen=True)
@@ -396,6 +396,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refused is not None:
         return refused
     if who is not None:
-        record_use()
         api.app.append_context(principal=who)
-    return api.app.resolve(event, context)
+    answer = api.app.resolve(event, context)
+    if int(answer.get("statusCode") or 500) < 400:
+        # the token's last use is recorded for a request the API served: a request refused for
+        # its path, query or body (after the role check) writes nothing either
+        record_use()
+    return answer

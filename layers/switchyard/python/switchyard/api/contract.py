@@ -10,6 +10,7 @@ as it exists (``tests/integration/test_contract.py`` checks each listed code is 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +20,11 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
+from switchyard.api.admin_views import AllowedDomainsUpdate, IssueToken
 from switchyard.api.auth import ANY_ROLE, required_permission
 from switchyard.api.schemas import ErrorResponse
-from switchyard.domain.errors import SwitchyardError
+from switchyard.domain.credentials import CredentialUpdate, refusal
+from switchyard.domain.errors import InvalidAllowedDomains, InvalidTokenRequest, SwitchyardError
 from switchyard.domain.interactions.design import InteractionDesign, Problem, is_union_tag
 from switchyard.domain.interactions.priority import PrioritySettings, settings_refusal
 from switchyard.services.catalog import CatalogSettings, catalog_problem, catalog_refusal
@@ -68,7 +71,7 @@ def error_codes() -> dict[int, list[str]]:
     """Every error code the API answers, by HTTP status."""
     by_status: dict[int, set[str]] = {s: set(c) for s, c in API_CODES.items()}
     for cls in _subclasses(SwitchyardError):
-        if cls is not SwitchyardError:
+        if cls is not SwitchyardError and not cls.__dict__.get("abstract", False):
             by_status.setdefault(cls.status, set()).add(cls.code)
         by_status.setdefault(cls.status, set()).update(getattr(cls, "codes", ()))
     return {status: sorted(codes) for status, codes in sorted(by_status.items())}
@@ -149,15 +152,81 @@ def _prioritization(errors: list[dict[str, Any]]) -> SwitchyardError | None:
     return settings_refusal([{"path": ".".join(loc) or "body", "message": m} for loc, m in _faults(errors)])
 
 
+def _by_field(errors: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
+    """Each body error as ``{field, problem}`` (``domains[1]`` for a list's item), and the
+    fields the body has that its model does not."""
+    problems: list[dict[str, str]] = []
+    unknown: list[str] = []
+    for err in errors:
+        loc = list((err.get("loc") or ())[1:])
+        if err.get("type") == "extra_forbidden" and len(loc) == 1:
+            unknown.append(str(loc[0]))
+            continue
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "body"
+        problems.append({"field": field, "problem": str(err.get("msg", "invalid"))})
+    return problems, unknown
+
+
+TOKEN_FIELDS = {
+    "user": "'user' must name the person or system the token is for: 1 to 128 letters, digits "
+    "or . _ @ + - (starting with a letter or digit), e.g. 'alice@example.com'.",
+    "role": "'role' must be one of: administrator, operator, user, audience_only.",
+    "expires_in_days": "'expires_in_days' must be a whole number of days from 1 to 3650 (default 90).",
+}
+
+
+def _token(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    problems, unknown = _by_field(errors)
+    if unknown:
+        return InvalidTokenRequest(
+            f"Unknown field(s): {', '.join(unknown)}. Send 'user', 'role' and optionally 'expires_in_days'.",
+            {"fields": unknown, "problems": problems},
+        )
+    field = problems[0]["field"] if problems else "body"
+    message = TOKEN_FIELDS.get(field, "Send {'user': ..., 'role': ..., 'expires_in_days'?: ...}.")
+    return InvalidTokenRequest(message, {"field": field, "problems": problems})
+
+
+def _domains(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    problems, unknown = _by_field(errors)
+    if unknown:
+        return InvalidAllowedDomains(
+            f"Unknown field(s): {', '.join(unknown)}; send {{'domains': [...]}}.",
+            {"fields": unknown, "problems": problems},
+        )
+    field = problems[0]["field"] if problems else "domains"
+    if field.startswith("domains["):
+        message = (
+            f"{field} is not a domain name: give the part after @, e.g. 'example.com' "
+            "(labels of letters, digits and hyphens, separated by dots)."
+        )
+    elif any("at most" in p["problem"] for p in problems):
+        message = "At most 50 domains."
+    else:
+        message = "'domains' must be a list of domain names, e.g. [\"example.com\"]."
+    return InvalidAllowedDomains(message, {"field": field, "problems": problems})
+
+
+def _credential(errors: list[dict[str, Any]]) -> SwitchyardError | None:
+    return refusal([{**e, "loc": (e.get("loc") or ())[1:]} for e in errors])
+
+
 def _domain_bodies() -> dict[type, Callable[[list[dict[str, Any]]], SwitchyardError | None]]:
-    return {InteractionDesign: _design, CatalogSettings: _catalog, PrioritySettings: _prioritization}
+    return {
+        InteractionDesign: _design,
+        CatalogSettings: _catalog,
+        PrioritySettings: _prioritization,
+        IssueToken: _token,
+        AllowedDomainsUpdate: _domains,
+        CredentialUpdate: _credential,
+    }
 
 
 def domain_refusal(route: Any, errors: list[dict[str, Any]]) -> SwitchyardError | None:
     """A body whose declared model is a domain document (an interaction design, the warehouse
-    catalog, the prioritization settings) is refused as the domain refuses it: the same code,
-    status and problems by path as its service answers. None for any other route, or when a
-    fault is outside the body."""
+    catalog, the prioritization settings, a token request, the allowed domains, a credential) is
+    refused as the domain refuses it: its specific code, status and problems by field. None for
+    any other route, or when a fault is outside the body."""
     if route is None or not route.dependant.body_params:
         return None
     if any((e.get("loc") or ("",))[0] != "body" for e in errors):
@@ -167,6 +236,31 @@ def domain_refusal(route: Any, errors: list[dict[str, Any]]) -> SwitchyardError 
 
 
 _adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _whole_numbers_as_integers(body: str | bytes) -> str | bytes:
+    """JSON Schema counts ``297.0`` as an integer (a number whose fraction is zero): write such
+    numbers as integers for the strict check, which would refuse a float where an integer is
+    declared. The route still reads the body as sent."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body  # the check itself refuses it as malformed
+    changed = False
+
+    def whole(value: Any) -> Any:
+        nonlocal changed
+        if isinstance(value, float) and value.is_integer():
+            changed = True
+            return int(value)
+        if isinstance(value, list):
+            return [whole(v) for v in value]
+        if isinstance(value, dict):
+            return {k: whole(v) for k, v in value.items()}
+        return value
+
+    rewritten = whole(parsed)
+    return json.dumps(rewritten) if changed else body
 
 
 def strict_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -182,7 +276,7 @@ def strict_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) ->
         if adapter is None:
             adapter = _adapters[kind] = TypeAdapter(kind)
         try:
-            adapter.validate_json(body, strict=True)
+            adapter.validate_json(_whole_numbers_as_integers(body), strict=True)
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]

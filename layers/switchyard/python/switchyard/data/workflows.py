@@ -29,7 +29,7 @@ from switchyard.data.workflow_items import (
     workflows_key,
 )
 from switchyard.domain.cursors import decode_cursor, encode_cursor
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import TaskNotFound, WorkflowNotFound
 from switchyard.domain.models import (
     HistoryEntry,
     Stage,
@@ -52,7 +52,9 @@ class WorkflowRepository:
         try:
             item = WorkflowModel.get(workflow_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}) from None
+            raise WorkflowNotFound(
+                f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}
+            ) from None
         tasks = list(TaskModel.query(workflow_id, consistent_read=True)) if with_tasks else []
         return to_workflow(item, tasks)
 
@@ -60,7 +62,7 @@ class WorkflowRepository:
         try:
             return to_task(TaskModel.get(workflow_id, task_id, consistent_read=True))
         except DoesNotExist:
-            raise NotFound(f"No task {task_id!r} in workflow {workflow_id!r}.") from None
+            raise TaskNotFound(f"No task {task_id!r} in workflow {workflow_id!r}.") from None
 
     def unfinished(self) -> list[str]:
         """The ids of every tenant's runs that are running, stopping or failed (a scan: for an
@@ -196,7 +198,9 @@ class WorkflowRepository:
         try:
             item = WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "workflow_type"])
         except DoesNotExist:
-            raise NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}) from None
+            raise WorkflowNotFound(
+                f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}
+            ) from None
         return str(item.workflow_type)
 
     def execution_events(self, workflow_id: str) -> int:

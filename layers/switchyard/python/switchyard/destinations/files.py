@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from switchyard.destinations.base import Delivery, Services
-from switchyard.domain.errors import (
+from switchyard.domain.task_errors import (
     DestinationAuthorizationError,
     DestinationConnectionError,
     DestinationRejectedError,

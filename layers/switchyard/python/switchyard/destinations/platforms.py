@@ -13,12 +13,12 @@ from dataclasses import asdict
 from typing import Any
 
 from switchyard.destinations.base import Delivery, Services
-from switchyard.domain.errors import (
+from switchyard.domain.platforms import PLATFORM_RULES, PlatformRules
+from switchyard.domain.task_errors import (
     DestinationNotSupportedError,
     InvalidCredentialsError,
     InvalidListNameError,
 )
-from switchyard.domain.platforms import PLATFORM_RULES, PlatformRules
 
 
 class Platform(PlatformRules):

@@ -8,7 +8,7 @@ import urllib.request
 from typing import Any
 
 from switchyard.destinations.base import Delivery, Services
-from switchyard.domain.errors import (
+from switchyard.domain.task_errors import (
     DestinationAuthorizationError,
     DestinationConnectionError,
     DestinationRejectedError,

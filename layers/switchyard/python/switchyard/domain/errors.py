@@ -42,14 +42,136 @@ class BadCursor(ValidationFailed):
     code = "bad_cursor"
 
 
+class InvalidRunConfig(ValidationFailed):
+    """A run's name or configuration does not fit its workflow type; ``details.field`` names it."""
+
+    code = "invalid_run_config"
+
+
+class InvalidFilter(ValidationFailed):
+    """A list's filter or page size is not one the list takes."""
+
+    code = "invalid_filter"
+
+
+class InvalidResolutionParams(ValidationFailed):
+    """A resolution's parameters do not fit the resolution offered."""
+
+    code = "invalid_resolution_params"
+
+
+class InvalidSchedule(ValidationFailed):
+    """A schedule's fields do not fit together (or EventBridge Scheduler refused it)."""
+
+    code = "invalid_schedule"
+
+
+class InvalidEvent(ValidationFailed):
+    """An interaction activity's event is too large, or posted early to a manual activity."""
+
+    code = "invalid_event"
+
+
+class InvalidMode(ValidationFailed):
+    code = "invalid_mode"
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    code = "invalid_idempotency_key"
+
+
+class InvalidPrioritization(ValidationFailed):
+    """Prioritization settings that break a rule; ``details.problems`` lists each by path."""
+
+    code = "invalid_prioritization"
+
+
+class InvalidTokenRequest(ValidationFailed):
+    """A token request whose user, role or expiry is not valid; ``details.field`` names it."""
+
+    code = "invalid_token_request"
+
+
+class InvalidAllowedDomains(ValidationFailed):
+    """An allowed-domains list that is not a list of domain names; ``details.field`` names the
+    first bad entry (``domains[i]``)."""
+
+    code = "invalid_allowed_domains"
+
+
+class InvalidCredential(ValidationFailed):
+    """A credential whose fields do not fit its kind; ``details.problems`` lists each by field,
+    never quoting a value."""
+
+    code = "invalid_credential"
+
+
 class NotFound(SwitchyardError):
+    """Base of the 404s: each names what was not found (``workflow_not_found``, ...)."""
+
     code = "not_found"
     status = 404
+    abstract = True  # never raised itself: its code is not listed
+
+
+class WorkflowNotFound(NotFound):
+    code = "workflow_not_found"
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+
+
+class CredentialNotFound(NotFound):
+    """No source or destination of that name takes credentials."""
+
+    code = "credential_not_found"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+
+
+class InteractionNotFound(NotFound):
+    code = "interaction_not_found"
+
+
+class InteractionWorkflowNotFound(NotFound):
+    """The interaction design has no workflow with that key."""
+
+    code = "interaction_workflow_not_found"
+
+
+class InstanceNotFound(NotFound):
+    code = "instance_not_found"
+
+
+class ActivityNotFound(NotFound):
+    """The workflow or instance has no activity of that name (of the kind the route needs)."""
+
+    code = "activity_not_found"
+
+
+class AudienceNotFound(NotFound):
+    code = "audience_not_found"
+
+
+class TriggerNotFound(NotFound):
+    """No active workflow has that external trigger GUID."""
+
+    code = "trigger_not_found"
 
 
 class Conflict(SwitchyardError):
+    """Base of the 409s: each says which state refuses it."""
+
     code = "conflict"
     status = 409
+    abstract = True  # never raised itself: its code is not listed
 
 
 class CatalogBreaksDesigns(Conflict):
@@ -186,6 +308,12 @@ class AllowedDomainInUse(Conflict):
     code = "allowed_domain_in_use"
 
 
+class CredentialKindMismatch(Conflict):
+    """The body's credential kind is not the kind of the source or destination named."""
+
+    code = "credential_kind_mismatch"
+
+
 class NotRunning(Conflict):
     code = "workflow_not_running"
 
@@ -199,12 +327,21 @@ class IdempotencyKeyReused(Conflict):
 
 
 class Unprocessable(SwitchyardError):
+    """Base of the 422s."""
+
     code = "unprocessable"
     status = 422
+    abstract = True  # never raised itself: its code is not listed
 
 
 class ConfigurationMissing(Unprocessable):
     code = "configuration_missing"
+
+
+class SecretNotNamed(Unprocessable):
+    """The source or destination names no Secrets Manager secret to store its credentials in."""
+
+    code = "secret_not_named"
 
 
 class DesignInvalid(Unprocessable):
@@ -242,186 +379,7 @@ class Forbidden(SwitchyardError):
     status = 403
 
 
-# --- Errors raised by task Lambdas. Their class name travels as the Lambda ``errorType``; the
-# engine classifies a failure by that type name (never by the message text).
-
-
-# errorType (a task error's class name) -> the class; filled as the classes below are defined
-TASK_ERRORS: dict[str, type[TaskError]] = {}
-
-
-class TaskError(Exception):
-    """Base of the errors a task raises on purpose. ``code`` and ``category`` classify it.
-
-    Every subclass registers itself in :data:`TASK_ERRORS` by its class name, the ``errorType``
-    the engine classifies a failure by: a new task error needs no list kept by hand. They are
-    all defined in this module, so the engine (which imports no task code) knows every one.
-    """
-
-    code = "task_error"
-    category = "internal"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__name__ in TASK_ERRORS:
-            raise TypeError(f"two task errors are named {cls.__name__}: the engine could not tell them apart")
-        TASK_ERRORS[cls.__name__] = cls
-
-    def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.detail = detail or {}
-
-
-TASK_ERRORS[TaskError.__name__] = TaskError
-
-
-class MissingFileError(TaskError):
-    code = "missing_file"
-    category = "source"
-
-
-class MalformedFileError(TaskError):
-    code = "malformed_file"
-    category = "source"
-
-
-class SourceConnectionError(TaskError):
-    code = "connection_error"
-    category = "source"
-
-
-class EmptyTableError(TaskError):
-    code = "empty_table"
-    category = "data"
-
-
-class MissingTableError(TaskError):
-    code = "missing_table"
-    category = "data"
-
-
-class QueryThresholdError(TaskError):
-    """A query's result crossed its failure threshold."""
-
-    code = "query_threshold"
-    category = "data"
-
-
-class MismatchedDatatypeError(TaskError):
-    code = "mismatched_datatype"
-    category = "sql"
-
-
-class UnresolvedColumnError(TaskError):
-    code = "unresolved_column"
-    category = "sql"
-
-
-class SqlSyntaxError(TaskError):
-    code = "sql_syntax_error"
-    category = "sql"
-
-
-class DestinationConnectionError(TaskError):
-    code = "connection_error"
-    category = "destination"
-
-
-class DestinationAuthorizationError(TaskError):
-    """The destination refused our credentials (HTTP 401/403, SFTP auth failure)."""
-
-    code = "destination_authorization"
-    category = "destination"
-
-
-class InvalidCredentialsError(TaskError):
-    """The stored credentials are missing or malformed; nothing was sent."""
-
-    code = "invalid_credentials"
-    category = "destination"
-
-
-class InvalidListNameError(TaskError):
-    code = "invalid_list_name"
-    category = "destination"
-
-
-class DestinationRejectedError(TaskError):
-    code = "destination_rejected"
-    category = "destination"
-
-
-class DestinationNotSupportedError(TaskError):
-    """Validated, but this installation cannot deliver there: nothing was sent."""
-
-    code = "destination_not_supported"
-    category = "destination"
-
-
-class IdJitterError(TaskError):
-    """Stitch moved more customer ids than the configured share: the mapping was not replaced."""
-
-    code = "id_jitter"
-    category = "stitch"
-
-
-class CorruptedArchiveError(TaskError):
-    code = "corrupted_archive"
-    category = "source"
-
-
-class SchemaChangeError(TaskError):
-    code = "schema_change"
-    category = "source"
-
-
-class PgpError(TaskError):
-    code = "pgp_error"
-    category = "source"
-
-
-class ExportDestinationError(TaskError):
-    """An export's channel or template names a destination that is not configured, or that is
-    not a file destination (s3, sftp): nothing was exported."""
-
-    code = "invalid_export_destination"
-    category = "validation"
-
-
-class PgpKeyError(TaskError):
-    """An export's PGP recipient key is missing or unusable: nothing was exported."""
-
-    code = "invalid_pgp_key"
-    category = "validation"
-
-
-class ValidationThresholdError(TaskError):
-    code = "validation_threshold"
-    category = "data"
-
-
-class UnauthorisedChannelError(TaskError):
-    """An interaction offer's channel is not authorised for the tenant (a runtime validation error)."""
-
-    code = "unauthorised_channel"
-    category = "validation"
-
-
-class InvalidNameError(TaskError):
-    code = "invalid_name"
-    category = "configuration"
-
-
-class QueueTimeExceededError(TaskError):
-    """An interaction activity waited for a free slot longer than its maximum queue time."""
-
-    code = "queue_time_exceeded"
-    category = "capacity"
-
-
-class ExecutionInterruptedError(TaskError):
-    """The execution that ran the task ended under it (aborted, timed out, or gone with the
-    local runtime that ran it): whether the task finished is not known."""
-
-    code = "interrupted"
-    category = "platform"
+class StorageBusy(Exception):
+    """DynamoDB still throttling (or failing for a moment) after the SDK's retries. The engine
+    Lambda raises it by this name, and every engine state of the machines retries it with backoff
+    (1, 2, 4, ... 32 s): a throttled run waits, it is not lost."""

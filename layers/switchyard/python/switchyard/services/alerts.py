@@ -20,7 +20,13 @@ from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
 from switchyard.domain import alerts as rules
-from switchyard.domain.errors import NotFound, ValidationFailed
+from switchyard.domain.errors import (
+    InvalidFilter,
+    NotFound,
+    SubscriptionNotFound,
+    ValidationFailed,
+    WorkflowNotFound,
+)
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.deps import Deps, get_deps
@@ -129,7 +135,7 @@ class AlertService:
     def _workflow(self, who: Principal, workflow_id: str) -> Workflow:
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
         if workflow.tenant != who.tenant:
-            raise NotFound(f"No workflow {workflow_id!r}.", {"workflow_id": workflow_id})
+            raise WorkflowNotFound(f"No workflow {workflow_id!r}.", {"workflow_id": workflow_id})
         return workflow
 
     def subscriptions(self, who: Principal, workflow_id: str) -> list[dict[str, Any]]:
@@ -160,7 +166,7 @@ class AlertService:
     def unsubscribe(self, who: Principal, workflow_id: str, subscription_id: str) -> None:
         self._workflow(who, workflow_id)
         if not self.repo.remove_subscription(workflow_id, subscription_id):
-            raise NotFound(
+            raise SubscriptionNotFound(
                 f"No subscription {subscription_id!r} on workflow {workflow_id!r}.",
                 {"subscription_id": subscription_id},
             )
@@ -182,11 +188,9 @@ class AlertService:
         workflow_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         if channel and channel not in self.notifiers:
-            raise ValidationFailed(
-                f"channel must be one of {', '.join(self.notifiers)}.", {"channel": channel}
-            )
+            raise InvalidFilter(f"channel must be one of {', '.join(self.notifiers)}.", {"channel": channel})
         if status and status not in STATUSES:
-            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
+            raise InvalidFilter(f"status must be one of {', '.join(STATUSES)}.", {"status": status})
         return self.repo.list_outbox(
             who.tenant, channel=channel, status=status, limit=limit, cursor=cursor, workflow_id=workflow_id
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import credentials as rules
-from switchyard.domain.errors import NotFound, Unprocessable
+from switchyard.domain.errors import CredentialKindMismatch, CredentialNotFound, SecretNotNamed
 from switchyard.domain.models import Principal
 from switchyard.domain.platforms import PLATFORM_RULES
 from switchyard.observability import logger
@@ -55,17 +55,26 @@ class CredentialService:
             )
         return {"items": items}
 
-    def replace(self, who: Principal, name: str, body: Any) -> dict[str, Any]:
+    def replace(self, who: Principal, name: str, update: rules.CredentialUpdate) -> dict[str, Any]:
+        """Store ``update``'s fields in the secret the source or destination ``name`` names; the
+        body's kind must be that item's kind (the request model checked the fields)."""
         found = self._items().get(name)
         if found is None:
-            raise NotFound(
+            raise CredentialNotFound(
                 f"No source or destination {name!r} takes credentials; GET /api/credentials lists them.",
                 {"name": name},
             )
-        values = rules.check(found["kind"], (body or {}).get("fields") if isinstance(body, dict) else body)
+        if update.kind != found["kind"]:
+            raise CredentialKindMismatch(
+                f"{found['used_as'].capitalize()} {name!r} is of kind {found['kind']!r}, not "
+                f'{update.kind!r}: send its fields with "kind": "{found["kind"]}" '
+                "(GET /api/credentials lists each credential's kind and fields).",
+                {"name": name, "kind": found["kind"], "sent": update.kind},
+            )
+        values = update.values
         secret = found["config"].get("secret")
         if not secret:
-            raise Unprocessable(
+            raise SecretNotNamed(
                 f"{found['used_as'].capitalize()} {name!r} names no secret: "
                 "set 'secret' in its configuration first.",
                 {"name": name},

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
+from switchyard import declarations as d
 from switchyard.adapters.engine import execution_arn, state_machine_arn
 from switchyard.destinations.registry import is_exclusive
-from switchyard.domain.errors import TASK_ERRORS, NotFound
+from switchyard.domain.errors import NotFound, StorageBusy
 from switchyard.domain.models import (
     FINISHED,
     HistoryEntry,
@@ -23,6 +25,7 @@ from switchyard.domain.models import (
     Workflow,
     WorkflowStatus,
 )
+from switchyard.domain.task_errors import TASK_ERRORS
 from switchyard.domain.workflow_types import WORKFLOW_TYPES
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
@@ -85,7 +88,14 @@ class EngineService:
 
     def begin(self, workflow_id: str, task_id: str) -> dict[str, Any]:
         now = self.deps.clock()
-        halt = {"go": False, "wait": False, "wait_seconds": 0, "function": "", "payload": {}}
+        halt = {
+            "go": False,
+            "wait": False,
+            "wait_seconds": 0,
+            "timeout_seconds": d.TASK_TIMEOUT_MARGIN_S,
+            "function": "",
+            "payload": {},
+        }
         workflow = self.deps.workflows.get(workflow_id, with_tasks=False)
         task = self.deps.workflows.get_task(workflow_id, task_id)
         extra, hold, gated = self._gate(workflow, task)
@@ -110,27 +120,47 @@ class EngineService:
                     "was still sending.",
                 )
                 return {**halt, "wait": True, "wait_seconds": self.deps.settings.exclusive_wait_seconds}
-        if not self.deps.workflows.begin_task(workflow_id, task_id, now):
-            logger.info("task not started: workflow is not running", extra={"task_id": task_id})
-            if lock is not None:
-                self.deps.locks.release(lock, workflow_id)
-            self._after_task(workflow_id, task_id)
-            return halt
-        # What begin_task wrote, without reading it back (the write was conditional on the task
-        # being pending or failed, so the rest of what was read stands).
-        task = task.model_copy(
-            update={
-                "status": TaskStatus.RUNNING,
-                "attempts": task.attempts + 1,
-                "started_at": now,
-                "ended_at": None,
-                "error": None,
-            }
-        )
+        if self.deps.workflows.begin_task(workflow_id, task_id, now):
+            # What begin_task wrote, without reading it back (the write was conditional on the
+            # task being pending or failed, so the rest of what was read stands).
+            task = _begun(task, now)
+        else:
+            begun = self._begun_meanwhile(workflow_id, task_id, now)
+            if begun is None:
+                logger.info("task not started: workflow is not running", extra={"task_id": task_id})
+                if lock is not None:
+                    self.deps.locks.release(lock, workflow_id)
+                self._after_task(workflow_id, task_id)
+                return halt
+            task = begun
         self._emit(workflow_id, task, TaskStatus.RUNNING)
         function = self.deps.settings.task_functions[task.kind]
         payload = {**task.inputs, **extra, "_workflow_id": workflow_id, "_mode": str(workflow.mode)}
-        return {"go": True, "wait": False, "wait_seconds": 0, "function": function, "payload": payload}
+        return {
+            **halt,
+            "go": True,
+            "timeout_seconds": self.deps.settings.task_timeouts.get(task.kind, d.DEFAULT_TASK_TIMEOUT_S),
+            "function": function,
+            "payload": payload,
+        }
+
+    def _begun_meanwhile(self, workflow_id: str, task_id: str, now: datetime) -> Task | None:
+        """The task to run when its conditional begin did not write, or None to halt. A stopped
+        or stopping run starts no task (None). In a running run, the task is already running
+        when this is a replayed begin (the machine retried the step after an answer it did not
+        get, although the write landed): it runs as begun. A task still pending or failed is
+        begun again, once; if that does not hold either, the step is retried (StorageBusy)."""
+        if self.deps.workflows.get(workflow_id, with_tasks=False).status != WorkflowStatus.RUNNING:
+            return None
+        current = self.deps.workflows.get_task(workflow_id, task_id)
+        if current.status == TaskStatus.RUNNING:
+            logger.info("task begun already: a replayed begin runs it", extra={"task_id": task_id})
+            return current
+        if current.status not in (TaskStatus.PENDING, TaskStatus.FAILED):
+            return None  # it ended meanwhile: nothing to run
+        if self.deps.workflows.begin_task(workflow_id, task_id, now):
+            return _begun(current, now)
+        raise StorageBusy(f"Task {task_id} could not be begun: its run changed meanwhile; try again.")
 
     def _gate(self, workflow: Workflow, task: Task) -> tuple[dict[str, Any], int, bool]:
         """The workflow type's say before a task starts: (inputs to add, seconds to hold; -1:
@@ -360,6 +390,19 @@ class EngineService:
         emit_workflow_status(self.deps, workflow, task)
 
 
+def _begun(task: Task, now: datetime) -> Task:
+    """``task`` as a begin writes it: running, one attempt more, no end or error."""
+    return task.model_copy(
+        update={
+            "status": TaskStatus.RUNNING,
+            "attempts": task.attempts + 1,
+            "started_at": now,
+            "ended_at": None,
+            "error": None,
+        }
+    )
+
+
 def _exclusive_lock(task: Task) -> str | None:
     """The lock a task takes: a send to a destination that takes one send at a time."""
     destination = task.inputs.get("destination") if task.kind == "deliver" else None
@@ -395,6 +438,19 @@ def emit_workflow_status(deps: Deps, workflow: Workflow, task: Task | None = Non
     )
 
 
+# Step Functions' and Lambda's own errors a user can act on, by name: what the task error says.
+PLATFORM_ERRORS = {
+    "States.Timeout": (
+        "task_timed_out",
+        "The task did not answer within its time limit (its function's timeout and a margin).",
+    ),
+    "Lambda.TooManyRequestsException": (
+        "task_throttled",
+        "Lambda refused the task for lack of concurrency, still after the retries.",
+    ),
+}
+
+
 def classify(failure: dict[str, Any]) -> TaskErrorInfo:
     """Turn a Step Functions failure (``Error`` + ``Cause``) into a classified task error.
 
@@ -417,6 +473,11 @@ def classify(failure: dict[str, Any]) -> TaskErrorInfo:
     known = TASK_ERRORS.get(error_type)
     if known is not None:
         return TaskErrorInfo(code=known.code, category=known.category, message=message, detail=detail)
+    if error_type in PLATFORM_ERRORS:
+        code, words = PLATFORM_ERRORS[error_type]
+        return TaskErrorInfo(
+            code=code, category="platform", message=message or words, detail={"error": error_type}
+        )
     if error_type.startswith("States.") or error_type.startswith("Lambda."):
         return TaskErrorInfo(
             code="platform_error",

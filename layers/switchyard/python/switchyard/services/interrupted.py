@@ -30,8 +30,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from switchyard.domain.errors import ExecutionInterruptedError, NotFound
+from switchyard.domain.errors import NotFound
 from switchyard.domain.models import TaskStatus, WorkflowStatus
+from switchyard.domain.task_errors import ExecutionInterruptedError
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 from switchyard.services.engine import NEW_EXECUTION, EngineService

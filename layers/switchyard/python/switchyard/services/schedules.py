@@ -14,7 +14,7 @@ from typing import Any
 from switchyard import declarations as d
 from switchyard.adapters.scheduler import ScheduleSpec
 from switchyard.domain import expressions
-from switchyard.domain.errors import ConfigurationMissing, SwitchyardError, ValidationFailed
+from switchyard.domain.errors import ConfigurationMissing, InvalidSchedule, SwitchyardError
 from switchyard.domain.models import Mode, Principal, WorkflowStatus
 from switchyard.domain.schedules import Schedule, ScheduleExists, ScheduleNotFound
 from switchyard.observability import logger
@@ -118,7 +118,7 @@ class ScheduleService:
         """Everything a schedule needs before anything is written, each problem with its fix."""
         expressions.zone(schedule.timezone)
         if (schedule.expression is None) == (schedule.after_courier_group is None):
-            raise ValidationFailed(
+            raise InvalidSchedule(
                 "Give the schedule either 'expression' (when it runs: at(...), rate(...) or cron(...)) "
                 "or 'after_courier_group' (an orchestration group runs after that courier group "
                 "succeeds), not both.",
@@ -138,7 +138,7 @@ class ScheduleService:
                 )
         if schedule.after_courier_group is not None:
             if schedule.workflow_type != "orchestration_group":
-                raise ValidationFailed(
+                raise InvalidSchedule(
                     "Only an orchestration group can run after a courier group; "
                     "use 'workflow_type': 'orchestration_group'.",
                     {"field": "after_courier_group"},

@@ -7,17 +7,19 @@ delivery itself (a message to a domain no longer allowed is not sent)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from switchyard.data.alerts import AlertRepository
-from switchyard.domain.errors import AllowedDomainInUse, ValidationFailed
+from switchyard.domain.errors import AllowedDomainInUse
 from switchyard.domain.models import Principal, WorkflowStatus
 from switchyard.observability import logger
 from switchyard.services.alerts import TENANT_KIND, AlertService
 from switchyard.services.deps import Deps
 
-DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+# one or more dot-separated labels of 1 to 63 letters, digits or hyphens, not starting or ending
+# with a hyphen (at most 253 characters: the request model's max_length); any case, kept lower
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DOMAIN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})+$"
 MAX_DOMAINS = 50
 # Runs whose subscriptions may still be alerted: a failed run waiting for a resolution can
 # still succeed (and alert its subscribers).
@@ -33,8 +35,8 @@ class AllowedDomainsService:
     def get(self, who: Principal) -> dict[str, Any]:
         return {"domains": AlertService(self.deps, self.alerts).profile(who.tenant)["allowed_domains"]}
 
-    def replace(self, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
-        domains = self._check(body)
+    def replace(self, who: Principal, domains: list[str]) -> dict[str, Any]:
+        domains = self._clean(domains)
         current = self.get(who)["domains"]
         removed = sorted(set(current) - set(domains))
         in_use = [r for r in self._recipients(who) if r["domain"] in removed]
@@ -55,30 +57,9 @@ class AllowedDomainsService:
         return {"domains": domains}
 
     @staticmethod
-    def _check(body: dict[str, Any]) -> list[str]:
-        unknown = sorted(set(body) - {"domains"})
-        if unknown:
-            raise ValidationFailed(
-                f"Unknown field(s): {', '.join(unknown)}; send {{'domains': [...]}}.", {"fields": unknown}
-            )
-        domains = body.get("domains")
-        if not isinstance(domains, list) or not all(isinstance(x, str) for x in domains):
-            raise ValidationFailed(
-                "'domains' must be a list of domain names, e.g. [\"example.com\"].", {"field": "domains"}
-            )
-        if len(domains) > MAX_DOMAINS:
-            raise ValidationFailed(f"At most {MAX_DOMAINS} domains.", {"field": "domains"})
-        cleaned: list[str] = []
-        for i, raw in enumerate(domains):
-            value = raw.strip().lower()
-            if not DOMAIN.match(value):
-                raise ValidationFailed(
-                    f"{raw!r} is not a domain name: give the part after @, e.g. 'example.com'.",
-                    {"field": f"domains[{i}]"},
-                )
-            if value not in cleaned:
-                cleaned.append(value)
-        return sorted(cleaned)
+    def _clean(domains: list[str]) -> list[str]:
+        """The domains in lower case, each once, sorted (the request model checked their form)."""
+        return sorted({d.lower() for d in domains})
 
     def _recipients(self, who: Principal) -> list[dict[str, str]]:
         """Every email recipient set in the tenant: automated groups and open runs' subscriptions."""

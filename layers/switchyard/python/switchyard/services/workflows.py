@@ -12,11 +12,13 @@ from switchyard.domain import errors
 from switchyard.domain import resolutions as catalog
 from switchyard.domain.errors import (
     IdempotencyKeyReused,
-    NotFound,
+    InvalidFilter,
+    InvalidResolutionParams,
+    InvalidRunConfig,
     NotRunning,
     ResolutionNotOffered,
     UnknownWorkflowType,
-    ValidationFailed,
+    WorkflowNotFound,
 )
 from switchyard.domain.models import (
     FINISHED,
@@ -75,7 +77,7 @@ class WorkflowService:
         config = wtype.prepare_config(config)
         name = (name or "").strip() or (config or {}).get("group") or ""
         if not name:
-            raise ValidationFailed(
+            raise InvalidRunConfig(
                 "Give the run a name (for a courier group, the group's name).", {"field": "name"}
             )
         now = self.deps.clock()
@@ -159,10 +161,10 @@ class WorkflowService:
     def list_workflows(self, principal: Principal, **filters: Any) -> tuple[list[Workflow], str | None]:
         limit = int(filters.pop("limit", 50))
         if not 1 <= limit <= MAX_LIMIT:
-            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"})
+            raise InvalidFilter(f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"})
         status = filters.get("status")
         if status and status not in {s.value for s in WorkflowStatus}:
-            raise ValidationFailed(
+            raise InvalidFilter(
                 f"Unknown status {status!r}. Use one of: {', '.join(s.value for s in WorkflowStatus)}.",
                 {"field": "status"},
             )
@@ -176,7 +178,7 @@ class WorkflowService:
 
     @staticmethod
     def _not_found(workflow_id: str) -> Exception:
-        return NotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id})
+        return WorkflowNotFound(f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id})
 
     # --- stop -------------------------------------------------------------------------------
 
@@ -256,7 +258,7 @@ class WorkflowService:
         assert task is not None
         problems = resolution.problems(task, params)
         if problems:
-            raise ValidationFailed("; ".join(problems) + ".", {"problems": problems})
+            raise InvalidResolutionParams("; ".join(problems) + ".", {"problems": problems})
 
         token = self.deps.workflows.resolution_token(workflow_id)
         if not token:
@@ -317,7 +319,7 @@ class _Effects:
         if not secret_name and (task.inputs.get("activity") or {}).get("type") == "export":
             secret_name = export_secret(task.inputs["activity"], self.deps.config)
         if not secret_name:
-            raise ValidationFailed(
+            raise InvalidResolutionParams(
                 "This destination names no secret to update; set 'secret' in its configuration.",
                 {"destination": (task.inputs.get("destination") or {}).get("name")},
             )
@@ -326,7 +328,7 @@ class _Effects:
                 self.principal, task.inputs, secret_name, credentials
             )
         elif not self.deps.secrets.exists(secret_name):
-            raise ValidationFailed(
+            raise InvalidResolutionParams(
                 "No credentials are stored for this destination yet: give 'credentials', or store "
                 "them on the Credentials page (PUT /api/credentials/{name}) first.",
                 {"field": "credentials"},

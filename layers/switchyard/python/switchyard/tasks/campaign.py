@@ -6,7 +6,7 @@ from typing import Any
 
 from switchyard.destinations.base import Delivery, Services
 from switchyard.destinations.registry import DESTINATIONS
-from switchyard.domain.errors import MissingTableError
+from switchyard.domain.task_errors import MissingTableError
 from switchyard.tasks.database import _attach, _run
 from switchyard.tasks.tables import download, identifier, upload_query, workspace
 

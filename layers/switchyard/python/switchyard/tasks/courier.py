@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import EmptyTableError, MissingFileError
+from switchyard.domain.task_errors import EmptyTableError, MissingFileError
 from switchyard.tasks.tables import domain_key, download, identifier, load_csv, upload_query, workspace
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import MissingTableError
+from switchyard.domain.task_errors import MissingTableError
 from switchyard.tasks.stitch import MAPPING_KEY
 from switchyard.tasks.tables import domain_key, download, identifier, rows, upload_query, workspace
 

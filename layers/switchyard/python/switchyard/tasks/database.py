@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import (
+from switchyard.domain.task_errors import (
     MismatchedDatatypeError,
     MissingTableError,
     QueryThresholdError,

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import (
+from switchyard.domain.task_errors import (
     CorruptedArchiveError,
     EmptyTableError,
     MissingFileError,

@@ -22,7 +22,7 @@ from typing import Any
 
 from switchyard.adapters.secrets import SecretStore
 from switchyard.declarations import PGP_SECRET_PREFIX, PGP_SIGNING_SECRET_PREFIX
-from switchyard.domain.errors import PgpKeyError
+from switchyard.domain.task_errors import PgpKeyError
 
 PGP_SUFFIX = ".pgp"
 

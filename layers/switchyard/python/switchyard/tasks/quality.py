@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import MissingTableError, ValidationThresholdError
+from switchyard.domain.task_errors import MissingTableError, ValidationThresholdError
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
 from switchyard.tasks.tables import domain_key, download, identifier, rows, upload_query, workspace
 

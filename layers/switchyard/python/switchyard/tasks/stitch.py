@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import IdJitterError, MissingTableError
+from switchyard.domain.task_errors import IdJitterError, MissingTableError
 from switchyard.tasks.tables import domain_key, download, identifier, rows, upload_query, workspace
 
 MAPPING_KEY = "stitch/mapping.parquet"

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel
 
-from switchyard.api.admin_views import AllowedDomains
+from switchyard.api.admin_views import AllowedDomains, AllowedDomainsUpdate
 from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
@@ -36,7 +36,9 @@ def get_allowed_domains() -> Response[AllowedDomains]:
 
 @router.put("/api/settings/allowed-domains", tags=TAGS)
 @requires(Permission.MANAGE_SETTINGS)
-def put_allowed_domains(body: Annotated[dict[str, Any], Body()]) -> Response[AllowedDomains]:
+def put_allowed_domains(body: Annotated[AllowedDomainsUpdate, Body()]) -> Response[AllowedDomains]:
     """Replace the allowed domains; removing one that recipients still use is 409
     ``allowed_domain_in_use``, listing them."""
-    return _json(200, AllowedDomains.model_validate(AllowedDomainsService(get_deps()).replace(_who(), body)))
+    return _json(
+        200, AllowedDomains.model_validate(AllowedDomainsService(get_deps()).replace(_who(), body.domains))
+    )

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel
 
-from switchyard.api.admin_views import ActivityList, IssuedToken, TokenList
+from switchyard.api.admin_views import ActivityList, IssuedToken, IssueToken, TokenList
 from switchyard.api.auth import Permission, requires
 from switchyard.domain.models import Principal
 from switchyard.services.deps import get_deps
@@ -28,12 +28,13 @@ def _json(status: int, body: BaseModel) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@router.post("/api/tokens", tags=TAGS)
+@router.post("/api/tokens", responses={201: {"description": "Issued"}}, tags=TAGS)
 @requires(Permission.MANAGE_TOKENS)
-def issue_token(body: Annotated[dict[str, Any], Body()]) -> Response[IssuedToken]:
+def issue_token(body: Annotated[IssueToken, Body()]) -> Response[IssuedToken]:
     """Issue a token ``{user, role, expires_in_days?}`` (default 90 days): 201 with the token,
     shown this once (only its digest is kept)."""
-    return _json(201, IssuedToken.model_validate(TokenService(get_deps()).issue(_who(), body)))
+    issued = TokenService(get_deps()).issue(_who(), body.user, body.role, body.expires_in_days)
+    return _json(201, IssuedToken.model_validate(issued))
 
 
 @router.get("/api/tokens", tags=TAGS)

@@ -29,7 +29,7 @@ from switchyard.data.interactions.models import (
     OfferHistoryModel,
 )
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import InstanceNotFound, InteractionNotFound
 from switchyard.domain.interactions.design import InteractionDesign
 from switchyard.domain.interactions.instances import Instance, Space, StoredDesign, WorkflowState
 
@@ -49,7 +49,7 @@ class DesignRepository:
         except DoesNotExist:
             item = None
         if item is None or item.tenant != tenant or design_id == COUNTER_ID:
-            raise NotFound(f"No interaction with id {design_id!r}.", {"interaction_id": design_id})
+            raise InteractionNotFound(f"No interaction with id {design_id!r}.", {"interaction_id": design_id})
         return _to_design(item)
 
     def list(self, tenant: str) -> list[StoredDesign]:
@@ -99,7 +99,7 @@ class InstanceRepository:
         try:
             return _to_instance(InteractionInstanceModel.get(instance_id, consistent_read=True))
         except DoesNotExist:
-            raise NotFound(f"No instance {instance_id}.", {"instance_id": instance_id}) from None
+            raise InstanceNotFound(f"No instance {instance_id}.", {"instance_id": instance_id}) from None
 
     def of_workflow(self, design_id: str, workflow_key: str, newest_first: bool = True) -> list[Instance]:
         items = InteractionInstanceModel.by_workflow.query(

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from switchyard.domain.errors import ValidationFailed
+from switchyard.domain.errors import InvalidRunConfig
 from switchyard.domain.interactions.activities import (
     AUDIENCE_TYPES,
     HISTORY_TYPES,
@@ -250,7 +250,7 @@ def plan_interaction(
     """
     override = override or {}
     if "workflow" not in override or "instance_id" not in override:
-        raise ValidationFailed(
+        raise InvalidRunConfig(
             "Interaction runs are started through /api/interactions (fire), not /api/workflows.",
             {"type": "interaction"},
         )

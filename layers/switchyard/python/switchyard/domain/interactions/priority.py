@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from switchyard.domain.errors import ValidationFailed
+from switchyard.domain.errors import InvalidPrioritization
 
 Priority = Literal["urgent", "normal", "low"]
 RANK: dict[str, int] = {"urgent": 0, "normal": 1, "low": 2}
@@ -84,10 +84,12 @@ def parse_settings(body: object) -> PrioritySettings:
         raise settings_refusal(problems) from exc
 
 
-def settings_refusal(problems: list[dict[str, str]]) -> ValidationFailed:
+def settings_refusal(problems: list[dict[str, str]]) -> InvalidPrioritization:
     """The 400 for settings with these problems (each a ``path`` and a ``message``)."""
     summary = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
-    return ValidationFailed(f"The prioritization settings are not valid: {summary}", {"problems": problems})
+    return InvalidPrioritization(
+        f"The prioritization settings are not valid: {summary}", {"problems": problems}
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
+from switchyard.domain.errors import ConfigurationMissing, InvalidRunConfig
 from switchyard.domain.models import PlannedStage, PlannedTask
 from switchyard.domain.plans.config import ConfigSource
 
@@ -28,7 +28,7 @@ def _group(name: str, override: dict[str, Any] | None, config: ConfigSource) -> 
     if override and "couriers" in override:
         couriers = override["couriers"]
         if not isinstance(couriers, list) or not couriers or not all(isinstance(c, str) for c in couriers):
-            raise ValidationFailed(
+            raise InvalidRunConfig(
                 "config.couriers must be a non-empty list of courier names.",
                 {"field": "config.couriers"},
             )

@@ -8,7 +8,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from switchyard.domain.errors import ConfigurationMissing, ValidationFailed
+from switchyard.domain.errors import ConfigurationMissing, InvalidRunConfig
 from switchyard.domain.models import PlannedStage, PlannedTask
 from switchyard.domain.plans.config import ConfigSource, configured
 
@@ -28,7 +28,7 @@ def plan_ccpa_delete(
 ) -> list[PlannedStage]:
     subject = (override or {}).get("subject")
     if not isinstance(subject, str) or len(subject) != 64:
-        raise ValidationFailed(
+        raise InvalidRunConfig(
             "A CCPA delete needs config.email: the address of the person whose records are removed.",
             {"field": "config.email"},
         )

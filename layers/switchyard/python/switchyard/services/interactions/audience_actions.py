@@ -7,7 +7,7 @@ from typing import Any
 from switchyard.data.interactions import audience_controls as controls
 from switchyard.data.interactions.offer_history_reads import erase_audience
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import AudienceNotFound
 from switchyard.domain.interactions.activities import HISTORY_TYPES
 from switchyard.domain.interactions.instances import space_for
 from switchyard.domain.models import Principal, Stage, Workflow, WorkflowStatus
@@ -40,7 +40,7 @@ class AudienceService:
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
         names = audience_names(run) if run else []
         if run is None or audience not in names:
-            raise NotFound(
+            raise AudienceNotFound(
                 f"Instance {instance_id} has no audience {audience!r} "
                 f"(it has: {', '.join(repr(n) for n in names) or 'none yet'}).",
                 {"audience": audience},

@@ -13,10 +13,11 @@ from typing import Any
 from switchyard.domain import errors
 from switchyard.domain.errors import (
     DesignInvalid,
+    InteractionWorkflowNotFound,
+    InvalidMode,
     NotFound,
     PermissionDenied,
     SwitchyardError,
-    ValidationFailed,
 )
 from switchyard.domain.interactions.design import (
     InteractionDesign,
@@ -155,7 +156,7 @@ class DesignService:
     def workflow(self, stored: StoredDesign, key: str) -> InteractionWorkflow:
         found = stored.design.workflow(key)
         if found is None:
-            raise NotFound(
+            raise InteractionWorkflowNotFound(
                 f"Interaction {stored.design.name!r} has no workflow {key!r} "
                 f"(it has: {', '.join(w.key for w in stored.design.workflows)}).",
                 {"workflow": key},
@@ -203,4 +204,4 @@ def parse_mode(value: str | None) -> Mode:
     try:
         return Mode(value or "test")
     except ValueError:
-        raise ValidationFailed("mode must be 'test' or 'production'.", {"field": "mode"}) from None
+        raise InvalidMode("mode must be 'test' or 'production'.", {"field": "mode"}) from None

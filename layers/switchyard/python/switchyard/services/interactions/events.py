@@ -15,7 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound, SwitchyardError, ValidationFailed
+from switchyard.domain.errors import (
+    ActivityNotFound,
+    InstanceNotFound,
+    InteractionWorkflowNotFound,
+    InvalidEvent,
+    SwitchyardError,
+)
 from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, WaitForEvent
 from switchyard.domain.interactions.instances import Instance, PlayControl
 from switchyard.domain.models import Principal, Task, TaskStatus, WorkflowStatus
@@ -117,7 +123,7 @@ def signal_event(
     activity's outputs, under ``event``, and so on to the next activity."""
     size = payload_size(payload) if payload is not None else 0
     if size > MAX_PAYLOAD_BYTES:
-        raise ValidationFailed(
+        raise InvalidEvent(
             f"The event's payload is {size:,} bytes as JSON; the most it may be is "
             f"{MAX_PAYLOAD_BYTES:,} bytes (16 KB).",
             {"field": "payload", "bytes": size, "max_bytes": MAX_PAYLOAD_BYTES},
@@ -125,17 +131,21 @@ def signal_event(
     stored = deps.interactions.designs.get(principal.tenant, design_id)
     workflow = stored.design.workflow(key)
     if workflow is None:
-        raise NotFound(f"Interaction {stored.design.name!r} has no workflow {key!r}.", {"workflow": key})
+        raise InteractionWorkflowNotFound(
+            f"Interaction {stored.design.name!r} has no workflow {key!r}.", {"workflow": key}
+        )
     instance = deps.interactions.instances.get(instance_id)
     if instance.design_id != design_id or instance.workflow_key != key or not instance.workflow_id:
-        raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+        raise InstanceNotFound(
+            f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+        )
     run = deps.workflows.get(instance.workflow_id)
     task = next(
         (t for t in run.all_tasks() if (t.inputs.get("activity") or {}).get("name") == activity),
         None,
     )
     if task is None or (task.inputs.get("activity") or {}).get("type") != "wait_for_event":
-        raise NotFound(
+        raise ActivityNotFound(
             f"Workflow {key!r} has no wait_for_event activity {activity!r}.", {"activity": activity}
         )
     w = WaitForEvent.model_validate(task.inputs["activity"])
@@ -146,7 +156,7 @@ def signal_event(
             {"activity": activity, "trigger": w.trigger},
         )
     if w.trigger == "manual" and early:
-        raise ValidationFailed(
+        raise InvalidEvent(
             f"'early' fires a scheduled event before its time; activity {activity!r} waits for a "
             "manual event: post it without 'early'.",
             {"field": "early", "activity": activity},

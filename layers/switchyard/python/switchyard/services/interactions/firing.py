@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import NotFound, TriggerNotFound
 from switchyard.domain.interactions.design import InteractionWorkflow
 from switchyard.domain.models import Mode, Principal
 from switchyard.observability import logger
@@ -127,7 +127,7 @@ class Firing:
                     if state.waiting_since is not None:
                         result.update(self.check_constraints(stored.tenant, stored.id, key))
                     return result
-        raise NotFound("No active workflow has this trigger GUID.", {"guid": guid})
+        raise TriggerNotFound("No active workflow has this trigger GUID.", {"guid": guid})
 
     def fire(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
         """The manual trigger: a new instance with a unique integer id, run by the engine."""

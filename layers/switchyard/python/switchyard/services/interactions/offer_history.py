@@ -8,7 +8,7 @@ from typing import Any
 
 from switchyard.data.interactions import offer_history_reads as reads
 from switchyard.domain.cursors import decode_cursor, encode_cursor
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import ActivityNotFound, InstanceNotFound
 from switchyard.domain.interactions.activities import HISTORY_TYPES
 from switchyard.domain.interactions.instances import Instance, space_for
 from switchyard.domain.models import Principal, Workflow
@@ -128,7 +128,9 @@ class OfferHistoryService:
         self.designs.workflow(self.designs.get(principal, design_id), key)
         instance = self.deps.interactions.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
-            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+            raise InstanceNotFound(
+                f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+            )
         run = self.deps.workflows.get(instance.workflow_id) if instance.workflow_id else None
         return instance, run
 
@@ -139,7 +141,7 @@ class OfferHistoryService:
         chosen = [r for r in recorded if r.name == activity]
         if not chosen:
             names = ", ".join(repr(r.name) for r in recorded) or "none"
-            raise NotFound(
+            raise ActivityNotFound(
                 f"Instance {instance.instance_id} has no offer, control or decision offer activity "
                 f"{activity!r} (it has: {names}).",
                 {"activity": activity},

@@ -17,7 +17,7 @@ from typing import Any
 
 from switchyard import declarations as d
 from switchyard.data.interactions.slots import QueueEntry, Slot, SlotRepository, slot_name
-from switchyard.domain.errors import NotFound, QueueTimeExceededError
+from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions.priority import (
     SETTINGS_NAME,
     PrioritySettings,
@@ -28,6 +28,7 @@ from switchyard.domain.interactions.priority import (
     queued_seconds,
 )
 from switchyard.domain.models import FINISHED, Principal, Task, TaskStatus, Workflow
+from switchyard.domain.task_errors import QueueTimeExceededError
 from switchyard.observability import logger
 from switchyard.services.deps import Deps
 

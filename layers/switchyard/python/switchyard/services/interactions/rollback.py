@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.domain import errors
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import InstanceNotFound
 from switchyard.domain.interactions.activities import FULFILMENT
 from switchyard.domain.interactions.design import InteractionStatus
 from switchyard.domain.interactions.instances import Instance
@@ -39,7 +39,9 @@ class Rollback:
         workflow = self.design_service.workflow(stored, key)
         instance = self.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
-            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+            raise InstanceNotFound(
+                f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+            )
         if instance.mode != "production":
             raise errors.RollbackNotAllowed(
                 "Only production instances are rolled back (test mode writes the sandbox)."

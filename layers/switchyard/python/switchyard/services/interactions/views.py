@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.domain.errors import NotFound
+from switchyard.domain.errors import InstanceNotFound
 from switchyard.domain.interactions.design import InteractionStatus, Problem
 from switchyard.domain.interactions.instances import Instance, PlayControl, StoredDesign, format_count
 from switchyard.domain.models import Principal, WorkflowStatus
@@ -34,7 +34,9 @@ class InstanceViews:
         self.design_service.workflow(self.design_service.get(principal, design_id), key)
         instance = self.instances.get(instance_id)
         if instance.design_id != design_id or instance.workflow_key != key:
-            raise NotFound(f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id})
+            raise InstanceNotFound(
+                f"Workflow {key!r} has no instance {instance_id}.", {"instance_id": instance_id}
+            )
         return self.instance_view(instance)
 
     def instance_view(self, instance: Instance) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import duckdb
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.domain import audience_expressions
-from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions.activities import (
     DataProcess,
     DataTransfer,
@@ -26,6 +25,7 @@ from switchyard.domain.interactions.activities import (
     WaitForEvent,
 )
 from switchyard.domain.interactions.instances import Space
+from switchyard.domain.task_errors import MissingTableError, UnauthorisedChannelError
 from switchyard.tasks.database import SQL_ERRORS
 from switchyard.tasks.interactions.context import (
     RUN_PARTS,

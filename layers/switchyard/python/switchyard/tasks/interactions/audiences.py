@@ -12,9 +12,9 @@ import os
 from typing import Any
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import MissingTableError, UnauthorisedChannelError
 from switchyard.domain.interactions.activities import BatchAudience, Control, Offer
 from switchyard.domain.interactions.instances import PlayControl
+from switchyard.domain.task_errors import MissingTableError, UnauthorisedChannelError
 from switchyard.tasks.database import SQL_ERRORS
 from switchyard.tasks.interactions.context import (
     RUN_PARTS,

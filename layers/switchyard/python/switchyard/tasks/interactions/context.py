@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
-from switchyard.domain.errors import MissingTableError
 from switchyard.domain.interactions.activities import Rule
 from switchyard.domain.interactions.instances import Space
+from switchyard.domain.task_errors import MissingTableError
 from switchyard.tasks.customer_360 import CUSTOMERS_KEY
 from switchyard.tasks.tables import download, identifier
 

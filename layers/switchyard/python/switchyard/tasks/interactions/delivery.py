@@ -23,9 +23,9 @@ from switchyard.adapters.blobs import BlobStore
 from switchyard.adapters.secrets import SecretStore
 from switchyard.destinations.base import Services
 from switchyard.destinations.registry import DESTINATIONS
-from switchyard.domain.errors import ExportDestinationError, TaskError
 from switchyard.domain.interactions.activities import CATALOG_KIND, CATALOG_NAME, Export
 from switchyard.domain.interactions.instances import Space
+from switchyard.domain.task_errors import ExportDestinationError, TaskError
 from switchyard.tasks.interactions.context import ActivityContext
 
 FILE_KINDS = ("s3", "sftp")

@@ -11,8 +11,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from switchyard.adapters.blobs import BlobStore
-from switchyard.domain.errors import PgpKeyError
 from switchyard.domain.interactions.activities import Export
+from switchyard.domain.task_errors import PgpKeyError
 from switchyard.tasks.interactions import delivery
 from switchyard.tasks.interactions.activities import write_table
 from switchyard.tasks.interactions.context import DELIMITER, EXPORT_FILE, ActivityContext, audience_path

@@ -85,7 +85,7 @@ export async function render(main, _params, session) {
       }
       save.disabled = true;
       try {
-        await api("PUT", `api/credentials/${encodeURIComponent(item.name)}`, { fields });
+        await api("PUT", `api/credentials/${encodeURIComponent(item.name)}`, { kind: item.kind, fields });
         dlg.close();
         toast(`Credentials of ${item.name} saved.`);
         await load();
