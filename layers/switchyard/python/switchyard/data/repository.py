@@ -509,6 +509,31 @@ class WorkflowRepository:
                 stopped.append(task.task_id)
         return stopped
 
+    def add_history(self, workflow_id: str, entry: HistoryEntry) -> bool:
+        """Append ``entry`` to the run's history (a control action taken on it); False when the run
+        does not exist. Conditional on the version read, so a concurrent change is never lost."""
+        for _ in range(5):
+            try:
+                item = WorkflowModel.get(
+                    workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "history", "version"]
+                )
+            except DoesNotExist:
+                return False
+            history = [*(item.history or []), entry.model_dump(mode="json")]
+            try:
+                WorkflowModel(workflow_id).update(
+                    actions=[WorkflowModel.history.set(history), WorkflowModel.version.add(1)],
+                    condition=WorkflowModel.version == item.version
+                    if item.version is not None
+                    else WorkflowModel.version.does_not_exist(),
+                )
+            except UpdateError as exc:
+                if _conditional_failed(exc):
+                    continue
+                raise
+            return True
+        return False
+
     def _tenant(self, workflow_id: str) -> str:
         return WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "tenant"]).tenant
 

@@ -21,6 +21,12 @@ from switchyard.domain import errors
 from switchyard.domain.errors import NotFound
 from switchyard.domain.interactions import HISTORY_TYPES, InteractionStatus, space_for
 from switchyard.domain.models import Principal, Stage, Task, TaskStatus, Workflow, WorkflowStatus
+from switchyard.services.control_history import (
+    AUDIENCE_PAUSED,
+    AUDIENCE_PLAYED,
+    AUDIENCE_REWOUND,
+    record_control,
+)
 from switchyard.services.deps import Deps
 from switchyard.tasks.interaction import RUN_PARTS
 from switchyard.tasks.interaction_interactive import cycle_folder
@@ -191,6 +197,7 @@ class AudienceService:
         ):
             why = "stopped and rewound: play it to run it again" if control == REWOUND else "already paused"
             raise errors.AudienceStateConflict(f"Audience {audience!r} is {why}.", {"audience": audience})
+        record_control(self.deps, principal, run.id, AUDIENCE_PAUSED, {"audience": audience})
         return self._view(instance_id)
 
     def play(
@@ -202,6 +209,7 @@ class AudienceService:
             raise errors.AudienceStateConflict(
                 f"Audience {audience!r} is neither paused nor rewound.", {"audience": audience}
             )
+        record_control(self.deps, principal, run.id, AUDIENCE_PLAYED, {"audience": audience})
         return self._view(instance_id)
 
     def rewind(
@@ -263,4 +271,7 @@ class AudienceService:
         controls.reset_tasks(run.id, task_ids)
         detail = {"offer_history_removed": removed, "files_removed": files, "by": principal.user}
         controls.move(instance_id, branch, {"rewound": detail}, expected=(REWOUND,))
+        record_control(
+            self.deps, principal, run.id, AUDIENCE_REWOUND, {"audience": audience, "records_removed": removed}
+        )
         return self._view(instance_id)

@@ -38,6 +38,7 @@ from switchyard.domain.interactions import (
 )
 from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Workflow, WorkflowStatus
 from switchyard.observability import logger
+from switchyard.services import control_history as controls_log
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
 from switchyard.services.interaction_audiences import audience_views
@@ -730,16 +731,18 @@ class InteractionService:
             expected=(None, PlayControl.RESUME_REQUESTED),
         ):
             raise errors.InstanceAlreadyPaused(f"Instance {instance.instance_id} is already paused.")
+        controls_log.record_control(self.deps, principal, run.id, controls_log.PAUSED)
         return self.instance_view(self.instances.get(instance.instance_id))
 
     def play(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
-        instance, _ = self._running(principal, design_id, key)
+        instance, run = self._running(principal, design_id, key)
         if not self.instances.set_control(
             instance.instance_id,
             PlayControl.RESUME_REQUESTED,
             expected=(PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED),
         ):
             raise errors.InstanceNotPaused(f"Instance {instance.instance_id} is not paused.")
+        controls_log.record_control(self.deps, principal, run.id, controls_log.PLAYED)
         return self.instance_view(self.instances.get(instance.instance_id))
 
     def stop(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
@@ -787,6 +790,7 @@ class InteractionService:
         version = stored.version
         stored.state[key] = state.model_copy(update={"active": True, "activated_by": principal.user})
         self.designs.replace(stored, version)
+        controls_log.record_control(self.deps, principal, latest.workflow_id, controls_log.REACTIVATED)
         return self._start_instance(principal, stored, workflow, Mode.PRODUCTION, exclude=earlier)
 
     # --- rollback ---------------------------------------------------------------------------
@@ -858,6 +862,9 @@ class InteractionService:
                 **not_recalled,
                 "by": principal.user,
             },
+        )
+        controls_log.record_control(
+            self.deps, principal, instance.workflow_id, controls_log.ROLLED_BACK, {"records_removed": removed}
         )
         return self.instance_view(self.instances.get(instance_id))
 
