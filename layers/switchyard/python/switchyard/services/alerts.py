@@ -113,7 +113,8 @@ class AlertService:
             if not isinstance(value, dict):
                 problems.append({"field": f"groups.{name}", "problem": "must be an object"})
                 continue
-            unknown = set(value) - {"emails", "slack_channels", "success_alerts"}
+            # `unreachable` is what GET answers, read-only: a setting sent back as read is accepted
+            unknown = set(value) - {"emails", "slack_channels", "success_alerts", "unreachable"}
             if unknown:
                 problems.append(
                     {"field": f"groups.{name}", "problem": f"unknown fields: {', '.join(sorted(unknown))}"}
