@@ -131,5 +131,8 @@ class MemorySecretStore:
 
         self.secrets[name] = json.dumps(value)
 
+    def delete(self, name: str) -> bool:
+        return self.secrets.pop(name, None) is not None
+
     def put_text(self, name: str, text: str) -> None:
         self.secrets[name] = text

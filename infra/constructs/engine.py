@@ -326,6 +326,13 @@ class Engine(Construct):
                     resources=[self._secrets_arn(u) for u in decl.secrets_describe_under],
                 )
             )
+        if decl.secrets_delete_under:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:DeleteSecret"],
+                    resources=[self._secrets_arn(u) for u in decl.secrets_delete_under],
+                )
+            )
         if decl.secrets and decl.secrets_under == "" and decl.secrets_denied_under:
             # granted all of switchyard/: all but these
             function.add_to_role_policy(
@@ -398,13 +405,13 @@ class Engine(Construct):
                     "An action group of CDK's Bucket.grant_read / grant_read_write, on the data bucket only.",
                 )
         readable = (decl.secrets_under, *decl.secrets_also_under) if decl.secrets else ()
-        for under in (*readable, *decl.secrets_describe_under):
+        for under in dict.fromkeys((*readable, *decl.secrets_describe_under, *decl.secrets_delete_under)):
             nag.acknowledge(
                 role,
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
                 f"<AWS::AccountId>:secret:{SECRETS_PREFIX}{under}*]",
                 f"Only secrets under the {SECRETS_PREFIX}{under} prefix, named in configuration "
-                "(destination credentials, exports' PGP public keys).",
+                "(destination credentials, exports' PGP public keys, Slack channels' webhooks).",
             )
         if decl.start_executions:
             for workflow_type in d.STATE_MACHINES:

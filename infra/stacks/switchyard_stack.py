@@ -14,6 +14,7 @@ from infra.constructs.data import Data
 from infra.constructs.engine import Engine
 from infra.constructs.events import Events
 from infra.constructs.schedules import Schedules
+from infra.constructs.slack import Slack
 
 
 class SwitchyardStack(Stack):
@@ -28,6 +29,7 @@ class SwitchyardStack(Stack):
         self.alerts = Alerts(
             self, "Alerts", engine=self.engine, events_=self.events, schedules=self.schedules
         )
+        self.slack = Slack(self, "Slack", api_function=self.engine.functions["api"])
 
         CfnOutput(self, "ApiUrl", value=self.api.api_url, description="Base URL of the REST API (/api)")
         CfnOutput(self, "ConsoleUrl", value=self.api.console_url, description="The console")

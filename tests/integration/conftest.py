@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import Deps, get_deps
 
+from tests.servers import SlackApp, slack_server
 from tests.support.config_writes import ConfigWrites
 from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
@@ -97,7 +99,16 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def runtime() -> Iterator[LocalRuntime]:
+def slack_app() -> Iterator[SlackApp]:
+    """A stand-in for Slack on 127.0.0.1 (tests/servers.py): the runtime's Slack app is its app."""
+    with slack_server() as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def runtime(slack_app: SlackApp) -> Iterator[LocalRuntime]:
+    # the deployment's Slack app settings, as `make run` takes them from the environment
+    os.environ.update(slack_app.environment())
     rt = LocalRuntime(console_url="http://127.0.0.1:8000").start()
     seed(get_deps(), runs=False)
     yield rt

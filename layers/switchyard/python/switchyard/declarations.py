@@ -42,6 +42,15 @@ ENV_ALERTS_REPLY_TO = "SWITCHYARD_ALERTS_REPLY_TO"
 ENV_SLACK_WEBHOOK_SECRET = "SWITCHYARD_SLACK_WEBHOOK_SECRET"  # noqa: S105 (a name)
 ENV_SLACK_WEBHOOK_URL = "SWITCHYARD_SLACK_WEBHOOK_URL"
 ENV_ALERTS_FUNCTION_ARN = "SWITCHYARD_ALERTS_FUNCTION_ARN"
+# Slack workspaces connected through OAuth v2 (docs/alerts.md, "Slack"): the Slack app's client id
+# (CDK context ``switchyard:slack-client-id``), Slack's base URL (a stand-in in tests and, if you
+# like, locally), and the redirect URI registered with the app when it is not derived from the
+# request. The client secret is the Secrets Manager secret ``SLACK_CLIENT_SECRET``, never a variable
+# on AWS; locally ``SWITCHYARD_SLACK_CLIENT_SECRET`` is put into the emulated Secrets Manager.
+ENV_SLACK_CLIENT_ID = "SWITCHYARD_SLACK_CLIENT_ID"
+ENV_SLACK_BASE_URL = "SWITCHYARD_SLACK_BASE_URL"
+ENV_SLACK_REDIRECT_URI = "SWITCHYARD_SLACK_REDIRECT_URI"
+ENV_SLACK_CLIENT_SECRET_LOCAL = "SWITCHYARD_SLACK_CLIENT_SECRET"  # noqa: S105 (a name)
 
 # Logical table names; on AWS CloudFormation names the tables and passes the names in the
 # environment, locally these names are used as they are.
@@ -84,6 +93,16 @@ EVENT_SOURCE = "switchyard"
 
 LAMBDA_RUNTIME = "python3.12"
 
+# Slack through OAuth v2: the Slack app's client secret (``{"client_secret": ...}``), readable by the
+# API function only; each connected channel's incoming webhook is a secret under
+# ``switchyard/slack/<tenant>/``; the workspace and the pending installs are configuration items.
+SLACK_OAUTH_SECRETS_UNDER = "slack-oauth/"
+SLACK_CLIENT_SECRET = "switchyard/slack-oauth/client"  # noqa: S105 (a name)
+SLACK_WEBHOOK_SECRETS_UNDER = "slack/"
+SLACK_KIND = "slack"
+SLACK_STATE_KIND = "slack_state"
+SLACK_DEFAULT_BASE_URL = "https://slack.com"
+
 
 @dataclass(frozen=True)
 class FunctionDecl:
@@ -112,7 +131,10 @@ class FunctionDecl:
     # Prefixes under ``switchyard/`` whose values the function may never read or write: an explicit
     # Deny, stronger than a grant on all of ``switchyard/`` (our PGP signing keys, by default: only
     # the activity function, which signs, clears it).
-    secrets_denied_under: tuple[str, ...] = ("pgp-signing/",)
+    secrets_denied_under: tuple[str, ...] = ("pgp-signing/", "slack-oauth/")
+    # Prefixes under ``switchyard/`` whose secrets the function may delete (a disconnected Slack
+    # workspace's webhooks).
+    secrets_delete_under: tuple[str, ...] = ()
     put_events: bool = False
     start_executions: bool = False
     # Creates, changes and removes EventBridge Scheduler schedules (passes the Scheduler's role).
@@ -307,13 +329,27 @@ API_FUNCTION = FunctionDecl(
     # the warehouse catalog (PUT /api/warehouse/catalog); a stopped run releases its locks; the
     # tenant's allowed email domains (PUT /api/settings/allowed-domains); who changed a
     # credential last (PUT /api/credentials/{name}, never its value); the automated alert
-    # settings (PUT /api/alerts/automated) and each run's subscriptions (data/alerts.py)
-    config_kinds_w=("warehouse", "lock", "tenant", "credential", "alert_settings", "subscriptions#*"),
+    # settings (PUT /api/alerts/automated) and each run's subscriptions (data/alerts.py); the
+    # tenant's Slack workspace and the pending OAuth states of its installs (/api/slack)
+    config_kinds_w=(
+        "warehouse",
+        "lock",
+        "tenant",
+        "credential",
+        "alert_settings",
+        "subscriptions#*",
+        SLACK_KIND,
+        SLACK_STATE_KIND,
+    ),
     bucket="read_write",  # interactions: read the warehouse catalog, remove rolled-back exports
     put_events=True,
     start_executions=True,
     secrets="read_write",  # the update_credentials resolution stores new credentials
     # (saving a design checks that its signing keys exist: DescribeSecret, never their values)
+    # It reads the Slack app's client secret (the OAuth exchange), never our PGP signing keys.
+    secrets_denied_under=("pgp-signing/",),
+    # a disconnected Slack workspace's webhooks are deleted
+    secrets_delete_under=(SLACK_WEBHOOK_SECRETS_UNDER,),
     manage_schedules=True,
 )
 

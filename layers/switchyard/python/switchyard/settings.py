@@ -58,6 +58,12 @@ class Settings:
     slack_webhook_secret: str = d.DEFAULT_SLACK_WEBHOOK_SECRET
     slack_webhook_url: str = ""
     alerts_function_arn: str = ""
+    # Slack through OAuth v2 (docs/alerts.md, "Slack"): the Slack app's client id (none: the
+    # deployment cannot connect a workspace), Slack's base URL, and the redirect URI registered
+    # with the app ("" derives it from the request's host)
+    slack_client_id: str = ""
+    slack_base_url: str = d.SLACK_DEFAULT_BASE_URL
+    slack_redirect_uri: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -91,6 +97,9 @@ class Settings:
             slack_webhook_secret=env.get(d.ENV_SLACK_WEBHOOK_SECRET) or d.DEFAULT_SLACK_WEBHOOK_SECRET,
             slack_webhook_url=env.get(d.ENV_SLACK_WEBHOOK_URL, ""),
             alerts_function_arn=env.get(d.ENV_ALERTS_FUNCTION_ARN, ""),
+            slack_client_id=env.get(d.ENV_SLACK_CLIENT_ID, ""),
+            slack_base_url=(env.get(d.ENV_SLACK_BASE_URL) or d.SLACK_DEFAULT_BASE_URL).rstrip("/"),
+            slack_redirect_uri=env.get(d.ENV_SLACK_REDIRECT_URI, ""),
         )
 
 

@@ -18,6 +18,7 @@ from switchyard import declarations as d
 from switchyard.adapters.aws import client
 from switchyard.adapters.secrets import SecretStore
 from switchyard.domain.alerts import Alert
+from switchyard.domain.slack import unreachable_reason
 from switchyard.settings import Settings
 
 SLACK_TIMEOUT_S = 10
@@ -143,6 +144,9 @@ class SlackNotifier:
         return {"subject": alert.title, "text": slack["text"], "html": None, "blocks": slack["blocks"]}
 
     def send(self, record: dict[str, Any], profile: dict[str, Any]) -> Delivery:
+        connection = profile.get("slack_connection")
+        if connection is not None:
+            return self._send_connected(record, connection)
         url = self.url(record["recipient"])
         if not url:
             if self.settings.local_runtime:
@@ -151,6 +155,22 @@ class SlackNotifier:
                 False, error=f"no Slack webhook configured (secret {self.settings.slack_webhook_secret})"
             )
         payload = {"channel": record["recipient"], "text": record["text"], "blocks": record["blocks"]}
+        return self.webhook.post(url, payload)
+
+    def _send_connected(self, record: dict[str, Any], connection: dict[str, Any]) -> Delivery:
+        """Through the webhook stored for the channel when the tenant's workspace was connected
+        through OAuth (``/api/slack``); a channel it cannot reach is undeliverable, never sent."""
+        channel = str(record["recipient"])
+        reason = unreachable_reason(connection, channel)
+        if reason:
+            return Delivery(False, error=f"undeliverable: {reason}; not sent")
+        secret = str(connection["channels"][channel]["secret"])
+        url = str((self.secrets.get(secret) or {}).get("url") or "")
+        if not url:
+            return Delivery(
+                False, error=f"undeliverable: the webhook of {channel} is no longer stored; not sent"
+            )
+        payload = {"channel": channel, "text": record["text"], "blocks": record["blocks"]}
         return self.webhook.post(url, payload)
 
     def url(self, channel: str) -> str:

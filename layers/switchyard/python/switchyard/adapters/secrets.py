@@ -15,6 +15,7 @@ class SecretStore(Protocol):
     def get(self, name: str) -> dict[str, Any] | None: ...
     def exists(self, name: str) -> bool: ...
     def put(self, name: str, value: dict[str, Any]) -> None: ...
+    def delete(self, name: str) -> bool: ...
 
 
 class SecretsManagerStore:
@@ -53,3 +54,16 @@ class SecretsManagerStore:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
             sm.create_secret(Name=name, SecretString=body)
+
+    def delete(self, name: str) -> bool:
+        """Delete the secret at once (no recovery window, so the same name can be created again
+        right away); False when there was none."""
+        try:
+            client("secretsmanager", self.region).delete_secret(
+                SecretId=name, ForceDeleteWithoutRecovery=True
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return False
+            raise
+        return True

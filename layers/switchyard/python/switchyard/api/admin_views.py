@@ -72,12 +72,19 @@ class ActivityRun(BaseModel):
     status: str
 
 
+class ActivityInteraction(BaseModel):
+    design_id: str
+    workflow_key: str
+    instance_id: int
+
+
 class ActivityItem(BaseModel):
     at: str
     by: str
     action: str
     detail: dict[str, Any]
     workflow: ActivityRun
+    interaction: ActivityInteraction | None = None  # the instance, when the run is an interaction
 
 
 class ActivityList(BaseModel):

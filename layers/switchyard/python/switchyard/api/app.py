@@ -19,7 +19,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from switchyard.api.auth import ANY_ROLE, Permission, authenticate, require, required_permission, requires
+from switchyard.api.auth import (
+    ANY_ROLE,
+    PUBLIC,
+    Permission,
+    authenticate,
+    require,
+    required_permission,
+    requires,
+)
 from switchyard.api.body import BodyRefused, body_bytes, json_text
 from switchyard.api.contract import document_errors, domain_refusal, strict_body
 from switchyard.api.resolver import ThreadLocalRestResolver
@@ -32,6 +40,7 @@ from switchyard.api.routes import (
     prioritization,
     schedules,
     settings,
+    slack,
     tokens,
 )
 from switchyard.api.routes.interactions import router as interactions_router
@@ -244,6 +253,7 @@ def build_app() -> APIGatewayRestResolver:
     app.include_router(tokens.router)
     app.include_router(settings.router)
     app.include_router(credentials.router)
+    app.include_router(slack.router)
     document_errors(app)
     app.use([strict_body])
     return app
@@ -258,7 +268,7 @@ class RouteRule:
     method: str
     path: str  # as declared: "/api/workflows/<workflow_id>"
     rule: re.Pattern[str]
-    permission: Permission | str | None  # None: a public route (the console's files)
+    permission: Permission | str | None  # None: a public route (the console's files, @requires(PUBLIC))
 
 
 def route_rules(app: APIGatewayRestResolver) -> list[RouteRule]:
@@ -271,6 +281,8 @@ def route_rules(app: APIGatewayRestResolver) -> list[RouteRule]:
     for route in [*app._static_routes, *app._dynamic_routes]:
         permission = required_permission(route.func)
         public = route.path in PUBLIC_PATHS or route.path.startswith(PUBLIC_PREFIXES)
+        if permission == PUBLIC:
+            permission, public = None, True
         if permission is None and not public:
             if route.path != SWAGGER_PATH:
                 raise TypeError(f"route {route.method} {route.path} declares no @requires(...)")
@@ -383,7 +395,12 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     api = _api()
     event = dict(event)
     path = str(event.get("path") or "")
-    public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    method = str(event.get("httpMethod") or "").upper()
+    public = (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or any(r.permission is None and r.method == method and r.rule.match(path) for r in api.rules)
+    )
     who: Principal | None = None
     record_use = _nothing
     if not public:

@@ -55,10 +55,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 # What a route function is marked with: the permission it needs, or ANY_ROLE.
 REQUIRED_PERMISSION = "switchyard_required_permission"
 ANY_ROLE = "any_role"
+# No bearer token at all: a route a browser reaches from elsewhere (Slack's OAuth redirect), which
+# authorizes the request itself by what it carries (a signed, single-use state), and says so.
+PUBLIC = "public"
 
 
 def requires(permission: Permission | str) -> Callable[[F], F]:
-    """Declare what a route needs: a :class:`Permission`, or ``ANY_ROLE`` (any valid token).
+    """Declare what a route needs: a :class:`Permission`, ``ANY_ROLE`` (any valid token), or
+    ``PUBLIC`` (no token: the route authorizes the request by other means, documented with it).
 
     Put it under the route decorator. The API checks it as soon as the caller is authenticated
     and the route is known, before the path, query and body are validated, so a caller without
@@ -114,7 +118,7 @@ def authenticate(
 
 
 def require(principal: Principal, permission: Permission | str) -> None:
-    if permission == ANY_ROLE:
+    if permission in (ANY_ROLE, PUBLIC):
         return
     role = Role(principal.role) if principal.role in Role.__members__.values() else Role.AUDIENCE_ONLY
     if permission not in GRANTS[role]:

@@ -99,15 +99,21 @@ def document_errors(app: APIGatewayRestResolver) -> None:
         responses: dict[int, Any] = dict(route.responses or {})
         if not any(200 <= s < 300 for s in responses):
             responses[route.status_code] = {"description": "OK"}
-        for status in statuses_for(route.method, route.path, required_permission(route.func)):
+        # a route may name an error status its kind of route does not have (a GET that answers
+        # 409), with a description only: it gets the error model and the codes like the others
+        named = [s for s, r in responses.items() if s >= 400 and "content" not in (r or {})]
+        for status in dict.fromkeys(
+            [*statuses_for(route.method, route.path, required_permission(route.func)), *named]
+        ):
             listed = ", ".join(f"`{c}`" for c in codes.get(status, ()))
-            responses.setdefault(
-                status,
-                {
-                    "description": f"{DESCRIPTIONS[status]}. `error.code` is one of: {listed}",
-                    "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
-                },
-            )
+            declared = responses.get(status)
+            if declared is not None and "content" in declared:
+                continue
+            why = f"{declared['description']}. " if declared and declared.get("description") else ""
+            responses[status] = {
+                "description": f"{why}{DESCRIPTIONS[status]}. `error.code` is one of: {listed}",
+                "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+            }
         route.responses = responses
 
 

@@ -1,6 +1,5 @@
-"""Workflows and their tasks in DynamoDB: runs, their stages and tasks, history, tokens, the
-execution-event estimate of a run that hands off, listing with filters and cursors.
-"""
+"""Workflows and their tasks in DynamoDB: runs, their stages and tasks, history, tokens,
+listing with filters and cursors (what a run records of its executions: data/executions.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from switchyard.data.common import conditional_failed, iso, transactions_connection
+from switchyard.data.executions import ExecutionRecords
 from switchyard.data.models import (
     IdempotencyModel,
     StageAttribute,
@@ -43,7 +43,7 @@ from switchyard.domain.models import (
 SORTABLE = ("started_at", "name")
 
 
-class WorkflowRepository:
+class WorkflowRepository(ExecutionRecords):
     """Workflows and their tasks."""
 
     # --- reading -------------------------------------------------------------------------
@@ -179,67 +179,6 @@ class WorkflowRepository:
 
     def set_execution(self, workflow_id: str, execution_arn: str) -> None:
         WorkflowModel(workflow_id).update(actions=[WorkflowModel.execution_arn.set(execution_arn)])
-
-    # --- one run over several executions (interactions: docs/interactions.md) --------------
-
-    def add_execution_events(self, workflow_id: str, events: int, types: tuple[str, ...]) -> None:
-        """Count ``events`` more history events to the run's current execution, for runs of
-        ``types`` only (no write for the others)."""
-        try:
-            WorkflowModel(workflow_id).update(
-                actions=[WorkflowModel.execution_events.add(events)],
-                condition=WorkflowModel.workflow_type.is_in(*types),
-            )
-        except UpdateError as exc:
-            if not conditional_failed(exc):
-                raise
-
-    def workflow_type(self, workflow_id: str) -> str:
-        try:
-            item = WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "workflow_type"])
-        except DoesNotExist:
-            raise WorkflowNotFound(
-                f"No workflow with id {workflow_id!r}.", {"workflow_id": workflow_id}
-            ) from None
-        return str(item.workflow_type)
-
-    def execution_events(self, workflow_id: str) -> int:
-        item = WorkflowModel.get(
-            workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "execution_events"]
-        )
-        return int(item.execution_events or 0)
-
-    def mark_handing_off(self, workflow_id: str) -> None:
-        WorkflowModel(workflow_id).update(actions=[WorkflowModel.handing_off.set(True)])
-
-    def handing_off(self, workflow_id: str) -> bool:
-        item = WorkflowModel.get(
-            workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "handing_off"]
-        )
-        return bool(item.handing_off)
-
-    def continue_execution(
-        self, workflow: Workflow, previous_arn: str, arn: str, entry: HistoryEntry
-    ) -> bool:
-        """The new execution ``arn`` carries the run on from ``previous_arn``, once: its events
-        count from zero. False when another call recorded it already."""
-        history = [h.model_dump(mode="json") for h in workflow.history] + [entry.model_dump(mode="json")]
-        try:
-            WorkflowModel(workflow.id).update(
-                actions=[
-                    WorkflowModel.execution_arn.set(arn),
-                    WorkflowModel.execution_events.set(0),
-                    WorkflowModel.handing_off.remove(),
-                    WorkflowModel.history.set(history),
-                    WorkflowModel.version.add(1),
-                ],
-                condition=WorkflowModel.execution_arn == previous_arn,
-            )
-        except UpdateError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
 
     def add_task_warning(self, workflow_id: str, task_id: str, warning: str) -> None:
         task = TaskModel.get(workflow_id, task_id, consistent_read=True)
@@ -481,6 +420,31 @@ class WorkflowRepository:
             ):
                 stopped.append(task.task_id)
         return stopped
+
+    def add_history(self, workflow_id: str, entry: HistoryEntry) -> bool:
+        """Append ``entry`` to the run's history (a control action taken on it); False when the run
+        does not exist. Conditional on the version read, so a concurrent change is never lost."""
+        for _ in range(5):
+            try:
+                item = WorkflowModel.get(
+                    workflow_id, consistent_read=True, attributes_to_get=["workflow_id", "history", "version"]
+                )
+            except DoesNotExist:
+                return False
+            history = [*(item.history or []), entry.model_dump(mode="json")]
+            try:
+                WorkflowModel(workflow_id).update(
+                    actions=[WorkflowModel.history.set(history), WorkflowModel.version.add(1)],
+                    condition=WorkflowModel.version == item.version
+                    if item.version is not None
+                    else WorkflowModel.version.does_not_exist(),
+                )
+            except UpdateError as exc:
+                if conditional_failed(exc):
+                    continue
+                raise
+            return True
+        return False
 
     def _tenant(self, workflow_id: str) -> str:
         return WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "tenant"]).tenant

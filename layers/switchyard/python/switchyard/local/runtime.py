@@ -230,6 +230,13 @@ class LocalRuntime:
             d.ENV_ALERTS_SENDER: sender,
             # a real Slack incoming webhook, if you have one; otherwise Slack alerts stay in the outbox
             d.ENV_SLACK_WEBHOOK_URL: os.environ.get(d.ENV_SLACK_WEBHOOK_URL, ""),
+            # a Slack app to connect workspaces with (docs/alerts.md): its client id, and Slack's
+            # address or a stand-in's; the client secret goes into the emulated Secrets Manager
+            **{
+                name: os.environ[name]
+                for name in (d.ENV_SLACK_CLIENT_ID, d.ENV_SLACK_BASE_URL, d.ENV_SLACK_REDIRECT_URI)
+                if os.environ.get(name)
+            },
             # and a paused interaction asks again every second
             d.ENV_INTERACTION_POLL_SECONDS: os.environ.get(d.ENV_INTERACTION_POLL_SECONDS, "1"),
             # and an interactive audience looks at its next cycle every second (the clock may jump)
@@ -237,6 +244,12 @@ class LocalRuntime:
         }
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)
+        if os.environ.get(d.ENV_SLACK_CLIENT_SECRET_LOCAL):
+            from switchyard.adapters.secrets import SecretsManagerStore
+
+            SecretsManagerStore(REGION).put(
+                d.SLACK_CLIENT_SECRET, {"client_secret": os.environ[d.ENV_SLACK_CLIENT_SECRET_LOCAL]}
+            )
         self.deployed.environment = env
         reset_settings()
         reset_deps()

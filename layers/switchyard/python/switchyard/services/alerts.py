@@ -19,6 +19,7 @@ from switchyard import declarations as d
 from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
 from switchyard.data.alerts import AlertRepository, now_iso
+from switchyard.data.slack import SlackRepository
 from switchyard.domain import alerts as rules
 from switchyard.domain.errors import (
     InvalidFilter,
@@ -28,6 +29,7 @@ from switchyard.domain.errors import (
     WorkflowNotFound,
 )
 from switchyard.domain.models import Mode, Principal, Workflow, WorkflowStatus
+from switchyard.domain.slack import CONNECTED, unreachable_reason
 from switchyard.observability import logger
 from switchyard.services.deps import Deps, get_deps
 
@@ -56,11 +58,22 @@ class AlertService:
     # --- the tenant's alert profile and automated recipients ------------------------------
 
     def profile(self, tenant: str) -> dict[str, Any]:
-        """Allowed email domains, the connected Slack workspace and the support address."""
+        """Allowed email domains, the connected Slack workspace and the support address.
+
+        A workspace connected through OAuth (``/api/slack``) is the tenant's workspace, and none
+        once disconnected; a tenant that never connected one keeps the profile's
+        ``slack_workspace`` and the deployment's webhook (docs/alerts.md, "Slack")."""
         body = (self.deps.config.get(TENANT_KIND, tenant) or {}).get("alerts") or {}
+        connection = SlackRepository().connection(tenant)
+        workspace = str(body.get("slack_workspace") or "")
+        if connection is not None:
+            workspace = (
+                str(connection.get("team_name") or "") if connection.get("status") == CONNECTED else ""
+            )
         return {
             "allowed_domains": [str(x).lower() for x in body.get("allowed_domains", [])],
-            "slack_workspace": str(body.get("slack_workspace") or ""),
+            "slack_workspace": workspace,
+            "slack_connection": connection,
             "support_email": str(body.get("support_email") or self.deps.settings.alerts_reply_to or ""),
         }
 
@@ -70,11 +83,23 @@ class AlertService:
         for name, value in (self.repo.settings(who.tenant) or {}).items():
             if name in groups:
                 groups[name].update(value)
+        for value in groups.values():
+            value["unreachable"] = self.unreachable(profile, value)
         return {
             "allowed_domains": profile["allowed_domains"],
             "slack_workspace": profile["slack_workspace"],
             "groups": groups,
         }
+
+    @staticmethod
+    def unreachable(profile: dict[str, Any], recipients: dict[str, Any]) -> list[dict[str, str]]:
+        """The Slack channels among ``recipients`` that alerts cannot reach, each with why."""
+        found = []
+        for channel in recipients.get("slack_channels") or []:
+            reason = unreachable_reason(profile["slack_connection"], str(channel))
+            if reason:
+                found.append({"channel": "slack", "recipient": str(channel), "reason": reason})
+        return found
 
     def change_settings(self, who: Principal, groups: dict[str, Any]) -> dict[str, Any]:
         current = self.settings(who)
@@ -92,7 +117,8 @@ class AlertService:
             if not isinstance(value, dict):
                 problems.append({"field": f"groups.{name}", "problem": "must be an object"})
                 continue
-            unknown = set(value) - {"emails", "slack_channels", "success_alerts"}
+            # `unreachable` is what GET answers, read-only: a setting sent back as read is accepted
+            unknown = set(value) - {"emails", "slack_channels", "success_alerts", "unreachable"}
             if unknown:
                 problems.append(
                     {"field": f"groups.{name}", "problem": f"unknown fields: {', '.join(sorted(unknown))}"}
@@ -103,7 +129,9 @@ class AlertService:
             problems += rules.recipient_problems(
                 f"groups.{name}.", emails, channels, current["allowed_domains"]
             )
-            problems += self._workspace_problems(f"groups.{name}.", channels, current["slack_workspace"])
+            problems += self._workspace_problems(
+                f"groups.{name}.", channels, current["slack_workspace"], merged[name]["slack_channels"]
+            )
             if not isinstance(success, bool):
                 problems.append(
                     {"field": f"groups.{name}.success_alerts", "problem": "must be true or false"}
@@ -115,13 +143,19 @@ class AlertService:
                     "success_alerts": success,
                 }
         rules.raise_if_problems(problems)
-        self.repo.save_settings(who.tenant, merged)
+        stored = {n: {k: v for k, v in g.items() if k != "unreachable"} for n, g in merged.items()}
+        self.repo.save_settings(who.tenant, stored)
         logger.info("automated alert recipients changed", extra={"by": who.user, "groups": sorted(groups)})
         return self.settings(who)
 
     @staticmethod
-    def _workspace_problems(prefix: str, channels: Any, workspace: str) -> list[dict[str, str]]:
-        if isinstance(channels, list) and channels and not workspace:
+    def _workspace_problems(
+        prefix: str, channels: Any, workspace: str, already: list[str] | None = None
+    ) -> list[dict[str, str]]:
+        """Slack channels need a connected workspace; a channel already listed may stay (it shows
+        as unreachable) so that a disconnected tenant can still change its other recipients."""
+        added = [c for c in channels if c not in (already or [])] if isinstance(channels, list) else []
+        if added and not workspace:
             return [
                 {
                     "field": f"{prefix}slack_channels",
@@ -140,7 +174,10 @@ class AlertService:
 
     def subscriptions(self, who: Principal, workflow_id: str) -> list[dict[str, Any]]:
         self._workflow(who, workflow_id)
-        return self.repo.subscriptions(workflow_id)
+        profile = self.profile(who.tenant)
+        return [
+            {**s, "unreachable": self.unreachable(profile, s)} for s in self.repo.subscriptions(workflow_id)
+        ]
 
     def subscribe(self, who: Principal, workflow_id: str, emails: Any, channels: Any) -> dict[str, Any]:
         self._workflow(who, workflow_id)
@@ -161,7 +198,7 @@ class AlertService:
         }
         self.repo.add_subscription(workflow_id, subscription)
         logger.info("subscribed to a run's alerts", extra={"workflow_id": workflow_id, "by": who.user})
-        return subscription
+        return {**subscription, "unreachable": self.unreachable(profile, subscription)}
 
     def unsubscribe(self, who: Principal, workflow_id: str, subscription_id: str) -> None:
         self._workflow(who, workflow_id)

@@ -72,8 +72,9 @@ class TokenService:
         logger.info("token revoked", extra={"token_id": token_id, "for": found.user, "by": principal.user})
 
     def activity(self, principal: Principal, limit: int = 50) -> dict[str, Any]:
-        """The latest control actions people took on runs (stop, resolutions, ...), newest first,
-        from the history of the tenant's latest runs."""
+        """The latest control actions people took on runs (stop, resolutions, ...) and on
+        interactions (pause, play, stop, rollback, reactivate; an audience's pause, play, rewind),
+        newest first, from the history of the tenant's latest runs."""
         if not 1 <= limit <= 200:
             raise InvalidFilter("limit must be between 1 and 200.", {"field": "limit"})
         runs, _ = self.deps.workflows.query(principal.tenant, limit=ACTIVITY_RUNS)
@@ -84,6 +85,7 @@ class TokenService:
                 "action": entry.event,
                 "detail": entry.detail,
                 "workflow": {"id": run.id, "name": run.name, "type": run.type, "status": run.status},
+                "interaction": _interaction(run),
             }
             for run in runs
             for entry in run.history
@@ -91,6 +93,19 @@ class TokenService:
         ]
         items.sort(key=lambda i: str(i["at"]), reverse=True)
         return {"items": items[:limit]}
+
+
+def _interaction(run: Any) -> dict[str, Any] | None:
+    """The interaction instance an interaction run is (its controls are recorded in its history,
+    :mod:`switchyard.services.control_history`); None for other runs."""
+    config = run.config or {}
+    if run.type != "interaction" or not config.get("design_id"):
+        return None
+    return {
+        "design_id": str(config["design_id"]),
+        "workflow_key": str(config.get("workflow_key") or ""),
+        "instance_id": int(config.get("instance_id") or 0),
+    }
 
 
 def _view(token: ApiToken, now: Any) -> dict[str, Any]:

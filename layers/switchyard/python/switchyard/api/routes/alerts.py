@@ -22,10 +22,21 @@ router = APIGatewayRouter()
 TAGS = ["alerts"]
 
 
+class UnreachableRecipient(BaseModel):
+    channel: str = Field(description="slack")
+    recipient: str
+    reason: str = Field(
+        description="Why its alerts cannot be delivered (e.g. the workspace was disconnected)"
+    )
+
+
 class GroupRecipients(BaseModel):
     emails: list[str] = Field(description="Addresses in the tenant's allowed domains")
     slack_channels: list[str] = Field(description="Channels of the connected workspace, each starting with #")
     success_alerts: bool = Field(description="Also tell them when a run succeeds")
+    unreachable: list[UnreachableRecipient] = Field(
+        default_factory=list, description="Recipients alerts cannot reach now; their alerts are not sent"
+    )
 
 
 class AutomatedAlerts(BaseModel):
@@ -56,6 +67,7 @@ class Subscription(BaseModel):
     slack_channels: list[str]
     created_by: str
     created_at: str
+    unreachable: list[UnreachableRecipient] = Field(default_factory=list)
 
 
 class SubscriptionList(BaseModel):

@@ -11,6 +11,12 @@ from switchyard.domain.errors import AudienceNotFound
 from switchyard.domain.interactions.activities import HISTORY_TYPES
 from switchyard.domain.interactions.instances import space_for
 from switchyard.domain.models import Principal, Stage, Workflow, WorkflowStatus
+from switchyard.services.control_history import (
+    AUDIENCE_PAUSED,
+    AUDIENCE_PLAYED,
+    AUDIENCE_REWOUND,
+    record_control,
+)
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.audiences import (
     DONE,
@@ -78,6 +84,7 @@ class AudienceService:
         ):
             why = "stopped and rewound: play it to run it again" if control == REWOUND else "already paused"
             raise errors.AudienceStateConflict(f"Audience {audience!r} is {why}.", {"audience": audience})
+        record_control(self.deps, principal, run.id, AUDIENCE_PAUSED, {"audience": audience})
         return self._view(instance_id)
 
     def play(
@@ -89,6 +96,7 @@ class AudienceService:
             raise errors.AudienceStateConflict(
                 f"Audience {audience!r} is neither paused nor rewound.", {"audience": audience}
             )
+        record_control(self.deps, principal, run.id, AUDIENCE_PLAYED, {"audience": audience})
         return self._view(instance_id)
 
     def rewind(
@@ -150,4 +158,7 @@ class AudienceService:
         controls.reset_tasks(run.id, task_ids)
         detail = {"offer_history_removed": removed, "files_removed": files, "by": principal.user}
         controls.move(instance_id, branch, {"rewound": detail}, expected=(REWOUND,))
+        record_control(
+            self.deps, principal, run.id, AUDIENCE_REWOUND, {"audience": audience, "records_removed": removed}
+        )
         return self._view(instance_id)

@@ -8,6 +8,7 @@ from switchyard.domain import errors
 from switchyard.domain.interactions.design import InteractionStatus
 from switchyard.domain.interactions.instances import Instance, PlayControl
 from switchyard.domain.models import FINISHED, Mode, Principal, TaskStatus, Workflow, WorkflowStatus
+from switchyard.services import control_history as controls_log
 from switchyard.services.deps import Deps
 from switchyard.services.engine import emit_workflow_status
 from switchyard.services.interactions.designs import DesignService
@@ -52,16 +53,18 @@ class Controls:
             expected=(None, PlayControl.RESUME_REQUESTED),
         ):
             raise errors.InstanceAlreadyPaused(f"Instance {instance.instance_id} is already paused.")
+        controls_log.record_control(self.deps, principal, run.id, controls_log.PAUSED)
         return self.views.instance_view(self.instances.get(instance.instance_id))
 
     def play(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
-        instance, _ = self._running(principal, design_id, key)
+        instance, run = self._running(principal, design_id, key)
         if not self.instances.set_control(
             instance.instance_id,
             PlayControl.RESUME_REQUESTED,
             expected=(PlayControl.PAUSE_REQUESTED, PlayControl.PAUSED),
         ):
             raise errors.InstanceNotPaused(f"Instance {instance.instance_id} is not paused.")
+        controls_log.record_control(self.deps, principal, run.id, controls_log.PLAYED)
         return self.views.instance_view(self.instances.get(instance.instance_id))
 
     def stop(self, principal: Principal, design_id: str, key: str) -> dict[str, Any]:
@@ -109,4 +112,5 @@ class Controls:
         version = stored.version
         stored.state[key] = state.model_copy(update={"active": True, "activated_by": principal.user})
         self.designs.replace(stored, version)
+        controls_log.record_control(self.deps, principal, latest.workflow_id, controls_log.REACTIVATED)
         return self.launcher.start(principal, stored, workflow, Mode.PRODUCTION, exclude=earlier)

@@ -12,6 +12,7 @@ from switchyard.domain.interactions.design import InteractionStatus
 from switchyard.domain.interactions.instances import Instance
 from switchyard.domain.models import Principal, WorkflowStatus
 from switchyard.observability import logger
+from switchyard.services import control_history as controls_log
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.designs import DesignService
 from switchyard.services.interactions.starts import InstanceStarts
@@ -102,6 +103,9 @@ class Rollback:
                 **not_recalled,
                 "by": principal.user,
             },
+        )
+        controls_log.record_control(
+            self.deps, principal, instance.workflow_id, controls_log.ROLLED_BACK, {"records_removed": removed}
         )
         return self.views.instance_view(self.instances.get(instance_id))
 

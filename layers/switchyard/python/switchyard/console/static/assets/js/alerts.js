@@ -81,6 +81,7 @@ export async function openAlertSettings() {
       h("legend", {}, label),
       field({ id: `alerts-${key}-emails`, label: "Email addresses", hint: `One per line or separated by commas. Allowed domains: ${settings.allowed_domains.join(", ") || "any"}.`, input: emails }),
       field({ id: `alerts-${key}-slack`, label: "Slack channels", hint: `Channel names starting with #, e.g. #data-alerts${settings.slack_workspace ? ` (workspace ${settings.slack_workspace})` : ""}.`, input: channels }),
+      unreachableNote(group.unreachable),
       h("label", { class: "check", for: `alerts-${key}-success` }, success, " Also alert when a run succeeds (success alerts)"),
     );
   });
@@ -166,6 +167,7 @@ export async function openSubscriptions(run) {
                   { "data-id": sub.id },
                   [...sub.emails, ...sub.slack_channels].join(", "),
                   h("span", { class: "muted small" }, " by ", sub.created_by, ", ", timeElement(sub.created_at), " "),
+                  unreachableNote(sub.unreachable),
                   h(
                     "button",
                     {
@@ -225,4 +227,16 @@ export async function openSubscriptions(run) {
 
   clear(d.body, list, form);
   await load();
+}
+
+// Recipients alerts cannot reach now (a disconnected Slack workspace), each with why: their
+// alerts are recorded as undeliverable, not sent.
+export function unreachableNote(unreachable) {
+  if (!unreachable || !unreachable.length) return null;
+  return h(
+    "div",
+    { class: "banner warning unreachable", role: "status" },
+    h("p", {}, "Unreachable now, so not alerted:"),
+    h("ul", {}, unreachable.map((u) => h("li", { "data-recipient": u.recipient }, h("strong", {}, u.recipient), `: ${u.reason}.`))),
+  );
 }

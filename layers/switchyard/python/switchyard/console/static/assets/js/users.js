@@ -9,6 +9,17 @@ const ROLES = ["administrator", "operator", "user", "audience_only"];
 const ACTIONS = {
   stop_requested: "stopped",
   resolution_applied: "resolved",
+  interaction_paused: "paused",
+  interaction_played: "played",
+  interaction_reactivated: "reactivated",
+  interaction_rolled_back: "rolled back",
+  audience_paused: "paused an audience of",
+  audience_played: "played an audience of",
+  audience_rewound: "stopped and rewound an audience of",
+};
+const SLACK_RESULTS = {
+  connected: (p) => ({ kind: "success", text: `Slack connected: alerts can now go to ${p.get("channel") || "the channel you chose"}.` }),
+  cancelled: () => ({ kind: "info", text: "Slack was not connected: the authorization was cancelled in Slack." }),
 };
 
 export async function render(main, _params, session) {
@@ -39,6 +50,19 @@ export async function render(main, _params, session) {
       )
     : null;
 
+  const slackStatus = h("div", { class: "form-status" });
+  const slackBody = h("div");
+  const slackSection = session.me.permissions.includes("manage_settings")
+    ? h(
+        "section",
+        { "aria-labelledby": "slack-heading", class: "users-slack" },
+        h("h2", { id: "slack-heading" }, "Slack workspace"),
+        h("p", { class: "muted" }, "Alerts reach Slack channels through the workspace connected here, one channel per authorization. Disconnecting makes every Slack recipient unreachable until a workspace is connected again."),
+        slackStatus,
+        slackBody,
+      )
+    : null;
+
   main.append(
     h(
       "section",
@@ -62,12 +86,85 @@ export async function render(main, _params, session) {
       "section",
       { "aria-labelledby": "activity-heading", class: "users-activity" },
       h("h2", { id: "activity-heading" }, "Recent control actions"),
-      h("p", { class: "muted" }, "Who stopped or resolved which run, newest first, from the runs' history."),
+      h("p", { class: "muted" }, "Who stopped, resolved, paused, played, reactivated or rolled back which run or interaction, newest first, from the runs' history."),
       activityMessage,
       activityList,
     ),
     domainsSection,
+    slackSection,
   );
+
+  function slackResult() {
+    const params = new URLSearchParams(location.search);
+    const result = SLACK_RESULTS[params.get("slack")];
+    if (!result) return null;
+    const { kind, text } = result(params);
+    history.replaceState(null, "", location.pathname); // shown once, not again on reload
+    return h("div", { class: `banner ${kind}`, role: "status" }, h("p", {}, text));
+  }
+
+  async function loadSlack() {
+    if (!slackSection) return;
+    const result = slackResult();
+    try {
+      const slack = await api("GET", "api/slack");
+      clear(slackStatus, result);
+      const connect = h("button", { type: "button", class: "primary", onclick: () => connectSlack(connect) }, slack.connected ? "Add a channel" : "Connect Slack");
+      if (!slack.configured) {
+        clear(slackBody, h("p", { class: "banner info", role: "status" }, "This deployment has no Slack app yet: its operator sets the app's client id and secret (see the alerts documentation)."));
+        return;
+      }
+      if (!slack.connected) {
+        const was = slack.disconnected_at
+          ? h("p", {}, `Disconnected from ${slack.team_name || "its workspace"} by ${slack.disconnected_by || "someone"} on `, timeElement(slack.disconnected_at), ". Slack recipients are unreachable until a workspace is connected again.")
+          : h("p", {}, "No Slack workspace is connected.");
+        clear(slackBody, was, connect);
+        return;
+      }
+      const disconnect = h("button", { type: "button", class: "danger", onclick: () => disconnectDialog(slack) }, "Disconnect Slack");
+      clear(
+        slackBody,
+        h("p", {}, "Connected to ", h("strong", { class: "slack-team" }, slack.team_name), ` by ${slack.connected_by} on `, timeElement(slack.connected_at), "."),
+        h("ul", { class: "slack-channels", "aria-label": "Connected channels" }, slack.channels.map((c) => h("li", {}, c.name, h("span", { class: "muted small" }, ` added by ${c.added_by}`)))),
+        h("div", { class: "button-row" }, connect, disconnect),
+      );
+    } catch (exc) {
+      clear(slackStatus, result, errorBanner(exc));
+    }
+  }
+
+  async function connectSlack(button) {
+    button.disabled = true;
+    try {
+      const started = await api("GET", `api/slack/install${query({ redirect: "false" })}`);
+      location.assign(started.authorize_url); // Slack's page; it sends the browser back here
+    } catch (exc) {
+      clear(slackStatus, errorBanner(exc));
+      button.disabled = false;
+    }
+  }
+
+  function disconnectDialog(slack) {
+    const status = h("div", { class: "form-status" });
+    const confirm = h("button", { type: "button", class: "danger" }, "Disconnect");
+    const dlg = openDialog({
+      title: `Disconnect ${slack.team_name}?`,
+      body: [h("p", {}, "Its channels' webhooks are deleted. Alerts to Slack channels are not sent (they are recorded as undeliverable) until a workspace is connected again."), status],
+      actions: [h("button", { type: "button", class: "secondary", onclick: () => dlg.close() }, "Cancel"), confirm],
+    });
+    confirm.addEventListener("click", async () => {
+      confirm.disabled = true;
+      try {
+        await api("DELETE", "api/slack");
+        dlg.close();
+        toast(`Slack workspace ${slack.team_name} disconnected.`);
+        await loadSlack();
+      } catch (exc) {
+        clear(status, errorBanner(exc));
+        confirm.disabled = false;
+      }
+    });
+  }
 
   async function loadDomains() {
     if (!domainsSection) return;
@@ -123,6 +220,11 @@ export async function render(main, _params, session) {
     const verb = ACTIONS[item.action] || item.action.replace(/_/g, " ");
     const what = item.detail && item.detail.resolution ? ` with ${item.detail.resolution}` : "";
     const task = item.detail && item.detail.task ? ` (task ${item.detail.task})` : "";
+    const audience = item.detail && item.detail.audience ? ` (audience ${item.detail.audience})` : "";
+    const ix = item.interaction;
+    const target = ix
+      ? `interactions/${encodeURIComponent(ix.design_id)}/workflows/${encodeURIComponent(ix.workflow_key)}/instances/${ix.instance_id}`
+      : `workflows/${encodeURIComponent(item.workflow.id)}`;
     return h(
       "li",
       { "data-action": item.action, "data-workflow": item.workflow.id },
@@ -130,8 +232,8 @@ export async function render(main, _params, session) {
       " ",
       h("strong", {}, item.by),
       ` ${verb} `,
-      h("a", { href: href(`workflows/${encodeURIComponent(item.workflow.id)}`) }, `${item.workflow.name} (${item.workflow.type})`),
-      `${what}${task}`,
+      h("a", { href: href(target) }, `${item.workflow.name} (${item.workflow.type})`),
+      `${what}${task}${audience}`,
     );
   }
 
@@ -244,6 +346,6 @@ export async function render(main, _params, session) {
     });
   }
 
-  await Promise.all([loadTokens(), loadActivity(), loadDomains()]);
+  await Promise.all([loadTokens(), loadActivity(), loadDomains(), loadSlack()]);
   return null;
 }
