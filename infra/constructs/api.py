@@ -66,6 +66,8 @@ class Api(Construct):
         base = Fn.join(
             "", ["https://", self.rest_api.rest_api_id, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX]
         )
+        # the root the console and the API live under (alert links add /console/workflows/<id>)
+        self.site_url = Fn.join("", [base, f"/{c.API_STAGE}"])
         self.console_url = Fn.join("", [base, f"/{c.API_STAGE}/{c.CONSOLE_PREFIX}"])
         self.api_url = Fn.join("", [base, f"/{c.API_STAGE}/{c.API_PREFIX}"])
         self._acknowledge()

@@ -163,7 +163,8 @@ class Engine(Construct):
     # ---- public wiring -------------------------------------------------------------------
 
     def set_console_url(self, url: str) -> None:
-        """Alert links point at the console (known only once the API exists)."""
+        """Alert links point at the console (known only once the API exists): ``url`` is the
+        root the console is served under, as locally (the links add ``/console/...``)."""
         for function in self.functions.values():
             function.add_environment(d.ENV_CONSOLE_URL, url)
 

@@ -24,7 +24,7 @@ class SwitchyardStack(Stack):
         self.events = Events(self, "Events")
         self.engine = Engine(self, "Engine", data=self.data, events=self.events)
         self.api = Api(self, "Api", handler=self.engine.functions["api"])
-        self.engine.set_console_url(self.api.console_url)
+        self.engine.set_console_url(self.api.site_url)
         self.schedules = Schedules(self, "Schedules", engine=self.engine, events_=self.events)
         self.alerts = Alerts(
             self, "Alerts", engine=self.engine, events_=self.events, schedules=self.schedules

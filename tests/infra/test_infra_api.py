@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra_helpers import functions, render, resources, tables
+from switchyard import declarations as d
 
 from infra import constants as c
 
@@ -90,3 +91,20 @@ def test_the_shared_layer_ships_the_console_files(synth: Any) -> None:
     static = layer_assets[0] / "python" / "switchyard" / "console" / "static"
     for name in ("index.html", "assets/app.css", "assets/js/main.js", "assets/js/graph.js"):
         assert (static / name).is_file(), name
+
+
+def test_alert_links_open_the_run_under_the_console_url(template: dict[str, Any]) -> None:
+    # Given the console's URL as the stack outputs it, and what each function is told
+    console = render(template["Outputs"]["ConsoleUrl"]["Value"])
+    told = {
+        logical: render(variables[d.ENV_CONSOLE_URL])
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and d.ENV_CONSOLE_URL
+        in (variables := resource["Properties"].get("Environment", {}).get("Variables", {}))
+    }
+    assert told, "no function is told the console's URL"
+    # Then a run's link (what services/alerts.py and the status events build) is under the console,
+    # not /console/console/...
+    for logical, site in told.items():
+        assert f"{site}/console/workflows/w1" == f"{console}/workflows/w1", logical
