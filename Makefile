@@ -59,14 +59,13 @@ unit: install
 	$(call timed,unit,$(PY) -m pytest tests/unit -q)
 
 # The integration and console tests mostly wait on state machines, so they run in parallel
-# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process. Tests
-# that share an expensive module fixture (a crm_web run, one `make run`) are grouped onto one
-# worker (xdist_group, `--dist loadgroup`), so it is built once, not once per worker; the others
-# go to whichever worker is free.
+# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process. The e2e
+# tests that share one `make run` are grouped onto one worker (xdist_group, `--dist loadgroup`),
+# so each such process starts once, not once per worker.
 TEST_WORKERS ?= 2
 
 integration: install
-	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) --dist loadgroup)
+	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS))
 
 infra: install
 	$(call timed,infra,$(PY) -m pytest tests/infra -q)
