@@ -59,20 +59,17 @@ unit: install
 	$(call timed,unit,$(PY) -m pytest tests/unit -q)
 
 # The integration and console tests mostly wait on state machines, so they run in parallel
-# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process. Tests
-# that share an expensive module fixture (a crm_web run, one `make run`) are grouped onto one
-# worker (xdist_group, `--dist loadgroup`), so it is built once, not once per worker; the others
-# go to whichever worker is free.
+# processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 
 integration: install
-	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) --dist loadgroup)
+	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS))
 
 infra: install
 	$(call timed,infra,$(PY) -m pytest tests/infra -q)
 
 e2e: install
-	$(call timed,e2e,$(PY) -m pytest tests/e2e -q -n $(TEST_WORKERS) --dist loadgroup --durations=5)
+	$(call timed,e2e,$(PY) -m pytest tests/e2e -q -n $(TEST_WORKERS) --durations=5)
 
 # The console tests drive Debian's Chromium with Playwright (pinned in the dev extras; Playwright's
 # own browser downloads are never used). Installed here when missing; CI runs as root.
@@ -83,7 +80,7 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 console: install browser ## The web console in headless Chromium (screenshots in test-artifacts/console/)
-	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS) --dist loadgroup)
+	$(call timed,console,$(PY) -m pytest tests/console -q -n $(TEST_WORKERS))
 
 # schemathesis, every check, over GET /openapi.json against the local runtime (tests/fuzz/run.py,
 # settings in tests/fuzz/schemathesis.toml). `make test` gives it FUZZ_SECONDS; the nightly run

@@ -11,7 +11,6 @@ import re
 import time
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, shot, sign_in
@@ -29,10 +28,6 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
     wf,
 )
-
-# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
-# not once per worker (the other console tests run on a `make run` of their own).
-pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def bar(page: Any, name: str) -> Any:

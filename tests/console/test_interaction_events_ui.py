@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 from switchyard.services.deps import Deps
 
@@ -31,10 +30,6 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
     wf,
 )
-
-# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
-# not once per worker (the other console tests run on a `make run` of their own).
-pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def test_an_event_is_sent_with_its_payload_and_shown_on_its_activity(

@@ -31,10 +31,6 @@ from tests.integration.test_interactions import (
 )
 from tests.support.fixtures import clock  # noqa: F401 (a fixture)
 
-# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
-# not once per worker (the other console tests run on a `make run` of their own).
-pytestmark = pytest.mark.xdist_group("console-inprocess")
-
 
 def test_the_run_page_shows_each_new_execution_in_its_history(
     page: Any,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
@@ -30,10 +29,6 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
 )
 from tests.support.fixtures import clock  # noqa: F401 (a fixture)
-
-# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
-# not once per worker (the other console tests run on a `make run` of their own).
-pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(

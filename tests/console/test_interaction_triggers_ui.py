@@ -18,7 +18,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 from switchyard.domain.interactions.triggers import RETRY_LADDER
 from switchyard.local.runtime import REGION
@@ -50,10 +49,6 @@ from tests.integration.test_interactions import (
     warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
     wf,
 )
-
-# Every test on the in-process runtime runs on one worker (`--dist loadgroup`): it starts once,
-# not once per worker (the other console tests run on a `make run` of their own).
-pytestmark = pytest.mark.xdist_group("console-inprocess")
 
 
 def card(page: Any) -> Any:

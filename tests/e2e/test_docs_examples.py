@@ -21,9 +21,6 @@ import requests
 
 from tests.e2e.conftest import ROOT, Local, run_local
 
-# One worker runs this module (`--dist loadgroup`): its `make run` of its own starts once.
-pytestmark = pytest.mark.xdist_group("docs-demo")
-
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 TOKEN_PLACEHOLDER = re.compile(r"<(?:the admin token|token)[^>]*>")
 SEPARATORS = {"\n", ";", "|", "||", "&&", "&", ")", ")\n", "(", "$("}

@@ -5,13 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import Local
 from tests.support.designs import welcome_design
-
-# One worker runs every test on the session's `make run` (`--dist loadgroup`): it starts once.
-pytestmark = pytest.mark.xdist_group("session-local")
 
 DESIGN = welcome_design("Welcome over HTTP", delay_seconds=3, offer_code="WELCOME")
 

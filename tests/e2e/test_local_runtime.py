@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import Local
-
-# One worker runs every test on the session's `make run` (`--dist loadgroup`): it starts once.
-pytestmark = pytest.mark.xdist_group("session-local")
 
 
 def test_it_prints_the_console_url_and_the_admin_token(local: Local) -> None:

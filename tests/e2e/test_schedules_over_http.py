@@ -5,12 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import Local
-
-# One worker runs every test on the session's `make run` (`--dist loadgroup`): it starts once.
-pytestmark = pytest.mark.xdist_group("session-local")
 
 
 def automated_run(local: Local, workflow_type: str, timeout: float = 60, **trigger: str) -> dict[str, Any]:

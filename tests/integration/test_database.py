@@ -14,11 +14,6 @@ def tasks(workflow: dict) -> dict[str, dict]:
     return {t["name"]: t for s in workflow["stages"] for t in s["tasks"]}
 
 
-# One worker runs this module (`--dist loadgroup`): its module fixture builds the customer
-# table with a full crm_web run, once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_database")
-
-
 @pytest.fixture(scope="module")
 def built(runtime: Any, tokens: dict[str, str]) -> None:
     """The customer table exists (a courier group ran)."""

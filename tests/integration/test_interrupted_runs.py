@@ -49,11 +49,6 @@ def abort_execution(deps: Deps, workflow_id: str, in_flight: Webhook | None = No
     return arn
 
 
-# One worker runs this module (`--dist loadgroup`): its module fixture builds the customer
-# table with a full crm_web run, once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_interrupted_runs")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def customers_built(runtime: Any, tokens: dict[str, str]) -> None:
     api = Api(runtime, tokens["operator"])
