@@ -132,27 +132,7 @@ def check_audience(
                 severity="warning",
             )
         )
-    visible = {c: t for c, t in base.items()}
-    for ji, j in enumerate(a.joins):
-        if j.table not in catalog.tables:
-            problems.append(
-                finding(f"{path}.joins.{ji}.table", "missing_table", f"Table {j.table!r} does not exist.")
-            )
-            continue
-        if j.left not in base or j.right not in catalog.tables[j.table]:
-            missing = j.left if j.left not in base else f"{j.table}.{j.right}"
-            problems.append(
-                finding(f"{path}.joins.{ji}", "missing_column", f"Join column {missing!r} does not exist.")
-            )
-        elif not catalog.join_declared(table, j):
-            problems.append(
-                finding(
-                    f"{path}.joins.{ji}",
-                    "missing_join",
-                    f"The catalog declares no join {table}.{j.left} = {j.table}.{j.right}.",
-                )
-            )
-        visible.update({f"{j.table}.{c}": t for c, t in catalog.tables[j.table].items()})
+    visible = check_joins(a.joins, path, base, table, catalog, problems)
     for ri, rule in enumerate(a.rules):
         if rule.column not in visible:
             problems.append(
