@@ -12,7 +12,7 @@ from switchyard import declarations as d
 from switchyard.local import rules
 from switchyard.local import scheduler as local_scheduler
 from switchyard.local import state as local_state
-from switchyard.local.lambdas import Dispatcher, install
+from switchyard.local.lambdas import Dispatcher, install, share_one_botocore_loader
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -74,6 +74,7 @@ class LocalRuntime:
         self._uninstall: Any = None
         self._uninstall_rules: Any = None
         self._uninstall_tracker: Any = None
+        self._unshare_loader: Any = None
         # Fires the emulated Scheduler's schedules: ``make run`` ticks it every second, tests by hand.
         self.clock = local_scheduler.SchedulerClock(REGION)
         # Kept on disk when given (``make run``: .switchyard/): local/state.py.
@@ -101,6 +102,8 @@ class LocalRuntime:
             "MOTO_ALLOW_NONEXISTENT_REGION": "1",
         }.items():
             os.environ[key] = value
+        # before moto starts: its backends make sessions of their own as they load
+        self._unshare_loader = share_one_botocore_loader()
         self._mock = mock_aws(
             config={
                 "stepfunctions": {"execute_state_machine": True},
@@ -171,6 +174,9 @@ class LocalRuntime:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if self._unshare_loader:
+            self._unshare_loader()
+            self._unshare_loader = None
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

@@ -14,7 +14,7 @@ from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 
-from switchyard.local.lambdas import Dispatcher
+from switchyard.local.lambdas import Dispatcher, share_one_botocore_loader
 
 
 class _Raw:
@@ -113,6 +113,7 @@ def main() -> None:
     from botocore.handlers import BUILTIN_HANDLERS
 
     BUILTIN_HANDLERS.append(("before-send", remote))
+    share_one_botocore_loader()  # for the life of the worker
 
     global _dispatcher
     _dispatcher = Dispatcher(concurrency=config["slots"] + config["unlimited"], unlimited=())
