@@ -87,8 +87,14 @@ class WorkflowRepository(ExecutionRecords):
         descending: bool = True,
         limit: int = 50,
         cursor: str | None = None,
+        summary: bool = False,
     ) -> tuple[list[Workflow], str | None]:
-        """Query the most selective index; remaining filters become filter expressions."""
+        """Query the most selective index; remaining filters become filter expressions.
+
+        ``summary``: read only what a list shows (:data:`SUMMARY_ATTRIBUTES`, and the keys a
+        cursor needs); the runs come back without their configuration, stages or history. A run
+        item holds its stages and history, so a page of whole items was most of a list's cost,
+        in DynamoDB's reply and in reading it."""
         filters: list[Condition] = []
         index: Any
         if sort == "name":
@@ -130,6 +136,7 @@ class WorkflowRepository(ExecutionRecords):
             scan_index_forward=not descending,
             last_evaluated_key=start_key,
             page_size=max(limit + 1, 25),
+            attributes_to_get=_summary_attributes(index) if summary else None,
         )
         for item in results:
             if len(items) == limit:
@@ -448,3 +455,25 @@ class WorkflowRepository(ExecutionRecords):
 
     def _tenant(self, workflow_id: str) -> str:
         return WorkflowModel.get(workflow_id, attributes_to_get=["workflow_id", "tenant"]).tenant
+
+
+# What a list of runs shows (api.schemas.WorkflowSummary), by attribute name.
+SUMMARY_ATTRIBUTES = (
+    "workflow_id",
+    "tenant",
+    "workflow_type",
+    "name",
+    "status",
+    "mode",
+    "started_by",
+    "started_at",
+    "ended_at",
+    "warnings",
+    "error",
+)
+
+
+def _summary_attributes(index: Any) -> list[str]:
+    """:data:`SUMMARY_ATTRIBUTES` and the index's keys (a page's cursor is its last item's key)."""
+    keys = [attr.attr_name for attr in index.Meta.attributes.values()]
+    return list(dict.fromkeys([*SUMMARY_ATTRIBUTES, *keys]))

@@ -209,18 +209,54 @@ def install() -> Callable[[], None]:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
     undo_query = _query_the_partition_only()
+    undo_project = _project_top_level_names_directly()
 
     def uninstall() -> None:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         DynamoResult.execute_result = original_result  # type: ignore[method-assign]
         undo_query()
+        undo_project()
 
     return uninstall
+
+
+def _project_top_level_names_directly() -> Callable[[], None]:
+    """moto answers a ProjectionExpression by turning the whole item into plain JSON once per
+    name asked for, then back into DynamoDB values one attribute at a time (each insert summing
+    the sizes of those before it): a list page of 50 runs asking for 15 names cost more than
+    the whole items. When every name asked for is a top-level attribute (what PynamoDB's
+    ``attributes_to_get`` asks), the projected item is those attributes of the item, the same
+    values: build it from them. Nested paths and list elements go to moto as before."""
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    original = Item.project
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
+            return original(self, projection_expressions)
+        result: Any = Item.__new__(Item)
+        result.hash_key = self.hash_key
+        result.range_key = self.range_key
+        attrs = LimitedSizeDict()
+        for (name,) in projection_expressions:
+            value = self.attrs.get(name)
+            if value is not None:
+                dict.__setitem__(attrs, name, value)  # the item's own size was checked when written
+        result.attrs = attrs
+        return result
+
+    Item.project = project  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Item.project = original  # type: ignore[method-assign]
+
+    return undo
 
 
 def _query_the_partition_only() -> Callable[[], None]:
     """While moto's ``Table.query`` runs (in this thread), ``all_items`` gives it only the items it
     can keep: the partition asked for on the table, every item unsorted on an index (see above)."""
+    from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.table import Table
 
     original_query = Table.query
@@ -254,6 +290,22 @@ def _query_the_partition_only() -> Callable[[], None]:
         finally:
             scope.asked = before
 
+    class _Copies:
+        """``copy`` as moto's table module sees it, except that a query's page of results is
+        not deep-copied: everything after the copy builds new items (the index's projection,
+        a ProjectionExpression) or reads them (the filter, the answer's JSON), all within the
+        call, under the runtime's lock, so the copy protected nothing. It was most of a console
+        list page's CPU with a few hundred runs recorded (each run item holds its stages and
+        history)."""
+
+        copy = staticmethod(copy.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if getattr(scope, "asked", None) is not None and isinstance(value, list):
+                return list(value)
+            return copy.deepcopy(value, memo)
+
     original_sorted = Table.sorted_items
 
     def sorted_items(
@@ -270,8 +322,10 @@ def _query_the_partition_only() -> Callable[[], None]:
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    table_module.copy = _Copies  # type: ignore[assignment]
 
     def undo() -> None:
+        table_module.copy = copy
         Table.query = original_query  # type: ignore[method-assign]
         Table.all_items = original_all_items  # type: ignore[method-assign]
         Table.sorted_items = original_sorted  # type: ignore[method-assign]

@@ -70,7 +70,7 @@ class AllowedDomainsService:
                     {"domain": _domain(email), "email": email, "where": f"automated alerts: {group}"}
                 )
         for status in OPEN_STATUSES:
-            runs, _ = self.deps.workflows.query(who.tenant, status=status, limit=OPEN_RUNS)
+            runs, _ = self.deps.workflows.query(who.tenant, status=status, limit=OPEN_RUNS, summary=True)
             for run in runs:
                 for sub in self.alerts.subscriptions(run.id):
                     for email in sub.get("emails", []):

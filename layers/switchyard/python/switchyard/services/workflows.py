@@ -168,7 +168,7 @@ class WorkflowService:
                 f"Unknown status {status!r}. Use one of: {', '.join(s.value for s in WorkflowStatus)}.",
                 {"field": "status"},
             )
-        return self.deps.workflows.query(principal.tenant, limit=limit, **filters)
+        return self.deps.workflows.query(principal.tenant, limit=limit, summary=True, **filters)
 
     def get(self, principal: Principal, workflow_id: str) -> Workflow:
         workflow = self.deps.workflows.get(workflow_id)
