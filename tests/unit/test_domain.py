@@ -16,7 +16,7 @@ from switchyard.domain.errors import ConfigurationMissing, Forbidden, Validation
 from switchyard.domain.models import Principal, Task, TaskErrorInfo
 from switchyard.domain.plans.data import plan_courier_group
 from switchyard.services.engine import classify
-from switchyard.statemachines import load_definition, placeholders, state_names, substitute
+from switchyard.statemachines import load_definition, machines_dir, placeholders, state_names, substitute
 
 from tests.fakes import MemoryConfig
 
@@ -128,7 +128,9 @@ def test_roles_grant_what_the_products_policies_say(role: str, allowed: set[Perm
 def test_every_machine_expands_the_task_fragment_and_declares_its_placeholders() -> None:
     for wtype, machine in d.STATE_MACHINES.items():
         definition = load_definition(wtype)
-        assert "$fragment" not in definition
+        # no reference, merge or fragment parameter is left over
+        for marker in ("$fragment", "$with", "$merge", "$prefix", "{{", "}}"):
+            assert marker not in definition, (wtype, marker)
         assert placeholders(definition) == machine.placeholders
         assert "arn:aws:" not in definition  # the partition is the deployment's (aws-cn, aws-us-gov)
         filled = json.loads(substitute(definition, {p: f"arn:{p}" for p in machine.placeholders}))
@@ -215,6 +217,94 @@ def test_a_fragment_in_two_maps_gets_each_maps_name(tmp_path: Path) -> None:
     assert sorted(state_names(machine)) == sorted(
         ["A", "A.Do", "A.Check", "A.Done", "B", "B.Do", "B.Check", "B.Done"]
     )
+
+
+def test_every_machine_file_takes_its_plan_and_stages_from_the_fragments() -> None:
+    # the files hold what differs per type: which stages, in which order (interaction's
+    # branches excepted, it runs its own processor)
+    for wtype in d.STATE_MACHINES:
+        raw = json.loads((machines_dir() / f"{wtype}.asl.json").read_text())
+        assert raw["States"]["Plan"]["$fragment"] == "plan", wtype
+        maps = {name: body for name, body in raw["States"].items() if name not in ("Plan", "$merge")}
+        for name, body in maps.items():
+            if "$fragment" not in body:
+                assert body["ItemsPath"] == "$.plan.branches", (wtype, name)
+            else:
+                assert body["$fragment"] == "stage", (wtype, name)
+
+
+def _stage_fragments(tmp_path: Path) -> Path:
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "step.asl.json").write_text(
+        json.dumps(
+            {"StartAt": "Do", "States": {"Do": {"Type": "Pass", "Next": "Done"}, "Done": {"Type": "Succeed"}}}
+        )
+    )
+    (tmp_path / "fragments" / "stage.asl.json").write_text(
+        json.dumps(
+            {
+                "Comment": "a stage: {{stage}}",
+                "Type": "Map",
+                "ItemsPath": "$.plan.{{stage}}",
+                "ItemSelector": {"{{stage}}_id.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {"$fragment": "step"},
+                "Next": "{{next}}",
+            }
+        )
+    )
+    return tmp_path
+
+
+def test_a_fragment_with_parameters_is_filled_in_and_its_processor_named_after_its_state(
+    tmp_path: Path,
+) -> None:
+    _stage_fragments(tmp_path)
+    (tmp_path / "m.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "Load",
+                "States": {
+                    "Load": {"$fragment": "stage", "$with": {"stage": "load", "next": "Check"}},
+                    "Check": {"$fragment": "stage", "$with": {"stage": "check", "next": "End"}},
+                    "End": {"Type": "Succeed"},
+                },
+            }
+        )
+    )
+    machine = json.loads(load_definition("m", tmp_path))
+    check = machine["States"]["Check"]
+    assert "Comment" not in check  # the fragment's own description is dropped
+    assert check["ItemsPath"] == "$.plan.check"
+    assert check["ItemSelector"] == {"check_id.$": "$$.Map.Item.Value"}
+    assert check["Next"] == "End"
+    assert check["ItemProcessor"]["StartAt"] == "Check.Do"
+    assert sorted(state_names(machine)) == sorted(
+        ["Load", "Load.Do", "Load.Done", "Check", "Check.Do", "Check.Done", "End"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error"),
+    [
+        ({"stage": "load"}, "needs parameter 'next'"),
+        ({"stage": "load", "next": "End", "then": "x"}, r"has no parameter \['then'\]"),
+        ({"stage": "load", "next": 1}, "maps parameter names to strings"),
+    ],
+)
+def test_a_fragment_parameter_left_unfilled_or_unknown_is_rejected(
+    tmp_path: Path, parameters: dict[str, Any], error: str
+) -> None:
+    _stage_fragments(tmp_path)
+    (tmp_path / "m.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "Load",
+                "States": {"Load": {"$fragment": "stage", "$with": parameters}, "End": {"Type": "Succeed"}},
+            }
+        )
+    )
+    with pytest.raises(ValueError, match=error):
+        load_definition("m", tmp_path)
 
 
 def test_a_missing_substitution_is_an_error(tmp_path: Path) -> None:

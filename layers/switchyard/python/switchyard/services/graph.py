@@ -1,7 +1,7 @@
 """A run as a graph: every task a node, an edge from each task to the task that runs after it.
 
 Every workflow type's state machine plans its stages, then runs each stage as a ``Map`` with
-``MaxConcurrency`` 1 (``statemachines/<type>.asl.json``): the tasks of a stage run in order, and
+``MaxConcurrency`` 1 (``statemachines/fragments/stage.asl.json``): the tasks of a stage run in order, and
 a stage starts when the one before it has finished. So each task leads to the next one in its
 stage, and the last task of a stage leads to the first task of the next stage that has tasks.
 """
