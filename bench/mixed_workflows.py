@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -32,6 +33,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -87,6 +89,53 @@ class Client:
             except (ConnectionError, TimeoutError, urllib.error.URLError):
                 time.sleep(0.2 * (attempt + 1))
         raise RuntimeError(f"{method} {path}: no answer after 10 tries")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_process(
+    base: str,
+    token: str,
+    plan: list[tuple[str, str, str]],
+    clients: int,
+    list_every: float,
+    results: Any,
+    stop_listing: Any,
+) -> None:
+    """The users: ``clients`` threads start ``plan``'s workflows (each with an Idempotency-Key),
+    one more asks the list every ``list_every`` s until ``stop_listing``. Puts (replies, seconds
+    to accept them all), then the list's latencies in ms, then this process's CPU seconds."""
+    api = Client(base, token)
+    list_ms: list[float] = []
+
+    def lister() -> None:
+        while not stop_listing.is_set():
+            t = time.perf_counter()
+            code, _ = api.call("GET", "/api/workflows?limit=50")
+            if code == 200:
+                list_ms.append((time.perf_counter() - t) * 1000)
+            stop_listing.wait(list_every)
+
+    listing = threading.Thread(target=lister, daemon=True)
+    listing.start()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        replies = list(
+            pool.map(
+                lambda item: api.call(
+                    "POST", "/api/workflows", {"type": item[0], "name": item[1]}, key=str(uuid.uuid4())
+                ),
+                plan,
+            )
+        )
+    results.put((replies, time.perf_counter() - t0))
+    listing.join()
+    results.put(list_ms)
+    results.put(time.process_time())
 
 
 def aware(text: str) -> datetime:
@@ -233,38 +282,25 @@ def main() -> None:
                         tasks,
                     )
 
-            # At once: N starts from the clients, the list asked meanwhile.
+            # At once: N starts from the clients, the list asked meanwhile, from another process
+            # (as users' clients are: 32 client threads in this one would share its interpreter
+            # lock with the runtime they measure).
             plan = [MIX[i % len(MIX)] for i in range(args.n)]
-            list_ms: list[float] = []
-            running = threading.Event()
-            running.set()
-
-            def lister() -> None:
-                while running.is_set():
-                    t = time.perf_counter()
-                    code, _ = api.call("GET", "/api/workflows?limit=50")
-                    if code == 200:
-                        list_ms.append((time.perf_counter() - t) * 1000)
-                    time.sleep(args.list_every)
-
-            listing = threading.Thread(target=lister, daemon=True)
+            spawn = multiprocessing.get_context("spawn")
+            results: Any = spawn.Queue()
+            stop_listing = spawn.Event()
+            clients = spawn.Process(
+                target=client_process,
+                args=(api.base, token, plan, args.clients, args.list_every, results, stop_listing),
+                daemon=True,
+            )
             load = os.getloadavg()[0]
+            worker_pids = list(runtime.dispatcher.pool.pids) if runtime.dispatcher.pool else []
+            cpu0 = time.process_time(), {pid: process_cpu(pid) for pid in worker_pids}
             t0 = time.perf_counter()
             t0_at = datetime.now(UTC)
-            listing.start()
-            with ThreadPoolExecutor(max_workers=args.clients) as pool:
-                replies = list(
-                    pool.map(
-                        lambda item: api.call(
-                            "POST",
-                            "/api/workflows",
-                            {"type": item[0], "name": item[1]},
-                            key=str(uuid.uuid4()),
-                        ),
-                        plan,
-                    )
-                )
-            accepted_in = time.perf_counter() - t0
+            clients.start()
+            replies, accepted_in = results.get()
             started = [
                 (item, body["id"]) for item, (code, body) in zip(plan, replies, strict=True) if code == 201
             ]
@@ -295,8 +331,12 @@ def main() -> None:
                 for wid in ids - open_ids - finished_at.keys():
                     finished_at[wid] = now
                 time.sleep(args.watch_every)
-            running.clear()
-            listing.join()
+            stop_listing.set()
+            list_ms: list[float] = results.get()
+            clients.join()
+            cpu_runtime = time.process_time() - cpu0[0]
+            cpu_workers = sum(process_cpu(pid) - cpu0[1][pid] for pid in worker_pids)
+            cpu_clients = float(results.get())
             wall = time.perf_counter() - t0
 
             final: dict[str, dict[str, Any]] = {}
@@ -378,6 +418,13 @@ def main() -> None:
         print(
             f"GET /api/workflows?limit=50 while they run: p50 {percentile(list_ms, 0.5):.0f} ms, "
             f"p99 {percentile(list_ms, 0.99):.0f} ms, max {max(list_ms):.0f} ms ({len(list_ms)} requests)"
+        )
+    if started:
+        n = len(started)
+        print(
+            f"CPU per workflow      {cpu_runtime / n:.3f} s in the runtime's process, "
+            f"{cpu_workers / n:.3f} s in its {len(worker_pids)} Lambda workers, "
+            f"{cpu_clients / n:.3f} s in the clients' process"
         )
     print()
     print(f"{'type':<24}{'name':<13}{'runs':>5}{'tasks':>6}{'run (median)':>14}{'direct':>9}")
