@@ -63,11 +63,15 @@ def wait_activity(local: Local, path: str, name: str, status: str, timeout: floa
 def delay_end(local: Local, path: str, name: str) -> tuple[dict[str, Any], float, float]:
     """The activity, and the earliest and latest monotonic times its delay can end at: its
     ``remaining_seconds`` is rounded up, and was true somewhere between asking and being answered
-    (which takes seconds on a loaded machine)."""
+    (which takes seconds on a loaded machine). A delay no longer counting down has no time left
+    to tell: both times are then when it was asked."""
     asked = time.monotonic()
     found = activity(local, path, name)
     answered = time.monotonic()
-    return found, asked + found["remaining_seconds"] - 1, answered + found["remaining_seconds"]
+    remaining = found.get("remaining_seconds")
+    if remaining is None:
+        return found, asked, asked
+    return found, asked + remaining - 1, answered + remaining
 
 
 def saved_designs(local: Local) -> list[dict[str, Any]]:
