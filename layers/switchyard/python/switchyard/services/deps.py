@@ -74,7 +74,7 @@ class InteractionStores:
     # the same history read record by record (the API's pages) and erased per audience
     records: OfferHistoryRecords
     # each instance's per-audience controls (pause, play, rewind) and what a rewind resets
-    audiences: AudienceControlRepository = field(default_factory=AudienceControlRepository)
+    controls: AudienceControlRepository = field(default_factory=AudienceControlRepository)
     # activity slots, queue places and prioritization settings (docs/interactions.md)
     slots: SlotRepository = field(default_factory=SlotRepository)
 
@@ -86,7 +86,7 @@ class InteractionStores:
             instances=InstanceRepository(),
             history=history,
             records=OfferHistoryRecords(history),
-            audiences=AudienceControlRepository(),
+            controls=AudienceControlRepository(),
             slots=SlotRepository(),
         )
 

@@ -2,7 +2,7 @@
 
 The controls live on the instance's item (``audiences``: branch number -> state). Every change
 is conditional on the state that was read, so two requests cannot both move the same audience.
-The services reach it as ``deps.interactions.audiences`` (services/deps.py).
+The services reach it as ``deps.interactions.controls`` (services/deps.py).
 """
 
 from __future__ import annotations

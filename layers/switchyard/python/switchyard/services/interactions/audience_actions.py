@@ -32,7 +32,7 @@ from switchyard.tasks.interactions.interactive import cycle_folder
 class AudienceService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.controls = deps.interactions.audiences
+        self.controls = deps.interactions.controls
         self.views = InstanceViews(deps)
 
     def _find(

@@ -41,7 +41,7 @@ def _branch(run: Workflow, task_id: str) -> tuple[int, Stage] | None:
 def audience_gate(deps: Deps, workflow: Workflow, task: Task, instance_id: int) -> dict[str, Any] | None:
     """Hold (``wait_seconds``) an activity of a paused or rewound audience; halt one whose branch
     runs again from an earlier activity; None: the audience has no say."""
-    states = deps.interactions.audiences.audiences(instance_id)
+    states = deps.interactions.controls.audiences(instance_id)
     if not states:
         return None
     run = deps.workflows.get(workflow.id)
@@ -52,7 +52,7 @@ def audience_gate(deps: Deps, workflow: Workflow, task: Task, instance_id: int) 
     control = (states.get(str(branch)) or {}).get("control")
     if control in HELD:
         if control == PAUSE_REQUESTED:
-            deps.interactions.audiences.move(
+            deps.interactions.controls.move(
                 instance_id, branch, {"control": PAUSED}, expected=(PAUSE_REQUESTED,)
             )
         return {"wait_seconds": max(1, deps.settings.interaction_poll_seconds)}
@@ -68,7 +68,7 @@ def audience_views(
     ``activities``, the instance view's rows)."""
     if run is None:
         return []
-    states = deps.interactions.audiences.audiences(instance_id)
+    states = deps.interactions.controls.audiences(instance_id)
     test = mode == "test"
     out = []
     for branch, name in enumerate(audience_names(run), start=1):

@@ -60,10 +60,10 @@ def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime) -> dic
         for t in later:  # what the last cycle's activities counted joins the branch's totals
             totals[t.id] = totals.get(t.id, 0) + (own_count(t) or 0)
         ids = [t.id for t in later]
-        deps.interactions.audiences.forget(
+        deps.interactions.controls.forget(
             int((run.config or {})["instance_id"]), ids, []
         )  # delays count anew
-        deps.interactions.audiences.reset_tasks(run.id, ids)
+        deps.interactions.controls.reset_tasks(run.id, ids)
     return {
         "_cycle": {
             "number": int(outputs.get("cycle") or len(cycles)) + 1,
@@ -123,5 +123,5 @@ def next_cycle(deps: Deps, workflow: Workflow, task_ids: list[str]) -> list[str]
         return []
     if activity.run_until is not None and due >= activity.run_until:
         return []
-    deps.interactions.audiences.again(run.id, head.id)  # pending again, its output (the cycles so far) kept
+    deps.interactions.controls.again(run.id, head.id)  # pending again, its output (the cycles so far) kept
     return [head.id]
