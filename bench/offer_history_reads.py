@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from switchyard.data.interactions import offer_history_reads as reads
+from switchyard.data.interactions.offer_history_reads import Position
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 
@@ -29,6 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     with LocalRuntime():
         history = get_deps().interactions.history
+        records = get_deps().interactions.records
         ids = [f"c{i:08d}" for i in range(args.records)]
         at = datetime.now(UTC)
         started = time.perf_counter()
@@ -48,11 +49,11 @@ def main() -> None:
             )
         print(f"written  {args.records:>10,} records in {time.perf_counter() - started:7.1f} s")
         started = time.perf_counter()
-        seen, position, pages = 0, reads.Position(), 0
+        seen, position, pages = 0, Position(), 0
         while position is not None:
-            after: reads.Position | None = None
+            after: Position | None = None
             page = 0
-            for record in reads.records("sandbox", 1, "Offer", position):
+            for record in records.records("sandbox", 1, "Offer", position):
                 if page == args.page:
                     after = record.position
                     break
@@ -64,7 +65,7 @@ def main() -> None:
             f"({pages} pages of {args.page})"
         )
         started = time.perf_counter()
-        found = list(reads.records("sandbox", 1, "Offer", reads.Position(), ids[len(ids) // 2]))
+        found = list(records.records("sandbox", 1, "Offer", Position(), ids[len(ids) // 2]))
         print(f"one record found ({len(found)}) in {time.perf_counter() - started:7.2f} s")
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 
 from switchyard import declarations as d
 from switchyard.api.auth import Role
-from switchyard.data.models import TokenModel
-from switchyard.data.repository import TokenRepository
+from switchyard.services.deps import build_deps
+from switchyard.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    TokenModel.Meta.table_name = args.table
-    if args.region:
-        TokenModel.Meta.region = args.region  # type: ignore[attr-defined]
-    TokenModel._connection = None
+    # the deployment's settings from the environment, with the table and region given here: the
+    # same wiring (build_deps) as every function's
+    settings = Settings.from_env()
+    settings = dataclasses.replace(settings, tokens_table=args.table, region=args.region or settings.region)
+    tokens = build_deps(settings).tokens
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     expires = now + timedelta(days=args.expires_in_days) if args.expires_in_days else None
-    TokenRepository().put(
+    tokens.put(
         token,
         user=args.user,
         role=args.role,

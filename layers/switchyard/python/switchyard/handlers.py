@@ -11,6 +11,7 @@ from switchyard.destinations.base import Services
 from switchyard.services.deps import get_deps
 from switchyard.services.engine import EngineService
 from switchyard.services.interactions.runs import activity_event
+from switchyard.services.wiring import register_run_hooks
 from switchyard.tasks.campaign import deliver, select_audience
 from switchyard.tasks.courier import run_courier
 from switchyard.tasks.customer_360 import run_customer_360
@@ -19,6 +20,10 @@ from switchyard.tasks.ingest import run_ingest
 from switchyard.tasks.privacy import run_ccpa
 from switchyard.tasks.quality import run_index, run_validation
 from switchyard.tasks.stitch import run_stitch
+
+# The composition root of the engine and task Lambdas: the engine reads every workflow type's
+# run hooks (services/wiring.py), registered here once, when the function's code loads.
+register_run_hooks()
 
 
 class EngineEvent(BaseModel):

@@ -12,6 +12,12 @@ from switchyard.services.interactions.activity_triggers import ActivityTriggers
 from switchyard.services.interactions.service import InteractionService
 from switchyard.services.interrupted import InterruptedRuns
 from switchyard.services.schedules import ScheduleService
+from switchyard.services.wiring import register_run_hooks
+
+# The composition root of the triggers Lambda: the runs it starts, stops and settles are read by
+# the engine's services with every workflow type's run hooks (services/wiring.py), registered
+# here once, when the function's code loads.
+register_run_hooks()
 
 
 class ScheduledFire(BaseModel):

@@ -59,6 +59,7 @@ from switchyard.domain.errors import InvalidIdempotencyKey, SwitchyardError
 from switchyard.domain.models import Principal
 from switchyard.observability import logger
 from switchyard.services.deps import get_deps
+from switchyard.services.wiring import register_run_hooks
 from switchyard.services.workflows import WorkflowService
 
 PUBLIC_PREFIXES = ("/console",)
@@ -101,6 +102,9 @@ RUN_LINKS: dict[str, Any] = {
 
 
 def build_app() -> APIGatewayRestResolver:
+    """The API's composition root: the routes, their errors, and the run hooks its services
+    read (a stop asks the run's type whether it holds its next task)."""
+    register_run_hooks()
     app = ThreadLocalRestResolver(enable_validation=True)
     app.enable_swagger(path=SWAGGER_PATH, openapi_version="3.1.0", title="Switchyard API", version="1")
     app.include_router(schedules.router)

@@ -90,6 +90,11 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         from moto import mock_aws
 
+        from switchyard.services.wiring import register_run_hooks
+
+        # the composition root of the runtime's own service calls (the start-up sweep, the demo
+        # seed, tests reaching in): every workflow type's run hooks, as each handler registers them
+        register_run_hooks()
         for key, value in {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",

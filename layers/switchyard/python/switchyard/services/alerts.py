@@ -18,8 +18,7 @@ from typing import Any
 from switchyard import declarations as d
 from switchyard.adapters.notify import Delivery
 from switchyard.adapters.scheduler import ScheduleExists, ScheduleSpec
-from switchyard.data.alerts import AlertRepository, now_iso
-from switchyard.data.slack import SlackRepository
+from switchyard.data.alerts import now_iso
 from switchyard.domain import alerts as rules
 from switchyard.domain.errors import (
     InvalidFilter,
@@ -44,14 +43,13 @@ class AlertService:
     def __init__(
         self,
         deps: Deps,
-        repo: AlertRepository | None = None,
         function_arn: str = "",
     ) -> None:
         self.deps = deps
         # Scheduler calls this function back (retries, duration checks). On AWS the function
         # learns its own ARN from the invocation (its environment cannot name itself).
         self.function_arn = function_arn or deps.settings.alerts_function_arn
-        self.repo = repo or deps.alerts
+        self.repo = deps.alerts
         # the alert channels (email, Slack), by name: delivery knows no channel of its own
         self.notifiers = deps.notifiers
 
@@ -64,7 +62,7 @@ class AlertService:
         once disconnected; a tenant that never connected one keeps the profile's
         ``slack_workspace`` and the deployment's webhook (docs/alerts.md, "Slack")."""
         body = (self.deps.config.get(TENANT_KIND, tenant) or {}).get("alerts") or {}
-        connection = SlackRepository().connection(tenant)
+        connection = self.deps.slack.connection(tenant)
         workspace = str(body.get("slack_workspace") or "")
         if connection is not None:
             workspace = (

@@ -14,6 +14,8 @@ from switchyard.adapters.notify import Notifier, notifiers
 from switchyard.adapters.scheduler import EventBridgeScheduler, Scheduler
 from switchyard.adapters.secrets import SecretsManagerStore, SecretStore
 from switchyard.data.alerts import AlertRepository
+from switchyard.data.interactions.audience_controls import AudienceControlRepository
+from switchyard.data.interactions.offer_history_reads import OfferHistoryRecords
 from switchyard.data.interactions.repositories import (
     DesignRepository,
     InstanceRepository,
@@ -28,6 +30,7 @@ from switchyard.data.repository import (
     TokenRepository,
 )
 from switchyard.data.schedules import ScheduleRepository
+from switchyard.data.slack import SlackRepository
 from switchyard.data.workflows import WorkflowRepository
 from switchyard.settings import Settings, get_settings
 
@@ -53,6 +56,8 @@ class Deps:
     interactions: InteractionStores = field(default_factory=lambda: InteractionStores.build("us-east-1"))
     # alert settings, subscriptions, outbox and allowed domains
     alerts: AlertRepository = field(default_factory=AlertRepository)
+    # the tenant's connected Slack workspace and the pending OAuth installs
+    slack: SlackRepository = field(default_factory=SlackRepository)
     # alert channels by name (email, Slack): adapters.notify.notifiers registers them
     notifiers: dict[str, Notifier] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -64,13 +69,26 @@ class InteractionStores:
 
     designs: DesignRepository
     instances: InstanceRepository
+    # offer history written in bulk, counted and rolled back
     history: OfferHistoryRepository
+    # the same history read record by record (the API's pages) and erased per audience
+    records: OfferHistoryRecords
+    # each instance's per-audience controls (pause, play, rewind) and what a rewind resets
+    controls: AudienceControlRepository = field(default_factory=AudienceControlRepository)
     # activity slots, queue places and prioritization settings (docs/interactions.md)
     slots: SlotRepository = field(default_factory=SlotRepository)
 
     @classmethod
     def build(cls, region: str) -> InteractionStores:
-        return cls(DesignRepository(), InstanceRepository(), OfferHistoryRepository(region), SlotRepository())
+        history = OfferHistoryRepository(region)
+        return cls(
+            designs=DesignRepository(),
+            instances=InstanceRepository(),
+            history=history,
+            records=OfferHistoryRecords(history),
+            controls=AudienceControlRepository(),
+            slots=SlotRepository(),
+        )
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -102,6 +120,7 @@ def build_deps(settings: Settings) -> Deps:
         scheduler=EventBridgeScheduler(settings.region),
         interactions=InteractionStores.build(settings.region),
         alerts=AlertRepository(),
+        slack=SlackRepository(),
         notifiers=notifiers(settings, secrets),
     )
 

@@ -2,17 +2,19 @@
 
 A workflow type (``domain/workflow_types.py``) says how a run is planned; a type whose runs need
 more than the task pattern (the ``interaction`` type: audiences, prioritization, interactive
-cycles, activity-state triggers) registers its :class:`RunHooks` here from its own services
-package (``services/interactions/hooks.py``). The engine and :class:`WorkflowService` only read
-this registry, so they import nothing of those services, and the domain stays free of them.
+cycles, activity-state triggers) has its :class:`RunHooks` in its own services package
+(``services/interactions/hooks.py``). The engine and :class:`WorkflowService` only read this
+registry, so they import nothing of those services, and the domain stays free of them.
 
-``switchyard.services`` imports the packages that register (``services/__init__.py``), so any
-use of the services sees every type's hooks; ``tests/unit/test_run_hooks.py`` checks it.
+Nothing registers at import: every entry point calls
+:func:`switchyard.services.wiring.register_run_hooks` where it wires its dependencies, and a
+process whose entry point did not is refused (:class:`HooksNotRegistered`) rather than running
+the types' runs without their hooks; ``tests/unit/test_run_hooks.py`` checks each entry point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,24 +40,52 @@ class RunHooks:
 
 
 NONE = RunHooks()
-_HOOKS: dict[str, RunHooks] = {}
 
 
-def register(workflow_type: str, hooks: RunHooks) -> None:
-    """Called once, at import, by the services package of the type."""
-    if workflow_type in _HOOKS and _HOOKS[workflow_type] != hooks:
-        raise ValueError(f"Run hooks for {workflow_type!r} are registered twice.")
-    _HOOKS[workflow_type] = hooks
+class HooksNotRegistered(RuntimeError):
+    """A service asked for a type's hooks in a process whose entry point never registered them."""
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.hooks: dict[str, RunHooks] = {}
+        self.registered = False  # by the entry point (even when no type has hooks)
+
+
+_REGISTRY = _Registry()
+
+
+def register(hooks: Mapping[str, RunHooks]) -> None:
+    """Every type's hooks, by workflow type: called by
+    :func:`switchyard.services.wiring.register_run_hooks` (again, with the same: no change)."""
+    for workflow_type, value in hooks.items():
+        if _REGISTRY.hooks.get(workflow_type, value) != value:
+            raise ValueError(f"Run hooks for {workflow_type!r} are registered twice.")
+    _REGISTRY.hooks.update(hooks)
+    _REGISTRY.registered = True
+
+
+def _hooks() -> dict[str, RunHooks]:
+    """The registry, refused until the process's entry point has registered it: a type's runs
+    going without their hooks (an interaction's audience controls, prioritization and cycles
+    ignored) would be wrong silently."""
+    if not _REGISTRY.registered:
+        raise HooksNotRegistered(
+            "No run hooks are registered in this process: its entry point must call "
+            "switchyard.services.wiring.register_run_hooks() before it serves."
+        )
+    return _REGISTRY.hooks
 
 
 def hooks_for(workflow_type: str) -> RunHooks:
-    return _HOOKS.get(workflow_type, NONE)
+    return _hooks().get(workflow_type, NONE)
 
 
 def registered() -> dict[str, RunHooks]:
-    return dict(_HOOKS)
+    """What is registered (empty before the entry point registers)."""
+    return dict(_REGISTRY.hooks)
 
 
 def handing_off_types() -> tuple[str, ...]:
     """The types whose runs may carry on in a new execution: the engine counts their events."""
-    return tuple(sorted(name for name, hooks in _HOOKS.items() if hooks.hand_off is not None))
+    return tuple(sorted(name for name, hooks in _hooks().items() if hooks.hand_off is not None))

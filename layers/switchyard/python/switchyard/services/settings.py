@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.data.alerts import AlertRepository
 from switchyard.domain.errors import AllowedDomainInUse
 from switchyard.domain.models import Principal, WorkflowStatus
 from switchyard.observability import logger
@@ -28,12 +27,12 @@ OPEN_RUNS = 200  # per status
 
 
 class AllowedDomainsService:
-    def __init__(self, deps: Deps, alerts: AlertRepository | None = None) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = alerts or deps.alerts
+        self.alerts = deps.alerts
 
     def get(self, who: Principal) -> dict[str, Any]:
-        return {"domains": AlertService(self.deps, self.alerts).profile(who.tenant)["allowed_domains"]}
+        return {"domains": AlertService(self.deps).profile(who.tenant)["allowed_domains"]}
 
     def replace(self, who: Principal, domains: list[str]) -> dict[str, Any]:
         domains = self._clean(domains)

@@ -25,7 +25,6 @@ from typing import Any
 
 from switchyard import declarations as d
 from switchyard.adapters.slack_oauth import SlackOAuth
-from switchyard.data.slack import SlackRepository
 from switchyard.domain.errors import ValidationFailed
 from switchyard.domain.models import Principal
 from switchyard.domain.slack import (
@@ -55,9 +54,9 @@ def webhook_secret_name(tenant: str, channel_id: str) -> str:
 
 
 class SlackService:
-    def __init__(self, deps: Deps, repo: SlackRepository | None = None) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.repo = repo or SlackRepository()
+        self.repo = deps.slack
 
     # --- the Slack app (deploy settings) ----------------------------------------------------
 

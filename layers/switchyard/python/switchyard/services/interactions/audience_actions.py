@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.data.interactions import audience_controls as controls
-from switchyard.data.interactions.offer_history_reads import erase_audience
 from switchyard.domain import errors
 from switchyard.domain.errors import AudienceNotFound
 from switchyard.domain.interactions.activities import HISTORY_TYPES
@@ -34,6 +32,7 @@ from switchyard.tasks.interactions.interactive import cycle_folder
 class AudienceService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.controls = deps.interactions.controls
         self.views = InstanceViews(deps)
 
     def _find(
@@ -64,7 +63,7 @@ class AudienceService:
             )
 
     def _state(self, instance_id: int, branch: int) -> dict[str, Any]:
-        return controls.audiences(instance_id).get(str(branch)) or {}
+        return self.controls.audiences(instance_id).get(str(branch)) or {}
 
     def _view(self, instance_id: int) -> dict[str, Any]:
         return self.views.instance_view(self.deps.interactions.instances.get(instance_id))
@@ -79,7 +78,7 @@ class AudienceService:
                 f"Audience {audience!r} has completed: there is nothing left to pause."
             )
         control = self._state(instance_id, branch).get("control")
-        if not controls.move(
+        if not self.controls.move(
             instance_id, branch, {"control": PAUSE_REQUESTED, "by": principal.user}, expected=(None,)
         ):
             why = "stopped and rewound: play it to run it again" if control == REWOUND else "already paused"
@@ -92,7 +91,9 @@ class AudienceService:
     ) -> dict[str, Any]:
         run, branch, _ = self._find(principal, design_id, key, instance_id, audience)
         self._playing(run, instance_id, "play")
-        if not controls.move(instance_id, branch, {"control": None, "by": principal.user}, expected=HELD):
+        if not self.controls.move(
+            instance_id, branch, {"control": None, "by": principal.user}, expected=HELD
+        ):
             raise errors.AudienceStateConflict(
                 f"Audience {audience!r} is neither paused nor rewound.", {"audience": audience}
             )
@@ -114,7 +115,7 @@ class AudienceService:
                 f"Audience {audience!r} is {now}: pause it, and rewind it once it shows Paused.",
                 {"audience": audience},
             )
-        if not controls.move(
+        if not self.controls.move(
             instance_id,
             branch,
             {"control": REWOUND, "rewinds": int(state.get("rewinds") or 0) + 1, "by": principal.user},
@@ -135,9 +136,7 @@ class AudienceService:
         head = (stage.tasks[0].inputs.get("activity") or {}) if stage.tasks else {}
         if head.get("type") == "interactive_audience":
             parts = None  # all its cycles (an interactive audience is never a re-run single instance)
-        removed = erase_audience(
-            self.deps.interactions.history, space, instance_id, recorded, audience, parts
-        )
+        removed = self.deps.interactions.records.erase_audience(space, instance_id, recorded, audience, parts)
         files: list[str] = []
         for task in stage.tasks:
             outputs = task.outputs or {}
@@ -154,10 +153,10 @@ class AudienceService:
         for file_key in files:
             self.deps.blobs.delete(bucket, file_key)
         task_ids = [t.id for t in stage.tasks]
-        controls.forget(instance_id, task_ids, files)
-        controls.reset_tasks(run.id, task_ids)
+        self.controls.forget(instance_id, task_ids, files)
+        self.controls.reset_tasks(run.id, task_ids)
         detail = {"offer_history_removed": removed, "files_removed": files, "by": principal.user}
-        controls.move(instance_id, branch, {"rewound": detail}, expected=(REWOUND,))
+        self.controls.move(instance_id, branch, {"rewound": detail}, expected=(REWOUND,))
         record_control(
             self.deps, principal, run.id, AUDIENCE_REWOUND, {"audience": audience, "records_removed": removed}
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.data.interactions import audience_controls as controls
 from switchyard.domain.interactions.design import InteractionStatus
 from switchyard.domain.models import Stage, Task, TaskStatus, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -42,7 +41,7 @@ def _branch(run: Workflow, task_id: str) -> tuple[int, Stage] | None:
 def audience_gate(deps: Deps, workflow: Workflow, task: Task, instance_id: int) -> dict[str, Any] | None:
     """Hold (``wait_seconds``) an activity of a paused or rewound audience; halt one whose branch
     runs again from an earlier activity; None: the audience has no say."""
-    states = controls.audiences(instance_id)
+    states = deps.interactions.controls.audiences(instance_id)
     if not states:
         return None
     run = deps.workflows.get(workflow.id)
@@ -53,7 +52,9 @@ def audience_gate(deps: Deps, workflow: Workflow, task: Task, instance_id: int) 
     control = (states.get(str(branch)) or {}).get("control")
     if control in HELD:
         if control == PAUSE_REQUESTED:
-            controls.move(instance_id, branch, {"control": PAUSED}, expected=(PAUSE_REQUESTED,))
+            deps.interactions.controls.move(
+                instance_id, branch, {"control": PAUSED}, expected=(PAUSE_REQUESTED,)
+            )
         return {"wait_seconds": max(1, deps.settings.interaction_poll_seconds)}
     if any(t.status == TaskStatus.PENDING for t in stage.tasks[: task.position]):
         return {"halt": True}  # replayed: the branch starts again from its first activity
@@ -61,13 +62,13 @@ def audience_gate(deps: Deps, workflow: Workflow, task: Task, instance_id: int) 
 
 
 def audience_views(
-    instance_id: int, mode: str, run: Workflow | None, activities: list[dict[str, Any]]
+    deps: Deps, instance_id: int, mode: str, run: Workflow | None, activities: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Each audience's status (and its held activity's ``Paused``/``Pausing``/``Stopped``, set on
     ``activities``, the instance view's rows)."""
     if run is None:
         return []
-    states = controls.audiences(instance_id)
+    states = deps.interactions.controls.audiences(instance_id)
     test = mode == "test"
     out = []
     for branch, name in enumerate(audience_names(run), start=1):

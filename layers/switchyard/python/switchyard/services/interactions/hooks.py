@@ -1,4 +1,5 @@
-"""The ``interaction`` workflow type's run hooks (services/run_hooks.py), registered at import.
+"""The ``interaction`` workflow type's run hooks (services/run_hooks.py), registered by the
+entry points through :func:`switchyard.services.wiring.register_run_hooks`.
 
 Before an activity starts: the audience's controls, prioritization and wait-for-event gates
 (:func:`runs.before_activity`); after it ends: its activity slot is released and its state
@@ -29,4 +30,3 @@ HOOKS = run_hooks.RunHooks(
     again=next_cycle,
     hand_off=may_hand_off,
 )
-run_hooks.register("interaction", HOOKS)

@@ -19,7 +19,6 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from switchyard.data.interactions import audience_controls as controls
 from switchyard.domain.interactions.activities import COUNTED, InteractiveAudience
 from switchyard.domain.models import Task, Workflow, WorkflowStatus
 from switchyard.services.deps import Deps
@@ -61,8 +60,10 @@ def cycle_gate(deps: Deps, workflow: Workflow, task: Task, now: datetime) -> dic
         for t in later:  # what the last cycle's activities counted joins the branch's totals
             totals[t.id] = totals.get(t.id, 0) + (own_count(t) or 0)
         ids = [t.id for t in later]
-        controls.forget(int((run.config or {})["instance_id"]), ids, [])  # delays count anew
-        controls.reset_tasks(run.id, ids)
+        deps.interactions.controls.forget(
+            int((run.config or {})["instance_id"]), ids, []
+        )  # delays count anew
+        deps.interactions.controls.reset_tasks(run.id, ids)
     return {
         "_cycle": {
             "number": int(outputs.get("cycle") or len(cycles)) + 1,
@@ -122,5 +123,5 @@ def next_cycle(deps: Deps, workflow: Workflow, task_ids: list[str]) -> list[str]
         return []
     if activity.run_until is not None and due >= activity.run_until:
         return []
-    controls.again(run.id, head.id)  # pending again, its output (the cycles so far) kept
+    deps.interactions.controls.again(run.id, head.id)  # pending again, its output (the cycles so far) kept
     return [head.id]

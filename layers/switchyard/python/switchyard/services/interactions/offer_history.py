@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.data.interactions import offer_history_reads as reads
+from switchyard.data.interactions.offer_history_reads import HistoryRecord, Position
 from switchyard.domain.cursors import decode_cursor, encode_cursor
 from switchyard.domain.errors import ActivityNotFound, InstanceNotFound
 from switchyard.domain.interactions.activities import HISTORY_TYPES
@@ -33,6 +33,7 @@ class Recorded:
 class OfferHistoryService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.records = deps.interactions.records
         self.designs = DesignService(deps)
 
     # --- one instance -------------------------------------------------------------------------
@@ -59,11 +60,11 @@ class OfferHistoryService:
         for index in range(int(start["a"]), len(recorded)):
             act = recorded[index]
             position = (
-                reads.Position(int(start["s"]), str(start["c"]), int(start["o"]))
+                Position(int(start["s"]), str(start["c"]), int(start["o"]))
                 if index == int(start["a"])
-                else reads.Position()
+                else Position()
             )
-            for record in reads.records(space, instance_id, act.name, position, record_id):
+            for record in self.records.records(space, instance_id, act.name, position, record_id):
                 if len(items) == limit:
                     p = record.position
                     return {"items": items, "next_cursor": encode_cursor(_at(index, p))}
@@ -77,7 +78,7 @@ class OfferHistoryService:
         return {
             "instance_id": instance_id,
             "space": str(space_for(instance.mode)),
-            "items": reads.meta_rows(space_for(instance.mode), instance_id),
+            "items": self.records.meta_rows(space_for(instance.mode), instance_id),
         }
 
     # --- one record across the workflow's instances --------------------------------------------
@@ -94,7 +95,8 @@ class OfferHistoryService:
         cursor: str | None = None,
     ) -> dict[str, Any]:
         """Where ``record_id`` was offered or held out, newest instance first. Each instance's
-        history is unpacked to look (there is no per-record key: see offer_history_reads)."""
+        history is unpacked to look (there is no per-record key: see
+        data/interactions/offer_history_reads.py)."""
         stored = self.designs.get(principal, design_id)
         self.designs.workflow(stored, key)
         start = decode_cursor(cursor, _is_record_cursor) if cursor else None
@@ -107,8 +109,8 @@ class OfferHistoryService:
             first = int(start["a"]) if start is not None and instance.instance_id == int(start["i"]) else 0
             for index in range(first, len(recorded)):
                 act = recorded[index]
-                found = reads.records(
-                    space_for(instance.mode), instance.instance_id, act.name, reads.Position(), record_id
+                found = self.records.records(
+                    space_for(instance.mode), instance.instance_id, act.name, Position(), record_id
                 )
                 for record in found:
                     if len(items) == limit:
@@ -168,7 +170,7 @@ def _recorded(run: Workflow | None) -> list[Recorded]:
     return out
 
 
-def _row(instance: Instance, act: Recorded, record: reads.HistoryRecord) -> dict[str, Any]:
+def _row(instance: Instance, act: Recorded, record: HistoryRecord) -> dict[str, Any]:
     return {
         "instance_id": instance.instance_id,
         "record_id": record.record_id,
@@ -182,7 +184,7 @@ def _row(instance: Instance, act: Recorded, record: reads.HistoryRecord) -> dict
     }
 
 
-def _at(index: int, p: reads.Position) -> dict[str, Any]:
+def _at(index: int, p: Position) -> dict[str, Any]:
     return {"a": index, "s": p.shard, "c": p.chunk, "o": p.offset}
 
 

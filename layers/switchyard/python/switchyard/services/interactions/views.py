@@ -65,7 +65,7 @@ class InstanceViews:
                         **{str(k): shown[k] for k in ("cycles", "last_cycle_count") if k in shown},
                     }
                 )
-        audiences = audience_views(instance.instance_id, instance.mode, run, activities)
+        audiences = audience_views(self.deps, instance.instance_id, instance.mode, run, activities)
         return {
             "instance_id": instance.instance_id,
             "design_id": instance.design_id,
