@@ -109,7 +109,9 @@ def test_an_audience_is_paused_rewound_and_played_again_while_the_other_goes_on(
     page.get_by_role("dialog", name="Play the audience West?").get_by_role(
         "button", name="Play audience"
     ).click()
-    expect(page.locator("main h1 .status")).to_have_attribute("data-status", "Test Completed", timeout=120_000)
+    expect(page.locator("main h1 .status")).to_have_attribute(
+        "data-status", "Test Completed", timeout=120_000
+    )
     expect(bar(page, "West")).to_have_attribute("data-status", "Test Completed")
     expect(activity(page, "Reminder")).to_have_attribute("data-status", "Test Completed")
     expect(bar(page, "West").locator(".rewound")).to_contain_text("Rewound 1 time")
