@@ -7,11 +7,13 @@ import json
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from switchyard.local.lambdas import TreeCache
 from switchyard.local.runtime import ACCOUNT, REGION, LocalRuntime
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/switchyard-local"
@@ -107,6 +109,42 @@ def test_a_parsed_definition_is_parsed_once(runtime: LocalRuntime) -> None:
     # Then it gets the same parse tree and evaluation components of its own
     assert tree is first_tree
     assert program is not first_program
+
+
+def test_a_parse_tree_kept_on_disk_reads_back_as_the_same_tree(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # Given a machine's definition parsed, and its tree kept on disk
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    definition = runtime.deployed.definitions["courier"]
+    _, tree = AmazonStateLanguageParser.parse(definition)
+    text = tree.getText()
+    TreeCache(tmp_path).put(definition, tree)
+
+    # When another start reads it back
+    kept = TreeCache(tmp_path).get(definition)
+
+    # Then it is the same tree, token for token, and makes a program to run
+    assert kept is not None and kept is not tree
+    assert kept.getText() == text
+    assert isinstance(Preprocessor().visit(kept), Program)
+    # and another definition is not found there
+    assert TreeCache(tmp_path).get(definition + " ") is None
+
+
+def test_a_damaged_tree_file_means_parsing_afresh(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # Given a kept tree cut short (a start killed while writing it elsewhere, a full disk)
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = runtime.deployed.definitions["database"]
+    _, tree = AmazonStateLanguageParser.parse(definition)
+    TreeCache(tmp_path).put(definition, tree)
+    (kept,) = tmp_path.iterdir()
+    kept.write_bytes(kept.read_bytes()[:100])
+
+    # When it is read, Then there is no tree (the definition is parsed again), and no error
+    assert TreeCache(tmp_path).get(definition) is None
 
 
 def test_the_interpreter_calls_lambda_through_one_client(runtime: LocalRuntime) -> None:

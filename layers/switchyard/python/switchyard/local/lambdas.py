@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -343,22 +345,33 @@ def _parse_each_definition_once() -> Callable[[], None]:
     (about 10% of a lone run's CPU when measured). Keep the parse tree per definition text and
     build the evaluation components from it afresh each time, as moto does after parsing: the
     components hold an execution's state, the tree is only read. A definition that does not
-    parse is not cached, so it raises the same error every time."""
+    parse is not cached, so it raises the same error every time.
+
+    Parsing the 13 definitions was also a quarter of the runtime's start-up (about 1 CPU-s, at
+    every ``make run`` and every runtime a test starts), so the trees are kept on disk too
+    (:class:`TreeCache`) and read back (about a third of the cost) at the next start."""
     from moto.stepfunctions.parser.asl.parse import asl_parser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
     parser = asl_parser.AmazonStateLanguageParser
     original = parser.__dict__["parse"]
     trees: dict[str, Any] = {}
+    kept = TreeCache.default()
 
     def parse(definition: str) -> tuple[Any, Any]:
         tree = trees.get(definition)
         if tree is None:
+            tree = kept.get(definition)
+        if tree is None:
             program, tree = original.__func__(definition)
+            kept.put(definition, tree)
             if len(trees) >= 256:
                 trees.clear()
             trees[definition] = tree
             return program, tree
+        if len(trees) >= 256:
+            trees.clear()
+        trees[definition] = tree
         return Preprocessor().visit(tree), tree
 
     parser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
@@ -367,6 +380,95 @@ def _parse_each_definition_once() -> Callable[[], None]:
         parser.parse = original  # type: ignore[method-assign]
 
     return undo
+
+
+class TreeCache:
+    """State machine parse trees on disk, one file per definition, named by a digest of the
+    definition and of the moto and ANTLR versions that parsed it (another version parses
+    afresh). In ``$SWITCHYARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/switchyard`` or
+    ``~/.cache/switchyard``; deleting it is always safe. A tree is kept without its parser and
+    with each token's text in the token (what pickling needs), which is all that reading the tree
+    uses. Anything that goes wrong reading or writing the cache (no such folder, a read-only
+    disk, a file cut short) means parsing afresh, never a failed start."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.salt = ""
+        if directory is not None:
+            import importlib.metadata as metadata
+
+            try:
+                versions = [metadata.version("moto"), metadata.version("antlr4-python3-runtime")]
+            except metadata.PackageNotFoundError:  # pragma: no cover - both come with moto
+                self.directory = None
+            else:
+                self.salt = "moto " + " antlr ".join(versions)
+
+    @classmethod
+    def default(cls) -> TreeCache:
+        configured = os.environ.get("SWITCHYARD_CACHE_DIR")
+        if configured:
+            base = Path(configured)
+        else:
+            xdg = os.environ.get("XDG_CACHE_HOME")
+            base = (Path(xdg) if xdg else Path.home() / ".cache") / "switchyard"
+        return cls(base / "asl-trees")
+
+    def _path(self, definition: str) -> Path | None:
+        if self.directory is None:
+            return None
+        digest = hashlib.sha256(f"{self.salt}\n{definition}".encode()).hexdigest()
+        return self.directory / f"{digest}.pickle"
+
+    def get(self, definition: str) -> Any:
+        path = self._path(definition)
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)  # noqa: S301 - our own cache, written by put() below
+        except Exception:  # absent, cut short, another version's objects
+            return None
+
+    def put(self, definition: str, tree: Any) -> None:
+        path = self._path(definition)
+        if path is None:
+            return
+        try:
+            _detach(tree)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_suffix(f".{os.getpid()}.part")
+            with part.open("wb") as f:
+                pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(part, path)  # whole or not at all, for a runtime starting beside this one
+        except Exception:  # the cache is an optimisation: parse next time instead
+            return
+
+
+def _detach(tree: Any) -> None:
+    """Drop what ties a parse tree to its parser (the parser, the lexer and the input stream
+    each token points back to), keeping each token's text, so that it pickles on its own."""
+    from antlr4 import ParserRuleContext
+    from antlr4.Token import CommonToken
+    from antlr4.tree.Tree import TerminalNode
+
+    def token(t: Any) -> None:
+        if isinstance(t, CommonToken):
+            if t._text is None:
+                t._text = t.text
+            t.source = (None, None)
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ParserRuleContext):
+            if hasattr(node, "parser"):
+                node.parser = None
+            token(node.start)
+            token(node.stop)
+            stack.extend(node.children or [])
+        elif isinstance(node, TerminalNode):
+            token(getattr(node, "symbol", None))
 
 
 def _parse_each_json_path_once() -> Callable[[], None]:
