@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, Local, run_local
+from tests.support.fixtures import clock, live, retry_table, warehouse  # noqa: F401 (fixtures on ``deps``, below)
 
 CHROMIUM = os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium")
 # how long a page may take to show what a test expects (actions and `expect` alike)
