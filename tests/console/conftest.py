@@ -67,7 +67,7 @@ def console(people: People) -> Iterator[Console]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     for old in ARTIFACTS.glob("FAILED-*.png"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # the other xdist worker may have removed it first
     from playwright.sync_api import expect, sync_playwright
 
     # `expect` waits 5 s by default, whatever the page's own timeout: on a machine busy with more
