@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, Local, run_local
+from tests.support.fixtures import clock, live, retry_table, warehouse  # noqa: F401 (fixtures on ``deps``, below)
 
 CHROMIUM = os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium")
 # how long a page may take to show what a test expects (actions and `expect` alike)
@@ -66,7 +67,7 @@ def console(people: People) -> Iterator[Console]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     for old in ARTIFACTS.glob("FAILED-*.png"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # the other xdist worker may have removed it first
     from playwright.sync_api import expect, sync_playwright
 
     # `expect` waits 5 s by default, whatever the page's own timeout: on a machine busy with more

@@ -20,7 +20,7 @@ from switchyard.services.deps import Deps, get_deps
 
 from tests.console.conftest import Console, People
 from tests.e2e.conftest import Local, free_port
-from tests.integration.conftest import Api, Reply
+from tests.support.api import Api, Reply
 
 
 class HttpApi(Api):

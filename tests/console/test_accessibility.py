@@ -6,24 +6,10 @@ import re
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, sign_in
-
-AXE = Axe()
-OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-
-
-def violations(page: Any) -> list[str]:
-    results = AXE.run(page, options=OPTIONS).response
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
-        for v in results["violations"]
-    ]
+from tests.support.console import violations
 
 
 def test_sign_in_page(page: Any, console: Console) -> None:

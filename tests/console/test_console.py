@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.conftest import EXPECT_TIMEOUT_MS, BrowserLog, Console, shot, sign_in
+from tests.support.console import no_horizontal_scroll
 
 
 def row_names(page: Any) -> list[str]:
@@ -46,10 +47,6 @@ def shown_rows(page: Any) -> dict[str, str]:
 def wait_shown(page: Any, predicate: Any, timeout: float = EXPECT_TIMEOUT_MS) -> dict[str, str]:
     """Until the listed runs (id -> the status each row shows) are what ``predicate`` accepts."""
     return wait_listed(page, shown_rows, predicate, timeout)  # type: ignore[no-any-return]
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 # --- signing in --------------------------------------------------------------------------------

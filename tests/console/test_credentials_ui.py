@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.conftest import BrowserLog, Console, sign_in
-from tests.console.test_accessibility import violations
+from tests.support.console import violations
 
 API_KEY = "0b6b1f2e-1a2b-4c3d-8e9f-0123456789ab"
 TASK = "Send: newsletter to braze_newsletter"

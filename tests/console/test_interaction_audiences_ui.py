@@ -1,8 +1,9 @@
 """One audience of an instance paused, stopped and rewound, and played again, from its branch
 column; and the instance's offer history, page by page, filtered by activity and record.
 
-Against the local runtime in process (tests/console/inprocess.py) with the integration tier's
-warehouse (120 customers, 60 in the west), so the audiences and their history have known sizes.
+Against the local runtime in process (tests/console/inprocess.py) with the interactions'
+warehouse (tests/support/interactions.py: 120 customers, 60 in the west), so the audiences and
+their history have known sizes.
 """
 
 from __future__ import annotations
@@ -11,23 +12,15 @@ import re
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.console.test_accessibility import violations
-from tests.integration.test_interactions import (
-    activate,
-    audience,
-    create,
-    design,
-    fire,
-    instance,
-    offer,
-    wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
-    wf,
-)
+from tests.support.console import violations
+from tests.support.interactions import activate, audience, create, design, fire, instance, offer, wait_for, wf
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def bar(page: Any, name: str) -> Any:

@@ -10,26 +10,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from switchyard.services.deps import Deps
 
 from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.console.test_accessibility import violations
-from tests.integration.test_interaction_activity_types import waiting
-from tests.integration.test_interaction_wait_events import still_waiting
-from tests.integration.test_interactions import (
+from tests.support.console import violations
+from tests.support.interactions import (
     activate,
     audience,
     create,
     design,
     fire,
     offer,
+    still_waiting,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
+    waiting,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def test_an_event_is_sent_with_its_payload_and_shown_on_its_activity(

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from the integration tier
 """An interaction run that carried on in new executions: its page's history says so, with each
 execution's name, and the run's status and tasks read as before (Chromium)."""
 
@@ -13,23 +12,11 @@ from switchyard.services.deps import Deps
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.integration.test_interaction_handoff import executions
-from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
-    between_cycles,
-    interactive,
-    live,
-)
-from tests.integration.test_interactions import (
-    activate,
-    create,
-    design,
-    fire,
-    offer,
-    wait_for,
-    wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
-)
-from tests.support.fixtures import clock  # noqa: F401 (a fixture)
+from tests.support.executions import executions
+from tests.support.interactions import activate, create, design, fire, offer, wait_for, wait_until
+from tests.support.interactive import between_cycles, interactive
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def test_the_run_page_shows_each_new_execution_in_its_history(

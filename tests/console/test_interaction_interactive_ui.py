@@ -9,34 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import EXPECT_TIMEOUT_MS, Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.console.test_accessibility import violations
-from tests.integration.test_interaction_interactive import (  # noqa: F401 - fixtures
-    between_cycles,
-    interactive,
-    live,
-)
-from tests.integration.test_interactions import (
-    activate,
-    create,
-    design,
-    fire,
-    offer,
-    wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
-)
-from tests.support.fixtures import clock  # noqa: F401 (a fixture)
+from tests.support.console import violations
+from tests.support.interactions import activate, create, design, fire, offer, wait_for
+from tests.support.interactive import between_cycles, interactive
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def test_an_interactive_audience_shows_its_cycles_and_counts_then_terminated(
     page: Any,
     served: Console,
     api: HttpApi,
-    live: Any,  # noqa: F811
-    clock: Any,  # noqa: F811 - the fixtures imported above
+    live: Any,
+    clock: Any,
 ) -> None:
     # Given an interactive audience every 15 minutes ahead of an offer, after its first cycle
     d = create(api, design([interactive(), offer()]))

@@ -3,7 +3,8 @@
 The queue is real: the tenant's prioritization settings (``PUT /api/prioritization``) hold a
 maintenance window from now on, so no activity may start; when the window is taken away the
 queued activity starts at its next check and the instance completes. Against the local runtime
-in process (tests/console/inprocess.py) with the integration tier's warehouse.
+in process (tests/console/inprocess.py) with the interactions' warehouse
+(tests/support/interactions.py).
 """
 
 from __future__ import annotations
@@ -12,22 +13,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.console.test_accessibility import violations
-from tests.integration.test_interactions import (
-    activate,
-    audience,
-    create,
-    design,
-    fire,
-    instance,
-    offer,
-    wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
-)
+from tests.support.console import violations
+from tests.support.interactions import activate, audience, create, design, fire, instance, offer, wait_for
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def test_an_activity_queued_for_a_maintenance_window_shows_queued_with_its_reason(

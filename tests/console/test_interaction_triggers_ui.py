@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from the integration tier
 """The console shows what triggers did: the retry ladder of a fire that cannot start, a single
 instance re-run by every fire of a recurring trigger (its runs, ``Waiting Next Trigger``, why it
 completed) and inactivity expiry; and the warehouse view (tables, columns, catalog editor).
@@ -18,6 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from switchyard.domain.interactions.triggers import RETRY_LADDER
 from switchyard.local.runtime import REGION
@@ -29,26 +29,11 @@ from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.console.conftest import Console, shot, sign_in
 from tests.console.inprocess import HttpApi
-from tests.console.test_accessibility import violations
-from tests.integration.test_interaction_triggers import (
-    TABLE_KEY,
-    customers,
-    recurring_design,
-    retry_table,  # noqa: F401 - the ixr_customers table and its resolution level
-    shown,
-    tick,
-    wait_shown,
-)
-from tests.integration.test_interactions import (
-    activate,
-    audience,
-    create,
-    design,
-    offer,
-    wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers, ix_orders and the catalog)
-    wf,
-)
+from tests.support.console import violations
+from tests.support.interaction_triggers import TABLE_KEY, customers, recurring_design, shown, tick, wait_shown
+from tests.support.interactions import activate, audience, create, design, offer, wait_for, wf
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def card(page: Any) -> Any:

@@ -12,41 +12,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.conftest import BrowserLog, Console, shot, sign_in
-from tests.console.test_console import no_horizontal_scroll
-
-
-def design(name: str, delay: int | None = None, holdout: bool = False) -> dict[str, Any]:
-    branch: list[dict[str, Any]] = [
-        {
-            "type": "batch_audience",
-            "name": "With email",
-            "resolution_level": "customer",
-            "rules": [{"column": "email", "operator": "not_null"}],
-            "columns": ["email"],
-        }
-    ]
-    if delay:
-        branch.append({"type": "delay", "name": "Cool off", "seconds": delay})
-    branch.append({"type": "offer", "name": "Welcome offer", "offer_code": "WELCOME", "channel": "email"})
-    branches = [branch]
-    if holdout:
-        audience = {
-            **branch[0],
-            "name": "Holdout audience",
-            "rules": [{"column": "email", "operator": "contains", "value": "a"}],
-        }
-        branches.append([audience, {"type": "control", "name": "Holdout"}])
-    return {"name": name, "workflows": [{"key": "main", "name": "Main", "branches": branches}]}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {os.urandom(3).hex()}"
-
-
-def saved(console: Console, body: dict[str, Any]) -> str:
-    reply = console.local.request("POST", "/api/interactions", body)
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["id"])
+from tests.support.console import design, no_horizontal_scroll, saved, unique
 
 
 def api_instance(console: Console, design_id: str, instance_id: int) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import BrowserLog, Console, sign_in
-from tests.console.test_accessibility import violations
-from tests.console.test_interactions import design, saved, unique
+from tests.support.console import design, saved, unique, violations
 
 
 @pytest.fixture(scope="module")

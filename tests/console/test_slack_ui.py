@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import BrowserLog, Console, People, sign_in
-from tests.console.test_accessibility import violations
 from tests.e2e.conftest import run_local
 from tests.servers import SlackApp, slack_server
+from tests.support.console import violations
 
 
 @pytest.fixture(scope="module")

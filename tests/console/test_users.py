@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.console.conftest import BrowserLog, Console, sign_in
-from tests.console.test_accessibility import violations
+from tests.support.console import violations
 
 
 def test_an_administrator_issues_copies_and_revokes_a_token(

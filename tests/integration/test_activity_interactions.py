@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's autouse fixture)
+from tests.support.interactions import (
     activate,
     audience,
     create,
@@ -16,10 +18,10 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     instance,
     offer,
     wait_for,
-    wait_until,
-    warehouse,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def _activity_of(admin: Api, design_id: str) -> list[dict[str, Any]]:

@@ -11,98 +11,24 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import pytest
-from moto.ses.models import ses_backends
 from switchyard import declarations as d
 from switchyard.local.runtime import REGION, LocalRuntime
-from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api, Bus
-from tests.integration.test_schedules import runs_triggered_by
 from tests.servers import Webhook, webhook_server
+from tests.support.alerts import LINK, NOBODY, clock, failed_daily, fire, outbox, sent_emails, stop
 from tests.support.config_writes import ConfigWrites
-
-LINK = "http://127.0.0.1:8000/console/workflows/{}"
-NOBODY = {"emails": [], "slack_channels": [], "success_alerts": False}
-
-
-def sent_emails() -> list[Any]:
-    return list(ses_backends["123456789012"][REGION].sent_messages)
-
-
-def outbox(api: Api, workflow_id: str, **filters: str) -> list[dict[str, Any]]:
-    query = "&".join(f"{k}={v}" for k, v in {"workflow_id": workflow_id, "limit": "200", **filters}.items())
-    reply = api.get(f"/api/outbox?{query}")
-    assert reply.status == 200, reply.body
-    return reply.body["items"]  # type: ignore[no-any-return]
+from tests.support.schedules import runs_triggered_by
 
 
 def by_recipient(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(i["kind"], i["recipient"]): i for i in items}
-
-
-@pytest.fixture
-def admin(api: Api, tokens: dict[str, str]) -> Api:
-    return api.as_(tokens["administrator"])
-
-
-@pytest.fixture
-def automated(admin: Api) -> Iterator[Callable[..., dict[str, Any]]]:
-    """Sets automated recipients for a test; nobody receives automated alerts afterwards."""
-
-    def configure(**groups: dict[str, Any]) -> dict[str, Any]:
-        reply = admin.call("PUT", "/api/alerts/automated", {"groups": groups})
-        assert reply.status == 200, reply.body
-        return reply.body  # type: ignore[no-any-return]
-
-    yield configure
-    configure(**{g: NOBODY for g in ("campaigns", "courier_groups", "scheduled_orchestration_groups")})
-
-
-@pytest.fixture
-def slack(deps: Deps) -> Iterator[Webhook]:
-    """A Slack incoming webhook on 127.0.0.1, its URL stored where deployments keep it."""
-    secrets = boto3.client("secretsmanager", region_name=REGION)
-    with webhook_server() as hook:
-        secrets.create_secret(
-            Name=deps.settings.slack_webhook_secret, SecretString=json.dumps({"url": hook.url})
-        )
-        try:
-            yield hook
-        finally:
-            secrets.delete_secret(
-                SecretId=deps.settings.slack_webhook_secret, ForceDeleteWithoutRecovery=True
-            )
-
-
-def clock() -> tuple[SchedulerClock, datetime]:
-    start = datetime.now(UTC)
-    return SchedulerClock(REGION, start_at=start), start
-
-
-def fire(clock: SchedulerClock, at: datetime, prefix: str) -> list[Any]:
-    fired = [f for f in clock.tick(at) if f.name.startswith(prefix)]
-    assert all(f.ok for f in fired), fired
-    return fired
-
-
-def failed_daily(api: Api, bus: Bus) -> dict[str, Any]:
-    run = api.wait_waiting(api.start("daily")["id"])
-    bus.wait_status(run["id"], "failed")
-    return run
-
-
-def stop(api: Api, bus: Bus, *run_ids: str) -> None:
-    """Stop runs and wait until their "stopped" alerts are handled, so the next test starts clean."""
-    for run_id in run_ids:
-        assert api.post(f"/api/workflows/{run_id}/stop").status == 202
-        bus.wait_status(run_id, "stopped")
 
 
 # --- failure: email and Slack, each saying what happened, each linking to the run ---------------

@@ -14,34 +14,9 @@ from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
 from tests.servers import sftp_server, webhook_server
+from tests.support.campaigns import campaign, start, tasks
 
-
-def tasks(workflow: dict) -> dict[str, dict]:
-    return {t["name"]: t for s in workflow["stages"] for t in s["tasks"]}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def customers_built(runtime: Any, tokens: dict[str, str]) -> None:
-    api = Api(runtime, tokens["operator"])
-    api.wait(api.start("crm_web")["id"], "succeeded")
-
-
-def start(api: Api, wtype: str, name: str, mode: str = "production") -> dict[str, Any]:
-    reply = api.post("/api/workflows", {"type": wtype, "name": name, "mode": mode})
-    assert reply.status == 201, reply.body
-    return reply.body  # type: ignore[no-any-return]
-
-
-def campaign(deps: Deps, name: str, destinations: list[str], sql: str | None = None) -> None:
-    deps.config.put(
-        "campaign",
-        name,
-        {
-            "name": name,
-            "audience_sql": sql or "SELECT customer_id, email FROM customers WHERE email IS NOT NULL",
-            "destinations": destinations,
-        },
-    )
+pytestmark = pytest.mark.usefixtures("customers_built")
 
 
 def test_a_campaign_exports_its_audience_as_a_file_in_s3(api: Api, deps: Deps) -> None:

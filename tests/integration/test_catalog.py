@@ -10,16 +10,9 @@ import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401 - warehouse: the tables
-    CATALOG,
-    activate,
-    audience,
-    create,
-    design,
-    offer,
-    warehouse,
-    wf,
-)
+from tests.support.interactions import CATALOG, activate, audience, create, design, offer, wf
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,9 @@ import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_campaigns import campaign, customers_built, start, tasks  # noqa: F401
+from tests.support.campaigns import campaign, start, tasks
+
+pytestmark = pytest.mark.usefixtures("customers_built")
 
 GOOD_BRAZE = {
     "api_key": "0b6b1f2e-1a2b-4c3d-8e9f-0123456789ab",

@@ -37,18 +37,13 @@ from switchyard.local.runtime import REGION, LocalRuntime
 from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
 
-from tests.integration import test_alerts, test_schedules
 from tests.integration.conftest import Api, Bus
-from tests.integration.test_alerts import LINK, clock, failed_daily, fire, outbox, sent_emails, stop
-from tests.integration.test_schedules import create, runs_triggered_by
 from tests.servers import Webhook
+from tests.support.alerts import LINK, clock, failed_daily, fire, outbox, sent_emails, stop
 from tests.support.executions import executions, history
+from tests.support.schedules import create, runs_triggered_by
 
 COURIER = "switchyard-courier"
-# the alert tests' fixtures: the automated recipients (and the administrator who sets them), and
-# Slack as a real HTTP server on 127.0.0.1
-admin, automated, slack = test_alerts.admin, test_alerts.automated, test_alerts.slack
-cleanup = test_schedules.cleanup  # removes the schedules a test created
 
 
 class TooManyRequests(JsonRESTError):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from switchyard.local import rules
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api, Bus
-from tests.integration.test_interactions import (
+from tests.support.interactions import (
     CUSTOMERS,
     activate,
     activities,
@@ -26,9 +27,10 @@ from tests.integration.test_interactions import (
     offer,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 GO = {"type": "wait_for_event", "name": "Go signal"}
 

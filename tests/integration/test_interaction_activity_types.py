@@ -1,7 +1,7 @@
 """Interaction activities: decision offer, wait for event, data process, data transfer.
 
 Every run is fired through the API and executed by the real interaction state machine, over the
-warehouse of ``test_interactions`` (120 customers, 60 in the west, ``score`` = their number).
+warehouse of tests/support/interactions.py (120 customers, 60 in the west, ``score`` = their number).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (
+from tests.support.executions import wait_for_looks
+from tests.support.interactions import (
     CATALOG,
     activate,
     activities,
@@ -27,19 +27,22 @@ from tests.integration.test_interactions import (
     fire,
     instance,
     offer,
+    outputs,
     parquet,
+    read,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
+    waiting,
     wf,
 )
-from tests.support.executions import wait_for_looks
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 SIGNALS = "db/ixsignals/ix_signals.parquet"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def signals(deps: Deps, warehouse: None) -> Iterator[None]:  # noqa: F811
+def signals(deps: Deps, warehouse: None) -> Iterator[None]:
     """A table a wait for event's database count watches: no 'go' signal yet."""
     deps.blobs.put(deps.settings.data_bucket, SIGNALS, parquet("SELECT 's1' AS signal_id, 'wait' AS state"))
     catalog = {
@@ -54,25 +57,6 @@ def signals(deps: Deps, warehouse: None) -> Iterator[None]:  # noqa: F811
     yield
     deps.config.put("warehouse", "catalog", CATALOG)
     deps.blobs.delete(deps.settings.data_bucket, SIGNALS)
-
-
-def outputs(deps: Deps, body: dict[str, Any], name: str) -> dict[str, Any]:
-    """What an activity passed on (its task's outputs in the run)."""
-    run = deps.workflows.get(body["workflow_id"])
-    task = next(t for t in run.all_tasks() if (t.inputs.get("activity") or {}).get("name") == name)
-    return dict(task.outputs or {})
-
-
-def read(deps: Deps, key: str, sql: str = "SELECT * FROM t ORDER BY 1") -> list[tuple[Any, ...]]:
-    body = deps.blobs.get(deps.settings.data_bucket, key)
-    assert body is not None, key
-    path = f"/tmp/ixa-{time.monotonic_ns()}"
-    with open(path, "wb") as fh:
-        fh.write(body)
-    con = duckdb.connect(":memory:")
-    fmt = "read_parquet" if key.endswith(".parquet") else "read_csv_auto"
-    con.execute(f"CREATE VIEW t AS SELECT * FROM {fmt}('{path}')")
-    return con.execute(sql).fetchall()
 
 
 # --- decision offer -------------------------------------------------------------------------------------
@@ -301,10 +285,6 @@ def test_an_export_can_extract_into_a_database_table_rolled_back_with_its_files(
 
 
 # --- wait for event ----------------------------------------------------------------------------------
-
-
-def waiting(deps: Deps, iid: int) -> bool:
-    return bool(deps.interactions.instances.get(iid).events)
 
 
 def test_a_manual_wait_for_event_holds_the_branch_until_its_event_is_posted(

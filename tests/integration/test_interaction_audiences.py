@@ -7,12 +7,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's autouse fixture)
+from tests.support.interactions import (
     CUSTOMERS,
+    act,
     activate,
     activities,
     audience,
+    audiences,
     create,
     design,
     fire,
@@ -20,23 +24,16 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     offer,
     wait_for,
     wait_until,
-    warehouse,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 HALF = CUSTOMERS // 2
 
 
 def east() -> dict[str, Any]:
     return audience("East", rules=[{"column": "region", "operator": "=", "value": "east"}])
-
-
-def act(api: Api, design_id: str, iid: int, name: str, action: str) -> Any:
-    return api.post(wf(design_id, f"instances/{iid}/audiences/{name}/{action}"))
-
-
-def audiences(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {a["audience"]: a for a in body["audiences"]}
 
 
 def history_of(api: Api, design_id: str, iid: int, activity: str) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (
+from tests.servers import Sftp, sftp_server
+from tests.support.interactions import (
     CATALOG,
     activate,
     activities,
@@ -26,10 +27,10 @@ from tests.integration.test_interactions import (
     offer,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
-from tests.servers import Sftp, sftp_server
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 NAMES = ["actionExport.txt", "actionExport.txt_summary.xml", "actionExport_sample"]
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interaction_activity_types import read
-from tests.integration.test_interactions import (
-    activate,
-    audience,
-    create,
-    design,
-    fire,
-    parquet,
-    wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
-    wf,
-)
+from tests.support.interactions import activate, audience, create, design, fire, parquet, read, wait_for, wf
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 BEFORE = [("c0000", "p0@example.com", "west"), ("zz1", "z1@example.com", "north"), ("zz2", None, "north")]
 

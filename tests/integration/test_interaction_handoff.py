@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixture (live) imported from test_interaction_interactive
 """Interactive audiences over many executions: past ``SWITCHYARD_HANDOFF_EVENTS`` (estimated
 history events of the current execution), an instance whose interactive audiences are between
 cycles carries on in a new execution of the interaction machine, exactly where the last one
@@ -21,14 +20,8 @@ from switchyard.local.runtime import REGION
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interaction_interactive import (  # noqa: F401  (fixtures)
-    between_cycles,
-    history_ids,
-    interactive,
-    live,
-    west,
-)
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
+from tests.support.executions import all_events, executions, history_events
+from tests.support.interactions import (
     activate,
     activities,
     audience,
@@ -39,10 +32,12 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     offer,
     wait_for,
     wait_until,
-    warehouse,
     wf,
 )
-from tests.support.executions import all_events, executions, history_events
+from tests.support.interactive import between_cycles, history_ids, interactive, west
+from tests.support.pgp import folder, key_pair
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 THRESHOLD = 100  # about one cycle and a few looks at the next one per execution
 
@@ -220,7 +215,6 @@ def test_a_paused_instance_hands_over_and_stays_paused(
 def test_a_failure_in_a_later_execution_is_resolved_there_and_the_cycles_go_on(
     api: Api, deps: Deps, live: Any, clock: Any, low_threshold: int
 ) -> None:
-    from tests.integration.test_interaction_pgp_export import folder, key_pair
 
     # Given a production interactive audience of three cycles whose export encrypts for a partner
     name, _ = key_pair(deps)

@@ -7,7 +7,6 @@ and add warehouse records between cycles; they watch the instance through the AP
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,83 +14,24 @@ import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
-    CATALOG,
+from tests.support.executions import wait_all_ended, wait_for_looks
+from tests.support.interactions import (
+    act,
     activate,
     activities,
+    audiences,
     create,
     design,
     fire,
     instance,
     offer,
-    parquet,
     wait_for,
     wait_until,
-    warehouse,
     wf,
 )
-from tests.support.executions import wait_all_ended, wait_for_looks
+from tests.support.interactive import between_cycles, history_ids, interactive, west
 
-TABLE = "domain/ix_live/data.parquet"
-
-
-def live_records(n: int) -> bytes:
-    """``n`` customers l0000..; the even ones are in the west."""
-    return parquet(
-        f"SELECT 'l' || lpad(i::VARCHAR, 4, '0') AS customer_id, 'l' || i || '@example.com' AS email, "
-        f"CASE WHEN i % 2 = 0 THEN 'west' ELSE 'east' END AS region FROM range({n}) t(i)"
-    )
-
-
-@pytest.fixture
-def live(deps: Deps) -> Iterator[Any]:
-    """A warehouse table the test grows between cycles (``live(n)``: it holds n customers)."""
-    bucket = deps.settings.data_bucket
-    levels = {**CATALOG["resolution_levels"], "ix_live": {"table": "ix_live", "key": "customer_id"}}  # type: ignore[dict-item]
-    deps.config.put("warehouse", "catalog", {**CATALOG, "resolution_levels": levels})
-
-    def put(n: int) -> None:
-        deps.blobs.put(bucket, TABLE, live_records(n))
-
-    put(10)
-    yield put
-    deps.blobs.delete(bucket, TABLE)
-    deps.config.put("warehouse", "catalog", CATALOG)
-
-
-def interactive(name: str = "Live west", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "interactive_audience",
-        "name": name,
-        "resolution_level": "ix_live",
-        "rules": [{"column": "region", "operator": "=", "value": "west"}],
-        "columns": ["email", "region"],
-        "frequency_minutes": 15,
-        **extra,
-    }
-
-
-def between_cycles(api: Api, design_id: str, instance_id: int, cycles: int) -> dict[str, Any]:
-    """Wait until the interactive audience has run ``cycles`` cycles and its branch is done
-    with the last one (it shows Waiting Next Trigger)."""
-    found: dict[str, Any] = {}
-
-    def check() -> bool:
-        body = instance(api, design_id, instance_id)
-        head = activities(body).get("Live west") or {}  # none until the run lays them out
-        found.update(body)
-        return head.get("status") == "Waiting Next Trigger" and len(head["cycles"]) == cycles
-
-    wait_until(check)
-    return found
-
-
-def history_ids(deps: Deps, instance_id: int, space: str = "sandbox") -> list[str]:
-    return sorted(deps.interactions.history.record_ids(space, instance_id, "Spring offer"))
-
-
-def west(n: int) -> list[str]:
-    return [f"l{i:04d}" for i in range(n) if i % 2 == 0]
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def test_each_cycle_targets_only_new_records_and_counts_add_up(
@@ -195,7 +135,6 @@ def test_run_until_ends_the_branch_and_the_design_is_checked(api: Api, live: Any
 def test_pause_holds_the_next_cycle_rewind_replays_from_the_first_and_rollback_removes_every_cycle(
     api: Api, deps: Deps, live: Any, clock: Any, tokens: dict[str, str]
 ) -> None:
-    from tests.integration.test_interaction_audiences import act, audiences
 
     # Given a production interactive audience that has run its first cycle
     d = create(api, design([interactive(), offer()]))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's autouse fixture)
+from tests.support.interactions import (
     CUSTOMERS,
     activate,
     audience,
@@ -15,9 +17,10 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     fire,
     offer,
     wait_for,
-    warehouse,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def east() -> dict[str, Any]:

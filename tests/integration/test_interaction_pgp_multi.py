@@ -19,8 +19,8 @@ import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interaction_pgp_export import decrypt, folder, key_pair, problems
-from tests.integration.test_interactions import (
+from tests.pgp_fixtures import PROTECTED_FINGERPRINT, PROTECTED_KEY, PROTECTED_PASSPHRASE
+from tests.support.interactions import (
     CATALOG,
     activate,
     activities,
@@ -31,10 +31,11 @@ from tests.integration.test_interactions import (
     offer,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
     wf,
 )
-from tests.pgp_fixtures import PROTECTED_FINGERPRINT, PROTECTED_KEY, PROTECTED_PASSPHRASE
+from tests.support.pgp import decrypt, folder, key_pair, problems
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def signing_key(

@@ -19,7 +19,7 @@ from switchyard.services.deps import Deps
 from switchyard.services.interactions import runs as interaction_runs
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the module's tables)
+from tests.support.interactions import (
     activate,
     activities,
     audience,
@@ -30,9 +30,10 @@ from tests.integration.test_interactions import (  # noqa: F401  (warehouse: the
     offer,
     wait_for,
     wait_until,
-    warehouse,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 class Holds:

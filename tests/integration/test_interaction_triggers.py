@@ -9,67 +9,32 @@ finds the table missing. Schedules are EventBridge Scheduler schedules (emulated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from switchyard import declarations as decl
 from switchyard.domain.interactions.triggers import RETRY_LADDER
 from switchyard.local.runtime import REGION
-from switchyard.local.scheduler import Fired, SchedulerClock
+from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
 from switchyard.services.interactions.retries import retry_schedule_name
 from switchyard.services.interactions.schedules import trigger_schedule_name
 
 from tests.integration.conftest import Api
-from tests.integration.test_interactions import (
-    CATALOG,
+from tests.support.interaction_triggers import TABLE_KEY, customers, recurring_design, shown, tick, wait_shown
+from tests.support.interactions import (
     activate,
     audience,
     create,
     design,
     offer,
-    parquet,
     wait_for,
-    warehouse,  # noqa: F401 - the module's warehouse (ix_customers and the catalog)
     wf,
 )
 
-TABLE_KEY = "domain/ixr_customers/data.parquet"
+pytestmark = pytest.mark.usefixtures("warehouse")
+
 GROUP = decl.interaction_schedule_group("default")
-
-
-@pytest.fixture(scope="module")
-def retry_table(deps: Deps, warehouse: None) -> Iterator[bytes]:  # noqa: F811
-    """A second customer table with its own resolution level, which tests take away and put back."""
-    bucket = deps.settings.data_bucket
-    data = deps.blobs.get(bucket, "domain/ix_customers/data.parquet")
-    assert data is not None
-    deps.blobs.put(bucket, TABLE_KEY, data)
-    levels = {
-        **CATALOG["resolution_levels"],
-        "ixr_customer": {"table": "ixr_customers", "key": "customer_id"},
-    }
-    deps.config.put("warehouse", "catalog", {**CATALOG, "resolution_levels": levels})
-    yield data
-    deps.config.put("warehouse", "catalog", CATALOG)
-
-
-def recurring_design(**trigger: Any) -> dict[str, Any]:
-    body = design([audience(resolution_level="ixr_customer"), offer()])
-    body["workflows"][0]["trigger"] = {"kind": "recurring", "expression": "cron(0 9 * * ? *)", **trigger}
-    return body
-
-
-def shown(api: Api, design_id: str) -> dict[str, Any]:
-    return api.get(f"/api/interactions/{design_id}").body["workflows"][0]  # type: ignore[no-any-return]
-
-
-def tick(clock: SchedulerClock, at: datetime, name: str) -> list[Fired]:
-    fired = [f for f in clock.tick(at) if f.name == name]
-    assert all(f.ok for f in fired), fired
-    return fired
 
 
 def at_expression(when: datetime) -> str:
@@ -205,24 +170,6 @@ def test_deactivating_cancels_the_retries_and_a_manual_fire_answers_with_the_err
 
 
 # --- recurring: create = single workflow instance ---------------------------------------------------
-
-
-def customers(n: int) -> bytes:
-    """``n`` customers c0000.. (the even ones in the west); a bigger table keeps the smaller's ids."""
-    return parquet(
-        f"SELECT 'c' || lpad(i::VARCHAR, 4, '0') AS customer_id, 'p' || i || '@example.com' AS email, "
-        f"CASE WHEN i % 2 = 0 THEN 'west' ELSE 'east' END AS region, i AS score FROM range({n}) t(i)"
-    )
-
-
-def wait_shown(api: Api, design_id: str, field: str, timeout: float = 30) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not (workflow := shown(api, design_id))[field]:
-        assert time.monotonic() < deadline, f"{field} never set: {workflow}"
-        time.sleep(0.1)
-    return workflow
 
 
 def test_a_single_instance_recurring_workflow_reruns_one_instance_until_its_maximum_target_limit(

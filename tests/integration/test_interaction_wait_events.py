@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
-from tests.integration.test_interaction_activity_types import outputs, waiting
-from tests.integration.test_interactions import (
+from tests.support.interactions import (
     activate,
     activities,
     audience,
@@ -20,21 +20,19 @@ from tests.integration.test_interactions import (
     fire,
     instance,
     offer,
+    outputs,
+    still_waiting,
     wait_for,
     wait_until,
-    warehouse,  # noqa: F401 - the module's warehouse (autouse)
+    waiting,
     wf,
 )
+
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 
 def event_path(design_id: str, iid: int, name: str) -> str:
     return wf(design_id, f"instances/{iid}/activities/{name.replace(' ', '%20')}/event")
-
-
-def still_waiting(deps: Deps, iid: int) -> bool:
-    """The wait for event has not had its event (nothing was recorded)."""
-    states = deps.interactions.instances.get(iid).events.values()
-    return bool(states) and not any(s.get("at") or s.get("payload") for s in states)
 
 
 def test_a_manual_events_payload_is_in_the_activitys_outputs_and_passed_on(api: Api, deps: Deps) -> None:

@@ -1,147 +1,40 @@
 """Interactions: designs validated against the warehouse, workflows run by the real state machine.
 
-The warehouse here is two Parquet tables this module writes (``ix_customers``, ``ix_orders``)
-and the catalog settings that describe them; every run goes through the API and the engine.
+The warehouse here is two Parquet tables (``ix_customers``, ``ix_orders``) and the catalog settings
+that describe them, written by the ``warehouse`` fixture (tests/support/interactions.py has the
+helpers the interaction modules share); every run goes through the API and the engine.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
-import duckdb
 import pytest
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api
+from tests.support.interactions import (
+    CATALOG,
+    CUSTOMERS,
+    activate,
+    activities,
+    audience,
+    create,
+    design,
+    fire,
+    instance,
+    offer,
+    wait_for,
+    wait_until,
+    wf,
+)
 
-CUSTOMERS = 120  # 60 of them in the "west" region
-CATALOG = {
-    "resolution_levels": {
-        "ix_customer": {"table": "ix_customers", "key": "customer_id"},
-        "ix_order": {"table": "ix_orders", "key": "order_id"},
-    },
-    "primary_keys": {"ix_customers": ["customer_id"]},
-    "joins": [{"from": "ix_customers", "left": "customer_id", "to": "ix_orders", "right": "customer_id"}],
-    "offer_history_meta": {"campaign": "string", "cost": "number", "send_date": "date"},
-    "channels": ["email", "direct_mail", "vip_sms"],
-    "export_templates": {"mailing": {"columns": ["customer_id", "email", "region"]}},
-    "restricted": {
-        "channels": {"vip_sms": ["administrator"]},
-        "audiences": {"Board members": ["administrator"]},
-    },
-}
-
-
-def parquet(sql: str) -> bytes:
-    con = duckdb.connect(":memory:")
-    path = f"/tmp/ix-{time.monotonic_ns()}.parquet"
-    con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-    with open(path, "rb") as fh:
-        return fh.read()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warehouse(deps: Deps) -> Iterator[None]:
-    bucket = deps.settings.data_bucket
-    deps.blobs.put(
-        bucket,
-        "domain/ix_customers/data.parquet",
-        parquet(
-            f"SELECT 'c' || lpad(i::VARCHAR, 4, '0') AS customer_id, 'p' || i || '@example.com' AS email, "
-            f"CASE WHEN i % 2 = 0 THEN 'west' ELSE 'east' END AS region, i AS score "
-            f"FROM range({CUSTOMERS}) t(i)"
-        ),
-    )
-    deps.blobs.put(
-        bucket,
-        "domain/ix_orders/data.parquet",
-        parquet(
-            "SELECT 'o' || i AS order_id, 'c' || lpad((i % 30)::VARCHAR, 4, '0') AS customer_id, "
-            "i * 10 AS amount FROM range(90) t(i)"
-        ),
-    )
-    deps.config.put("warehouse", "catalog", CATALOG)
-    yield
-
-
-def audience(name: str = "West", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "batch_audience",
-        "name": name,
-        "resolution_level": "ix_customer",
-        "rules": [{"column": "region", "operator": "=", "value": "west"}],
-        "columns": ["email", "region"],
-        **extra,
-    }
-
-
-def offer(name: str = "Spring offer", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "offer",
-        "name": name,
-        "offer_code": "SPRING24",
-        "channel": "email",
-        "metadata": {"campaign": "spring", "cost": 0.12},
-        **extra,
-    }
-
-
-def design(*branches: list[dict[str, Any]], key: str = "main", **workflow: Any) -> dict[str, Any]:
-    return {
-        "name": f"Spring {time.monotonic_ns()}",
-        "workflows": [{"key": key, "name": "Main", "branches": list(branches), **workflow}],
-    }
-
-
-def create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    reply = api.post("/api/interactions", body)
-    assert reply.status == 201, reply.body
-    return reply.body  # type: ignore[no-any-return]
-
-
-def wf(design_id: str, action: str = "", key: str = "main") -> str:
-    return f"/api/interactions/{design_id}/workflows/{key}" + (f"/{action}" if action else "")
-
-
-def activate(api: Api, design_id: str, mode: str = "test", key: str = "main") -> None:
-    reply = api.post(wf(design_id, "activate", key), {"mode": mode})
-    assert reply.status == 200, reply.body
-
-
-def fire(api: Api, design_id: str, key: str = "main") -> dict[str, Any]:
-    reply = api.post(wf(design_id, "fire", key))
-    assert reply.status == 202, reply.body
-    return reply.body  # type: ignore[no-any-return]
-
-
-def instance(api: Api, design_id: str, instance_id: int, key: str = "main") -> dict[str, Any]:
-    reply = api.get(wf(design_id, f"instances/{instance_id}", key))
-    assert reply.status == 200, reply.body
-    return reply.body  # type: ignore[no-any-return]
-
-
-def wait_for(
-    api: Api, design_id: str, instance_id: int, *statuses: str, timeout: float = 60
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = instance(api, design_id, instance_id)
-        if body["status"] in statuses:
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"instance stayed {body['status']}, wanted {statuses}: {body}")
-        time.sleep(0.1)
-
-
-def activities(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {a["name"]: a for a in body["activities"]}
-
+pytestmark = pytest.mark.usefixtures("warehouse")
 
 # --- runs --------------------------------------------------------------------------------------------
 
@@ -259,14 +152,6 @@ def test_pause_holds_the_next_activity_while_a_delay_keeps_counting_then_play_fi
     assert played.status == 202 and played.body["status"] == "Resume Play Requested"
     done = wait_for(api, d["id"], iid, "Test Completed", "Test Failed")
     assert activities(done)["Spring offer"]["count"] == 60
-
-
-def wait_until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        time.sleep(0.1)
 
 
 def test_a_batch_limit_pauses_the_workflow_with_the_documented_message(api: Api) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from switchyard.local.runtime import REGION, LocalRuntime
 from switchyard.local.scheduler import SchedulerClock
 
 from tests.integration.conftest import Api, Bus
+from tests.support.schedules import create, runs_triggered_by
 
 GROUP = d.schedule_group("default")
 
@@ -25,35 +25,6 @@ GROUP = d.schedule_group("default")
 @pytest.fixture
 def scheduler() -> Any:
     return boto3.client("scheduler", region_name=REGION)
-
-
-@pytest.fixture
-def cleanup(api: Api, tokens: dict[str, str]) -> Iterator[list[str]]:
-    """Names of schedules a test creates; removed afterwards so other tests' clocks never see them."""
-    names: list[str] = []
-    yield names
-    admin = api.as_(tokens["administrator"])
-    for name in names:
-        admin.call("DELETE", f"/api/schedules/{name}")
-
-
-def create(api: Api, cleanup: list[str], **body: Any) -> dict[str, Any]:
-    reply = api.post("/api/schedules", body)
-    assert reply.status == 201, reply.body
-    cleanup.append(body["name"])
-    return reply.body  # type: ignore[no-any-return]
-
-
-def runs_triggered_by(api: Api, **trigger: str) -> list[dict[str, Any]]:
-    """Automated runs whose recorded trigger has these fields."""
-    found = []
-    for item in api.get("/api/workflows?started_by=automated&limit=200").body["items"]:
-        run = api.get(f"/api/workflows/{item['id']}").body
-        first = run["history"][0]["detail"] if run["history"] else {}  # runs other tests wrote directly
-        recorded = first.get("trigger") or {}
-        if all(recorded.get(k) == v for k, v in trigger.items()):
-            found.append(run)
-    return found
 
 
 def now() -> datetime:

@@ -6,6 +6,7 @@ import pytest
 from pytest_socket import disable_socket
 
 from tests.fakes import MemoryBlobStore, MemoryConfig
+from tests.support.activities import BUCKET, parquet
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +22,16 @@ def blobs() -> MemoryBlobStore:
 @pytest.fixture
 def config() -> MemoryConfig:
     return MemoryConfig()
+
+
+@pytest.fixture
+def people(blobs: MemoryBlobStore) -> MemoryBlobStore:
+    """The blobs, holding the ``people`` table (25 people c0..c24 with a score and an email)."""
+    blobs.put(
+        BUCKET,
+        "domain/people/data.parquet",
+        parquet(
+            "SELECT 'c' || i AS customer_id, i AS score, 'p' || i || '@x.org' AS email FROM range(25) t(i)"
+        ),
+    )
+    return blobs

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime
-from typing import Any
 
-import duckdb
 import pytest
 from switchyard.domain.interactions.activities import BatchAudience, Export, Offer
 from switchyard.domain.interactions.design import plan_interaction, structural_problems
-from switchyard.domain.interactions.instances import Space, format_count
+from switchyard.domain.interactions.instances import format_count
 from switchyard.domain.task_errors import UnauthorisedChannelError
 from switchyard.tasks.interactions.audiences import (
     audience_sql,
@@ -18,58 +15,10 @@ from switchyard.tasks.interactions.audiences import (
     run_batch_audience,
     run_offer,
 )
-from switchyard.tasks.interactions.context import ActivityContext
 from switchyard.tasks.interactions.exports import run_export
 
-from tests.fakes import MemoryBlobStore, MemoryInstances, MemoryOfferHistory
-
-BUCKET = "data"
-CATALOG = {
-    "resolution_levels": {"customer": {"table": "people", "key": "customer_id"}},
-    "channels": ["email"],
-}
-
-
-def parquet(sql: str) -> bytes:
-    with tempfile.NamedTemporaryFile(suffix=".parquet") as fh:
-        duckdb.connect().execute(f"COPY ({sql}) TO '{fh.name}' (FORMAT parquet)")
-        return open(fh.name, "rb").read()
-
-
-def context(
-    blobs: MemoryBlobStore, mode: str = "production", chunk: int = 10_000, **over: Any
-) -> ActivityContext:
-    fields: dict[str, Any] = {
-        "blobs": blobs,
-        "bucket": BUCKET,
-        "history": MemoryOfferHistory(),
-        "instances": MemoryInstances(),
-        "catalog": CATALOG,
-        "instance_id": 7,
-        "design_id": "d1",
-        "workflow_key": "main",
-        "mode": mode,
-        "space": Space.SANDBOX if mode == "test" else Space.PRODUCTION,
-        "insert_batch_limit": chunk,
-        "create_files_in_test_mode": False,
-        "exclude_instances": [],
-        "history_activities": ["Offer"],
-        "now": datetime(2026, 12, 5, tzinfo=UTC),
-        **over,
-    }
-    return ActivityContext(**fields)
-
-
-@pytest.fixture
-def people(blobs: MemoryBlobStore) -> MemoryBlobStore:
-    blobs.put(
-        BUCKET,
-        "domain/people/data.parquet",
-        parquet(
-            "SELECT 'c' || i AS customer_id, i AS score, 'p' || i || '@x.org' AS email FROM range(25) t(i)"
-        ),
-    )
-    return blobs
+from tests.fakes import MemoryBlobStore, MemoryOfferHistory
+from tests.support.activities import BUCKET, context
 
 
 def test_results_bubbles_are_abbreviated() -> None:

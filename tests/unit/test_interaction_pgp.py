@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pysequoia
 import pytest
 from switchyard.domain.interactions.activities import Export
 from switchyard.domain.task_errors import PgpKeyError
-from switchyard.tasks.interactions.audiences import run_batch_audience
 from switchyard.tasks.interactions.exports import run_export, unique_names
 from switchyard.tasks.pgp import KeyProblem, load_recipient
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore
-from tests.unit.test_interaction_activities import BUCKET, context
-from tests.unit.test_interaction_activities import people as _people  # noqa: F401 - a fixture
+from tests.support.activities import BUCKET, context, everyone
 
 SECRET = pysequoia.Tsk.generate("Acme <acme@example.com>")
 PUBLIC = str(SECRET.extract_certificate())
@@ -76,19 +72,12 @@ def test_encrypted_names_skip_plain_and_encrypted_files_already_there(blobs: Mem
     assert unique_names(blobs, BUCKET, "out")[0] == "out/actionExport_2.txt"
 
 
-def _audience(blobs: MemoryBlobStore, **over: Any) -> dict[str, Any]:
-    from switchyard.domain.interactions.activities import BatchAudience
-
-    a = BatchAudience.model_validate({"type": "batch_audience", "name": "All", "columns": ["email"]})
-    return run_batch_audience(a, context(blobs, **over), {})
-
-
-@pytest.mark.usefixtures("_people")  # the blobs hold the people table
+@pytest.mark.usefixtures("people")  # the blobs hold the people table
 def test_an_encrypted_export_writes_ciphertext_only_and_says_so_in_the_summary(
     blobs: MemoryBlobStore, secrets: MemorySecretStore
 ) -> None:
     people = blobs
-    selected = _audience(people)
+    selected = everyone(people)
     export = Export.model_validate({"type": "export", "name": "E", "folder": "out", "pgp_key": "acme"})
     out = run_export(export, context(people, secrets=secrets), selected)
     assert out["files"] == [
@@ -108,7 +97,7 @@ def test_an_encrypted_export_writes_ciphertext_only_and_says_so_in_the_summary(
     assert "<File>actionExport.txt.pgp</File><Encryption><Method>PGP</Method><Key>acme</Key>" in summary
 
 
-@pytest.mark.usefixtures("_people")
+@pytest.mark.usefixtures("people")
 def test_a_template_key_applies_unless_the_export_names_its_own(
     blobs: MemoryBlobStore, secrets: MemorySecretStore
 ) -> None:
@@ -117,7 +106,7 @@ def test_a_template_key_applies_unless_the_export_names_its_own(
         "resolution_levels": {"customer": {"table": "people", "key": "customer_id"}},
         "export_templates": {"t": {"columns": ["customer_id"], "pgp_key": "nobody"}},
     }
-    selected = _audience(people)
+    selected = everyone(people)
     from_template = Export.model_validate({"type": "export", "name": "E", "folder": "a", "template": "t"})
     with pytest.raises(PgpKeyError) as raised:
         run_export(from_template, context(people, secrets=secrets, catalog=catalog), selected)

@@ -20,9 +20,7 @@ from switchyard.tasks.pgp import KeyProblem, key_names, load_signer
 
 from tests.fakes import MemoryBlobStore, MemorySecretStore
 from tests.pgp_fixtures import PROTECTED_FINGERPRINT, PROTECTED_KEY, PROTECTED_PASSPHRASE
-from tests.unit.test_interaction_activities import BUCKET, context
-from tests.unit.test_interaction_activities import people as _people  # noqa: F401 - a fixture
-from tests.unit.test_interaction_pgp import _audience
+from tests.support.activities import BUCKET, context, everyone
 
 ACME = pysequoia.Tsk.generate("Acme <acme@example.com>")
 AUDIT = pysequoia.Tsk.generate("Audit <audit@example.com>")
@@ -187,11 +185,11 @@ def test_a_catalog_templates_keys_are_checked_at_their_paths(secrets: MemorySecr
     ]
 
 
-@pytest.mark.usefixtures("_people")
+@pytest.mark.usefixtures("people")
 def test_an_export_for_two_recipients_signed_writes_what_each_decrypts_and_says_who_signed(
     blobs: MemoryBlobStore, secrets: MemorySecretStore
 ) -> None:
-    selected = _audience(blobs)
+    selected = everyone(blobs)
     export = Export.model_validate(
         {"type": "export", "name": "E", "folder": "out", "pgp_key": ["acme", "audit"], "pgp_sign_key": "ours"}
     )
@@ -215,11 +213,11 @@ def test_an_export_for_two_recipients_signed_writes_what_each_decrypts_and_says_
         assert [str(s.certificate).upper() for s in found.valid_sigs] == [fingerprint(OURS)]
 
 
-@pytest.mark.usefixtures("_people")
+@pytest.mark.usefixtures("people")
 def test_a_signing_key_without_recipients_or_that_cannot_sign_writes_nothing(
     blobs: MemoryBlobStore, secrets: MemorySecretStore
 ) -> None:
-    selected = _audience(blobs)
+    selected = everyone(blobs)
     alone = Export.model_validate({"type": "export", "name": "E", "folder": "a", "pgp_sign_key": "ours"})
     with pytest.raises(PgpKeyError) as raised:
         run_export(alone, context(blobs, secrets=secrets), selected)
