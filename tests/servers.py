@@ -30,9 +30,12 @@ class Webhook:
     release: threading.Event = field(default_factory=threading.Event)
     # set when a request has arrived (and, when held, is being held)
     arrived: threading.Event = field(default_factory=threading.Event)
+    # what every request held answers once released (None: the script's next status, then 200)
+    held_status: int | None = None
 
     def hold(self) -> None:
         self.held = True
+        self.held_status = None
         self.release.clear()
         self.arrived.clear()
 
@@ -45,10 +48,13 @@ def webhook_server() -> Iterator[Webhook]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.arrived.set()
+            status: int | None = None
             if state.held:
                 # bounded, so a test that fails before releasing cannot hang the server
                 state.release.wait(timeout=120)
-            status = state.script.pop(0) if state.script else 200
+                status = state.held_status
+            if status is None:
+                status = state.script.pop(0) if state.script else 200
             if status == 200:
                 state.received.append(json.loads(body))
                 state.headers.append(dict(self.headers.items()))
