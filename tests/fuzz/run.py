@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,11 +34,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, token: str) -> tuple[subprocess.Popen[str], list[str]]:
+def start_server(port: int, token: str, state: Path) -> tuple[subprocess.Popen[str], list[str]]:
     env = {
         **os.environ,
         "SWITCHYARD_PORT": str(port),
         "SWITCHYARD_LOCAL_TOKEN": token,
+        # a folder of its own: never the `make run` state in .switchyard/ (nor its lock)
+        "SWITCHYARD_STATE_DIR": str(state),
         "PYTHONUNBUFFERED": "1",
     }
     proc = subprocess.Popen(
@@ -78,7 +81,8 @@ def main() -> int:
 
     port = free_port()
     token = "fuzz-" + os.urandom(8).hex()
-    server, _ = start_server(port, token)
+    state = tempfile.TemporaryDirectory(prefix="switchyard-fuzz-")
+    server, _ = start_server(port, token, Path(state.name) / "state")
     REPORTS.mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
@@ -110,6 +114,8 @@ def main() -> int:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        state.cleanup()
 
 
 if __name__ == "__main__":

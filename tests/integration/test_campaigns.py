@@ -6,6 +6,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,6 @@ def test_a_destination_that_takes_one_send_at_a_time_makes_the_next_run_wait(api
     assert one["status"] == two["status"] == "succeeded"
     first_send = tasks(one)["Send: ads to ad_platform"]
     second_send = tasks(two)["Send: ads to ad_platform"]
-    assert second_send["started_at"] >= first_send["ended_at"]
+    assert datetime.fromisoformat(second_send["started_at"]) >= datetime.fromisoformat(first_send["ended_at"])
     assert second_send["status"] == "warning"
     assert len(hook.received) == 2

@@ -50,9 +50,11 @@ def test_a_courier_group_pulls_files_stitches_and_builds_customers(api: Api, dep
     # most web sign-ups reuse CRM emails: fewer customers than records
     assert t["Customer 360"]["outputs"]["customers"] == t["Stitch"]["outputs"]["customers"] < 320
     for task in t.values():
-        assert task["started_at"] <= task["ended_at"]
-    assert t["Courier: web"]["started_at"] >= t["Courier: crm"]["ended_at"]
-    assert t["Stitch"]["started_at"] >= t["Courier: web"]["ended_at"]
+        # (as times: "…21Z" and "…21.199000Z" are the same second, whole and not)
+        assert datetime.fromisoformat(task["started_at"]) <= datetime.fromisoformat(task["ended_at"])
+    at = datetime.fromisoformat
+    assert at(t["Courier: web"]["started_at"]) >= at(t["Courier: crm"]["ended_at"])
+    assert at(t["Stitch"]["started_at"]) >= at(t["Courier: web"]["ended_at"])
     assert run["duration_seconds"] > 0
     # And the files are real Parquet objects in S3
     assert parquet_rows(deps, "domain/crm_contacts/data.parquet") == 200
@@ -211,7 +213,7 @@ def test_stopping_a_running_run_starts_no_new_task(api: Api) -> None:
     assert any(task["status"] == "pending" for task in t.values()), "the run was stopped before its end"
     for task in t.values():
         if task["started_at"]:
-            assert task["started_at"] <= stop_at
+            assert datetime.fromisoformat(task["started_at"]) <= datetime.fromisoformat(stop_at)
         assert task["status"] in ("succeeded", "stopped", "pending")
     assert done["ended_at"] is not None
     assert [h["event"] for h in done["history"]] == ["started", "stop_requested"]

@@ -40,7 +40,7 @@ from switchyard.services.deps import Deps
 from tests.integration.conftest import Api, Bus
 from tests.servers import Webhook
 from tests.support.alerts import LINK, clock, failed_daily, fire, outbox, sent_emails, stop
-from tests.support.executions import executions, history
+from tests.support.executions import executions, history, wait_until
 from tests.support.schedules import create, runs_triggered_by
 
 COURIER = "switchyard-courier"
@@ -195,7 +195,15 @@ def test_a_task_lambda_that_raises_fails_the_task_and_retry_resolves_it(
     assert done["status"] == "succeeded", done
     assert tasks(done)["Courier: crm"]["attempts"] == 2
     assert tasks(done)["Courier: crm"]["outputs"]["rows"] == 200
-    assert [e["status"] for e in executions(deps, run["id"], "courier_group")] == ["SUCCEEDED"]
+    # (the run is recorded succeeded by the machine's last task; its execution ends just after)
+    ended = wait_until(
+        lambda: (
+            (found := executions(deps, run["id"], "courier_group"))
+            and all(e["status"] != "RUNNING" for e in found)
+            and found
+        )
+    )
+    assert [e["status"] for e in ended] == ["SUCCEEDED"]
 
 
 def test_a_task_that_does_not_answer_fails_states_timeout_and_retry_resolves_it(

@@ -217,6 +217,9 @@ export async function render(main, { id, key, n }, session) {
     if (a.type !== "wait_for_event" || a.status !== "Waiting For Trigger" || FINAL.has(instance.status)) return false;
     if (!session.features.activityEvents || !can("manage_interactions")) return false;
     if (previous && !/Completed$/.test(previous.status || "")) return false;
+    // the branch is there once the activity has first asked for its event (before that, or once
+    // an event came, the API answers 409 activity_not_waiting)
+    if (!a.event || !a.event.waiting_since || a.event.at) return false;
     const defined = (workflow().branches || []).flat().find((x) => x.name === a.name);
     const trigger = (a.event && a.event.trigger) || (defined && defined.trigger) || "manual";
     if (trigger === "manual") return "manual";
