@@ -13,7 +13,7 @@ import boto3
 import pytest
 from switchyard import declarations as d
 from switchyard.local import rules
-from switchyard.local.http import invoke_api
+from switchyard.local.apigateway import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import Deps, get_deps
