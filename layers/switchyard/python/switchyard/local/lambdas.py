@@ -224,8 +224,9 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
     emulated AWS call is serialized by one lock, except Lambda invocations: a handler runs
     outside the lock and makes its own calls, as on AWS.
     """
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.core.botocore_stubber import BotocoreStubber
+    from moto.core.botocore_stubber import BotocoreStubber  # lazy: as above
 
     original = LambdaSimpleBackend.invoke
     original_call = BotocoreStubber.__call__
@@ -249,6 +250,7 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
     # moto's interpreter sets an execution's environment in the execution's own thread: a
     # StopExecution that arrives just after StartExecution (a run stopped as it carries on in a
     # new execution) found none and raised. As on AWS, a just-started execution can be stopped.
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_stop = ExecutionWorker.stop
@@ -260,7 +262,7 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
         original_stop(self, stop_date=stop_date, error=error, cause=cause)
 
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
-    from switchyard.local import dynamodb
+    from switchyard.local import dynamodb  # lazy: it imports moto (see above)
 
     undo = [
         _reuse_interpreter_clients(),
@@ -284,6 +286,7 @@ def _reuse_interpreter_clients() -> Callable[[], None]:
     service model and endpoint rules each time: about 10 ms, a third of a task's overhead when
     measured). Build one per region and service, and reuse it: botocore clients are safe to share
     between threads, and the client's options (no retries, no validation) stay moto's."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     original = lambda_eval_utils.boto_client_for
@@ -314,8 +317,9 @@ def _parse_each_definition_once() -> Callable[[], None]:
     build the evaluation components from it afresh each time, as moto does after parsing: the
     components hold an execution's state, the tree is only read. A definition that does not
     parse is not cached, so it raises the same error every time."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.parse import asl_parser
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # lazy: as above
 
     parser = asl_parser.AmazonStateLanguageParser
     original = parser.__dict__["parse"]
@@ -344,8 +348,9 @@ def _parse_each_json_path_once() -> Callable[[], None]:
     ResultPath) with jsonpath-ng at every evaluation, and jsonpath-ng builds its parser tables
     anew for each parse (about a tenth of the interpreter's CPU when measured). Keep each parsed
     path: a parsed path is only read when it finds or updates values."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.component.common.path import result_path
-    from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.parser.asl.utils import json_path  # lazy: as above
 
     originals = {module: module.parse for module in (json_path, result_path)}
     for module, parse in originals.items():
