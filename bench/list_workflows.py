@@ -21,7 +21,7 @@ import uuid
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
 from switchyard.data.models import WorkflowModel
-from switchyard.local.http import invoke_api
+from switchyard.local.apigateway import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import get_deps

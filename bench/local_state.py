@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from switchyard.domain.models import HistoryEntry, Mode, Stage, Task, Workflow, WorkflowStatus
-from switchyard.local import state
+from switchyard.local import state_backends, state_file
 from switchyard.local.runtime import ACCOUNT, LocalRuntime
 from switchyard.local.seed import seed
 from switchyard.services.deps import get_deps
@@ -121,7 +121,7 @@ def main() -> None:
         finally:
             runtime.stop()
         t0 = time.perf_counter()
-        loaded = state.load(directory)
+        loaded = state_file.load(directory)
         assert loaded is not None
         read = time.perf_counter() - t0
         from moto import mock_aws
@@ -129,7 +129,7 @@ def main() -> None:
         with mock_aws():
             t1 = time.perf_counter()
             for group, data in loaded.groups.items():
-                state.restore_group(group, data, ACCOUNT)
+                state_backends.restore_group(group, data, ACCOUNT)
             print(
                 f"restore at start-up: read {read * 1000:.0f} ms, unpickle and put back "
                 f"{(time.perf_counter() - t1) * 1000:.0f} ms",

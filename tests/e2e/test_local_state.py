@@ -295,11 +295,9 @@ def test_ctrl_c_during_start_up_stops_it_cleanly(state: Path, moment: str) -> No
 
 def not_moto_objects() -> bytes:
     """A whole, undamaged file whose data does not unpickle (as from another moto version)."""
-    from switchyard.local import state as local_state
+    from switchyard.local import state_file
 
-    return local_state.encode(
-        local_state.Snapshot(groups={"account": b"not a pickle"}, extras={}, saved_at=0)
-    )
+    return state_file.encode(state_file.Snapshot(groups={"account": b"not a pickle"}, extras={}, saved_at=0))
 
 
 @pytest.mark.parametrize(

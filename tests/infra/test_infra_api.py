@@ -85,7 +85,9 @@ def test_the_shared_layer_ships_the_console_files(synth: Any) -> None:
     app = synth[0]
     outdir = Path(app.outdir)
     layer_assets = [
-        p for p in outdir.glob("asset.*") if (p / "python" / "switchyard" / "declarations.py").exists()
+        p
+        for p in outdir.glob("asset.*")
+        if (p / "python" / "switchyard" / "declarations" / "__init__.py").exists()
     ]
     assert layer_assets, sorted(p.name for p in outdir.iterdir())
     static = layer_assets[0] / "python" / "switchyard" / "console" / "static"

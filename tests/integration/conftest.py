@@ -61,7 +61,7 @@ def config_writes_allowed(request: pytest.FixtureRequest) -> Iterator[None]:
     _REPORTED.update(denied)
     assert not denied, (
         "configuration writes the function's IAM condition denies on AWS (add the kind to its "
-        f"FunctionDecl.config_kinds_w in switchyard/declarations.py): {denied}"
+        f"FunctionDecl.config_kinds_w in switchyard/declarations/functions.py): {denied}"
     )
 
 

@@ -16,7 +16,7 @@ from switchyard.api.app import get_app, get_route_rules, handle
 from switchyard.api.auth import ANY_ROLE, GRANTS, PUBLIC, Role, required_permission
 from switchyard.api.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from switchyard.data.models import WorkflowModel
-from switchyard.local.http import to_apigateway_event
+from switchyard.local.apigateway import to_apigateway_event
 from switchyard.local.lambdas import FakeContext
 
 from tests.integration.conftest import Api

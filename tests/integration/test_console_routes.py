@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from switchyard.domain.models import Stage, Task, Workflow, WorkflowStatus
-from switchyard.local.http import invoke_api
+from switchyard.local.apigateway import invoke_api
 from switchyard.services.deps import Deps
 
 from tests.integration.conftest import Api

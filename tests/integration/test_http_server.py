@@ -20,7 +20,8 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from switchyard.api.body import MAX_BODY_BYTES
 from switchyard.data.models import WorkflowModel
-from switchyard.local.http import ApiServer, ServerLimits
+from switchyard.local.http import ApiServer
+from switchyard.local.http_exchange import ServerLimits
 from switchyard.local.runtime import LocalRuntime
 
 from tests.integration.conftest import Api

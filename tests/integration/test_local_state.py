@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 from moto.backends import get_backend
 from switchyard import declarations as d
-from switchyard.local import state
+from switchyard.local import state, state_backends, state_file, state_tracking
 from switchyard.local.runtime import ACCOUNT, REGION, LocalRuntime
 from switchyard.local.scheduler import SchedulerClock
 from switchyard.services.deps import Deps
@@ -38,18 +38,18 @@ def test_the_kept_services_are_captured_and_restored_whole(
     created = scheduler.get_schedule(Name=f"kept-{mark}")["CreationDate"]
     try:
         # When they are captured, written, read back and restored into a fresh account
-        tables = state.DynamoDBCopy(ACCOUNT)
+        tables = state_backends.DynamoDBCopy(ACCOUNT)
         tables.refresh(None)
-        snapshot = state.Snapshot(
-            groups={"dynamodb": tables.data(), "account": state.capture("account", ACCOUNT)},
+        snapshot = state_file.Snapshot(
+            groups={"dynamodb": tables.data(), "account": state_backends.capture("account", ACCOUNT)},
             extras={},
             saved_at=0,
         )
-        state.write(tmp_path, snapshot)
-        loaded = state.load(tmp_path)
+        state_file.write(tmp_path, snapshot)
+        loaded = state_file.load(tmp_path)
         assert loaded is not None
         for group, data in loaded.groups.items():
-            state.restore_group(group, data, OTHER_ACCOUNT)
+            state_backends.restore_group(group, data, OTHER_ACCOUNT)
 
         # Then the fresh account holds the same data
         table = get_backend("dynamodb")[OTHER_ACCOUNT][REGION].get_table(d.TABLE_NAMES["config"])
@@ -70,7 +70,7 @@ def test_the_kept_services_are_captured_and_restored_whole(
 
 def test_restoring_keeps_what_the_new_deployment_added(runtime: LocalRuntime, deps: Deps) -> None:
     # Given a snapshot of the tables taken before a table was added to the code
-    data = state.capture("dynamodb", ACCOUNT)
+    data = state_backends.capture("dynamodb", ACCOUNT)
     fresh = get_backend("dynamodb")[OTHER_ACCOUNT + "1"][REGION]
     fresh.tables.clear()
     from moto.dynamodb.models import Table
@@ -83,7 +83,7 @@ def test_restoring_keeps_what_the_new_deployment_added(runtime: LocalRuntime, de
         attr=[{"AttributeName": "k", "AttributeType": "S"}],
     )
     # When the snapshot is restored over that deployment
-    state.restore("dynamodb", data, OTHER_ACCOUNT + "1")
+    state_backends.restore("dynamodb", data, OTHER_ACCOUNT + "1")
     # Then both the kept tables and the new one are there
     restored = get_backend("dynamodb")[OTHER_ACCOUNT + "1"][REGION]
     assert "added-since" in restored.tables
@@ -131,10 +131,10 @@ def test_copying_only_the_items_written_keeps_the_same_tables_as_copying_all(
     runtime: LocalRuntime, deps: Deps
 ) -> None:
     # Given a full copy of the tables, and the calls watched from then on
-    copy = state.DynamoDBCopy(ACCOUNT)
+    copy = state_backends.DynamoDBCopy(ACCOUNT)
     copy.refresh(None)
-    tracker = state.Tracker()
-    uninstall = state.install(tracker)
+    tracker = state_tracking.Tracker()
+    uninstall = state_tracking.install(tracker)
     mark = uuid.uuid4().hex[:8]
     try:
         # When items are put, updated, batch-written, written in a transaction and deleted
@@ -153,7 +153,7 @@ def test_copying_only_the_items_written_keeps_the_same_tables_as_copying_all(
     _, touched = tracker.take()
     assert touched is not None and len(touched) >= 8
     copy.refresh(touched)
-    state.restore_group("dynamodb", copy.data(), OTHER_ACCOUNT + "2")
+    state_backends.restore_group("dynamodb", copy.data(), OTHER_ACCOUNT + "2")
     # Then the copy holds what the live tables hold, item for item
     live = get_backend("dynamodb")[ACCOUNT][REGION]
     kept = get_backend("dynamodb")[OTHER_ACCOUNT + "2"][REGION]
@@ -194,21 +194,21 @@ def runtime_run(deps: Deps, mark: str) -> str:
 def test_a_snapshot_after_a_write_holds_it_and_keeps_the_previous_one(
     runtime: LocalRuntime, deps: Deps, tmp_path: Path
 ) -> None:
-    tracker = state.Tracker()
-    uninstall = state.install(tracker)
+    tracker = state_tracking.Tracker()
+    uninstall = state_tracking.install(tracker)
     try:
         snapshots = state.Snapshotter(tmp_path, tracker, ACCOUNT, extras=lambda: {"note": "kept"})
         # Given a first snapshot
         assert snapshots.snapshot() is True
-        first = (tmp_path / state.FILE).read_bytes()
+        first = (tmp_path / state_file.FILE).read_bytes()
         # When an item is written, Then the next snapshot has it, and the previous one is kept
         mark = uuid.uuid4().hex[:8]
         deps.config.put("courier", f"snap-{mark}", {"name": f"snap-{mark}"})
         assert snapshots.snapshot() is True
-        assert (tmp_path / state.PREVIOUS).read_bytes() == first
-        loaded = state.load(tmp_path)
+        assert (tmp_path / state_file.PREVIOUS).read_bytes() == first
+        loaded = state_file.load(tmp_path)
         assert loaded is not None and loaded.extras == {"note": "kept"}
-        state.restore_group("dynamodb", loaded.groups["dynamodb"], OTHER_ACCOUNT + "3")
+        state_backends.restore_group("dynamodb", loaded.groups["dynamodb"], OTHER_ACCOUNT + "3")
         table = get_backend("dynamodb")[OTHER_ACCOUNT + "3"][REGION].get_table(d.TABLE_NAMES["config"])
         assert f"snap-{mark}" in {i.attrs["name"].value for i in table.all_items()}
         assert snapshots.stats.last_copy_ms > 0

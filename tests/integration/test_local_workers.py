@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from switchyard import declarations as d
-from switchyard.local import state
+from switchyard.local import state_backends, state_tracking
 from switchyard.local.lambdas import Dispatcher
 from switchyard.local.runtime import ACCOUNT, REGION, LocalRuntime
 
@@ -106,8 +106,8 @@ def test_a_handlers_error_is_reported_as_lambda_reports_it(pooled: Dispatcher) -
 
 def test_a_workers_writes_pass_the_state_gate_and_are_tracked_for_the_snapshot(pooled: Dispatcher) -> None:
     # Given the emulated calls watched for the snapshot
-    tracker = state.Tracker()
-    uninstall = state.install(tracker)
+    tracker = state_tracking.Tracker()
+    uninstall = state_tracking.install(tracker)
     key = f"worker-{uuid.uuid4().hex}"
     try:
         # When the handler writes an object, and an item from a thread of its own
@@ -124,7 +124,7 @@ def test_a_workers_writes_pass_the_state_gate_and_are_tracked_for_the_snapshot(p
         table == d.TABLE_NAMES["config"] and item["name"] == {"S": key} for table, item in items
     )
     # and the snapshot copy of the tables has the item
-    copy = state.DynamoDBCopy(ACCOUNT)
+    copy = state_backends.DynamoDBCopy(ACCOUNT)
     copy.refresh(None)
     assert key.encode() in copy.data()
 

@@ -21,7 +21,7 @@ from switchyard.api.app import RouteRule, get_route_rules, handle
 from switchyard.api.auth import Role
 from switchyard.api.contract import openapi_path
 from switchyard.api.role_table import ROLE_TABLE_BEGIN, ROLE_TABLE_END, role_table
-from switchyard.local.http import to_apigateway_event
+from switchyard.local.apigateway import to_apigateway_event
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 
@@ -56,7 +56,7 @@ def gateway(method: str, path: str, authorization: str | None, body: str | None)
     headers = {"Content-Type": "application/json"}
     if authorization is not None:
         headers["Authorization"] = authorization
-    # the event API Gateway sends, as the local server builds it (switchyard.local.http)
+    # the event API Gateway sends, as the local server builds it (switchyard.local.apigateway)
     event = to_apigateway_event(method, path, headers, body.encode() if body is not None else None)
     reply = handle(event, LambdaContext())
     try:

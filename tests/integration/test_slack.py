@@ -20,7 +20,7 @@ import boto3
 import pytest
 import requests
 from switchyard import declarations as d
-from switchyard.local.http import invoke_api
+from switchyard.local.apigateway import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import Deps
 

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from switchyard import declarations as d
 from switchyard.local import rules
-from switchyard.local.http import invoke_api
+from switchyard.local.apigateway import invoke_api
 from switchyard.local.runtime import LocalRuntime
 from switchyard.services.deps import get_deps
 

@@ -11,38 +11,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from switchyard.local import state
+from switchyard.local import state, state_file, state_tracking
 from switchyard.local.scheduler import SchedulerClock
 
 
-def snap(marker: bytes, **extras: Any) -> state.Snapshot:
-    return state.Snapshot(groups={"dynamodb": marker * 100, "account": b"acct"}, extras=extras, saved_at=1.0)
+def snap(marker: bytes, **extras: Any) -> state_file.Snapshot:
+    return state_file.Snapshot(
+        groups={"dynamodb": marker * 100, "account": b"acct"}, extras=extras, saved_at=1.0
+    )
 
 
 def test_a_written_snapshot_reads_back_whole(tmp_path: Path) -> None:
-    state.write(tmp_path, snap(b"a", clock={"last_tick": "2030-01-01T00:00:00+00:00"}))
-    loaded = state.load(tmp_path)
+    state_file.write(tmp_path, snap(b"a", clock={"last_tick": "2030-01-01T00:00:00+00:00"}))
+    loaded = state_file.load(tmp_path)
     assert loaded is not None
     assert loaded.groups == {"dynamodb": b"a" * 100, "account": b"acct"}
     assert loaded.extras == {"clock": {"last_tick": "2030-01-01T00:00:00+00:00"}}
-    assert loaded.path == tmp_path / state.FILE
+    assert loaded.path == tmp_path / state_file.FILE
     assert not list(tmp_path.glob("*.tmp"))  # written under a temporary name, then renamed
 
 
 def test_no_state_folder_is_a_new_start(tmp_path: Path) -> None:
-    assert state.load(tmp_path / "nothing-here") is None
+    assert state_file.load(tmp_path / "nothing-here") is None
 
 
 def test_the_previous_snapshot_is_kept_and_used_when_the_newest_is_damaged(tmp_path: Path) -> None:
-    state.write(tmp_path, snap(b"a"))
-    state.write(tmp_path, snap(b"b"))
-    assert state.load(tmp_path).groups["dynamodb"] == b"b" * 100  # type: ignore[union-attr]
+    state_file.write(tmp_path, snap(b"a"))
+    state_file.write(tmp_path, snap(b"b"))
+    assert state_file.load(tmp_path).groups["dynamodb"] == b"b" * 100  # type: ignore[union-attr]
     # a crash that cut the newest short (a disk that lied about fsync, a copy stopped midway)
-    newest = tmp_path / state.FILE
+    newest = tmp_path / state_file.FILE
     newest.write_bytes(newest.read_bytes()[:-10])
-    loaded = state.load(tmp_path)
+    loaded = state_file.load(tmp_path)
     assert loaded is not None and loaded.groups["dynamodb"] == b"a" * 100
-    assert loaded.path == tmp_path / state.PREVIOUS
+    assert loaded.path == tmp_path / state_file.PREVIOUS
 
 
 @pytest.mark.parametrize(
@@ -52,28 +54,28 @@ def test_the_previous_snapshot_is_kept_and_used_when_the_newest_is_damaged(tmp_p
         lambda raw: raw[:-5] + b"XXXXX",  # bytes changed
         lambda raw: raw + b"more",  # trailing bytes
         lambda raw: b"something else entirely",
-        lambda raw: state.MAGIC + b'{"format": 99, "groups": []}\n',
+        lambda raw: state_file.MAGIC + b'{"format": 99, "groups": []}\n',
     ],
 )
 def test_a_damaged_file_with_no_previous_one_is_unreadable_not_empty(tmp_path: Path, damage: Any) -> None:
-    state.write(tmp_path, snap(b"a"))
-    target = tmp_path / state.FILE
+    state_file.write(tmp_path, snap(b"a"))
+    target = tmp_path / state_file.FILE
     target.write_bytes(damage(target.read_bytes()))
-    with pytest.raises(state.StateUnreadable) as raised:
-        state.load(tmp_path)
+    with pytest.raises(state_file.StateUnreadable) as raised:
+        state_file.load(tmp_path)
     assert str(target) in str(raised.value)
 
 
 def test_a_write_that_fails_leaves_the_last_snapshot_in_place(tmp_path: Path, monkeypatch: Any) -> None:
-    state.write(tmp_path, snap(b"a"))
+    state_file.write(tmp_path, snap(b"a"))
 
     def broken(*args: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(state.os, "fsync", broken)
+    monkeypatch.setattr(state_file.os, "fsync", broken)
     with pytest.raises(OSError):
-        state.write(tmp_path, snap(b"b"))
-    assert state.load(tmp_path).groups["dynamodb"] == b"a" * 100  # type: ignore[union-attr]
+        state_file.write(tmp_path, snap(b"b"))
+    assert state_file.load(tmp_path).groups["dynamodb"] == b"a" * 100  # type: ignore[union-attr]
 
 
 @dataclass
@@ -114,11 +116,11 @@ SCHEDULES = "https://scheduler.us-east-1.amazonaws.com/schedules"
     ],
 )
 def test_which_calls_change_the_kept_state(request_: Request, group: str | None) -> None:
-    assert state.changed_group(request_) == group
+    assert state_tracking.changed_group(request_) == group
 
 
 def test_a_snapshot_waits_for_calls_under_way_and_holds_new_ones_back() -> None:
-    gate = state.Gate()
+    gate = state_tracking.Gate()
     log: list[str] = []
     in_call = threading.Event()
     finish_call = threading.Event()
@@ -153,7 +155,7 @@ def test_a_snapshot_waits_for_calls_under_way_and_holds_new_ones_back() -> None:
 
 
 def test_a_call_made_inside_a_call_does_not_wait_behind_a_snapshot() -> None:
-    gate = state.Gate()
+    gate = state_tracking.Gate()
     with gate.shared():
         waiting = threading.Thread(target=lambda: gate.exclusive().__enter__())
         waiting.daemon = True
@@ -176,7 +178,7 @@ def test_the_clock_remembers_its_last_tick_and_what_it_fired() -> None:
 
 
 def test_a_snapshot_that_cannot_have_the_gate_in_time_gives_up_and_lets_calls_go_on() -> None:
-    gate = state.Gate()
+    gate = state_tracking.Gate()
     with gate.shared():  # a call that does not end
         with pytest.raises(TimeoutError), gate.exclusive(timeout=0.05):
             pass
@@ -187,13 +189,13 @@ def test_a_snapshot_that_cannot_have_the_gate_in_time_gives_up_and_lets_calls_go
 
 def test_a_snapshot_is_written_when_something_changed_and_only_then(tmp_path: Path) -> None:
     # (moto's backends, empty: an account nothing was deployed into; no emulated call is made)
-    tracker = state.Tracker()
+    tracker = state_tracking.Tracker()
     snapshots = state.Snapshotter(tmp_path, tracker, "000000000077", extras=lambda: {"n": 1})
     assert snapshots.snapshot() is True  # the first one: everything
-    first = (tmp_path / state.FILE).read_bytes()
+    first = (tmp_path / state_file.FILE).read_bytes()
     assert snapshots.snapshot() is False  # nothing changed: nothing written
-    assert (tmp_path / state.FILE).read_bytes() == first
+    assert (tmp_path / state_file.FILE).read_bytes() == first
     tracker.mark("account")
     assert snapshots.snapshot() is True
-    assert (tmp_path / state.PREVIOUS).read_bytes() == first
-    assert state.load(tmp_path).extras == {"n": 1}  # type: ignore[union-attr]
+    assert (tmp_path / state_file.PREVIOUS).read_bytes() == first
+    assert state_file.load(tmp_path).extras == {"n": 1}  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 # moment of main(), before the heavy imports (moto, boto3, pydantic) that start-up does.
 TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 LOCK_FILE = "lock"
-SNAPSHOT_FILES = ("state.bin", "state.bin.prev")  # local/state.py's FILE and PREVIOUS
+SNAPSHOT_FILES = ("state.bin", "state.bin.prev")  # local/state_file.py's FILE and PREVIOUS
 # What --reset removes from the state folder (nothing else: the folder may be one you chose).
 STATE_FILES = (*SNAPSHOT_FILES, TOKEN_FILE, LOCK_FILE)
 # Lambda handlers run in this many worker processes (SWITCHYARD_LOCAL_WORKERS; 0: in this one)
@@ -135,11 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         print(f"Starting Switchyard (state: {directory or 'in memory'})...", flush=True)
-        from switchyard.local import state as local_state
-        from switchyard.local.http import ApiServer
-        from switchyard.local.runtime import LocalRuntime
-        from switchyard.local.seed import seed, seed_files
-        from switchyard.services.deps import get_deps
+        # The runtime (moto, the services) takes seconds to load: --reset, --fresh and a state
+        # folder another runtime holds are answered without it, and a Ctrl-C while it loads
+        # finds its handler set (above).
+        from switchyard.local import state as local_state  # lazy: see above
+        from switchyard.local.http import ApiServer  # lazy: see above
+        from switchyard.local.runtime import LocalRuntime  # lazy: see above
+        from switchyard.local.seed import seed, seed_files  # lazy: see above
+        from switchyard.services.deps import get_deps  # lazy: see above
 
         runtime = LocalRuntime(
             console_url=base,

@@ -40,6 +40,21 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as table_module
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
+
 # The operations whose answers are items (and counts, keys, consumed capacity) in DynamoDB JSON.
 ITEM_OPERATIONS = frozenset(
     {"GetItem", "Query", "Scan", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactGetItems"}
@@ -58,18 +73,6 @@ def _plain(value: Any) -> bool:
 
 def install() -> Callable[[], None]:
     """Patch moto's ``transact_write_items`` and its item answers; returns a function that undoes it."""
-    from moto.dynamodb.comparisons import get_filter_expression
-    from moto.dynamodb.exceptions import (
-        ConditionalCheckFailed,
-        MockValidationException,
-        MultipleTransactionsException,
-        TooManyTransactionsException,
-        TransactionCanceledException,
-        TransactWriteSingleOpException,
-    )
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     original = DynamoDBBackend.transact_write_items
 
     def item_key(backend: Any, op_type: str, op: dict[str, Any]) -> tuple[Any, Any, Any] | None:
@@ -197,8 +200,6 @@ def install() -> Callable[[], None]:
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
-    from moto.dynamodb.responses import DynamoResult
-
     original_result = DynamoResult.execute_result
 
     def execute_result(self: Any, context: Any) -> Any:
@@ -227,8 +228,6 @@ def _project_top_level_names_directly() -> Callable[[], None]:
     the whole items. When every name asked for is a top-level attribute (what PynamoDB's
     ``attributes_to_get`` asks), the projected item is those attributes of the item, the same
     values: build it from them. Nested paths and list elements go to moto as before."""
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
-
     original = Item.project
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
@@ -256,9 +255,6 @@ def _project_top_level_names_directly() -> Callable[[], None]:
 def _query_the_partition_only() -> Callable[[], None]:
     """While moto's ``Table.query`` runs (in this thread), ``all_items`` gives it only the items it
     can keep: the partition asked for on the table, every item unsorted on an index (see above)."""
-    from moto.dynamodb.models import table as table_module
-    from moto.dynamodb.models.table import Table
-
     original_query = Table.query
     original_all_items = Table.all_items
     scope = threading.local()

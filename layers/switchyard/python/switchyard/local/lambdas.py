@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.metadata as metadata
 import importlib.util
 import json
 import os
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import botocore.session
 
 from switchyard.local import workers
 
@@ -226,8 +229,9 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
     emulated AWS call is serialized by one lock, except Lambda invocations: a handler runs
     outside the lock and makes its own calls, as on AWS.
     """
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.core.botocore_stubber import BotocoreStubber
+    from moto.core.botocore_stubber import BotocoreStubber  # lazy: as above
 
     original = LambdaSimpleBackend.invoke
     original_call = BotocoreStubber.__call__
@@ -251,6 +255,7 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
     # moto's interpreter sets an execution's environment in the execution's own thread: a
     # StopExecution that arrives just after StartExecution (a run stopped as it carries on in a
     # new execution) found none and raised. As on AWS, a just-started execution can be stopped.
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_stop = ExecutionWorker.stop
@@ -262,7 +267,7 @@ def install(dispatcher: Dispatcher) -> Callable[[], None]:
         original_stop(self, stop_date=stop_date, error=error, cause=cause)
 
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
-    from switchyard.local import dynamodb
+    from switchyard.local import dynamodb  # lazy: it imports moto (see above)
 
     undo = [
         _reuse_interpreter_clients(),
@@ -289,9 +294,6 @@ def share_one_botocore_loader() -> Callable[[], None]:
     process the same loader (per data path), which keeps what it loaded: the loaded models are
     already shared by the clients of one session, so sharing them between sessions changes
     nothing else."""
-    import botocore.loaders
-    import botocore.session
-
     original = botocore.session.create_loader
     loaders: dict[str | None, Any] = {}
     guard = threading.Lock()
@@ -316,6 +318,7 @@ def _reuse_interpreter_clients() -> Callable[[], None]:
     service model and endpoint rules each time: about 10 ms, a third of a task's overhead when
     measured). Build one per region and service, and reuse it: botocore clients are safe to share
     between threads, and the client's options (no retries, no validation) stay moto's."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     original = lambda_eval_utils.boto_client_for
@@ -350,8 +353,9 @@ def _parse_each_definition_once() -> Callable[[], None]:
     Parsing the 13 definitions was also a quarter of the runtime's start-up (about 1 CPU-s, at
     every ``make run`` and every runtime a test starts), so the trees are kept on disk too
     (:class:`TreeCache`) and read back (about a third of the cost) at the next start."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.parse import asl_parser
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # lazy: as above
 
     parser = asl_parser.AmazonStateLanguageParser
     original = parser.__dict__["parse"]
@@ -395,8 +399,6 @@ class TreeCache:
         self.directory = directory
         self.salt = ""
         if directory is not None:
-            import importlib.metadata as metadata
-
             try:
                 versions = [metadata.version("moto"), metadata.version("antlr4-python3-runtime")]
             except metadata.PackageNotFoundError:  # pragma: no cover - both come with moto
@@ -448,9 +450,10 @@ class TreeCache:
 def _detach(tree: Any) -> None:
     """Drop what ties a parse tree to its parser (the parser, the lexer and the input stream
     each token points back to), keeping each token's text, so that it pickles on its own."""
+    # lazy: ANTLR comes with moto, which the worker processes (importing this module) never load
     from antlr4 import ParserRuleContext
-    from antlr4.Token import CommonToken
-    from antlr4.tree.Tree import TerminalNode
+    from antlr4.Token import CommonToken  # lazy: as above
+    from antlr4.tree.Tree import TerminalNode  # lazy: as above
 
     def token(t: Any) -> None:
         if isinstance(t, CommonToken):
@@ -476,8 +479,9 @@ def _parse_each_json_path_once() -> Callable[[], None]:
     ResultPath) with jsonpath-ng at every evaluation, and jsonpath-ng builds its parser tables
     anew for each parse (about a tenth of the interpreter's CPU when measured). Keep each parsed
     path: a parsed path is only read when it finds or updates values."""
+    # lazy: moto takes seconds to import; the worker processes import this module, never moto
     from moto.stepfunctions.parser.asl.component.common.path import result_path
-    from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.parser.asl.utils import json_path  # lazy: as above
 
     originals = {module: module.parse for module in (json_path, result_path)}
     for module, parse in originals.items():

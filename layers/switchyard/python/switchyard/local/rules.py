@@ -14,6 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from moto.events.models import Rule
+
 from switchyard.observability import logger
 
 _in_flight: list[threading.Thread] = []
@@ -35,8 +38,6 @@ _clients: dict[str, Any] = {}
 def _lambda(region: str) -> Any:
     """One Lambda client per region for every delivery (building one loads botocore's models:
     about as long as the delivery itself when measured); botocore clients are thread-safe."""
-    import boto3
-
     client = _clients.get(region)
     if client is None:
         client = _clients[region] = boto3.client("lambda", region_name=region)
@@ -60,8 +61,6 @@ def deliver(function_arn: str, event: dict[str, Any], region: str) -> None:
 
 def install(region: str) -> Callable[[], None]:
     """Patch moto's rules so that Lambda targets are invoked; returns a function that undoes it."""
-    from moto.events.models import Rule
-
     original = Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:

@@ -8,11 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto import mock_aws
+
 from switchyard import declarations as d
+from switchyard.adapters.aws import reset_clients
+from switchyard.adapters.secrets import SecretsManagerStore
+from switchyard.data.models import TABLE_MODELS, TTL_ATTRIBUTES, bind_tables, key_schema
 from switchyard.local import rules
 from switchyard.local import scheduler as local_scheduler
 from switchyard.local import state as local_state
 from switchyard.local.lambdas import Dispatcher, install, share_one_botocore_loader
+from switchyard.services.deps import get_deps, reset_deps
+from switchyard.services.interrupted import InterruptedRuns
+from switchyard.services.wiring import register_run_hooks
+from switchyard.settings import reset_settings
+from switchyard.statemachines import load_definition, substitute
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -38,9 +49,6 @@ def local_resources(root: Path | None = None) -> dict[str, Any]:
 
     ``tests/infra`` compares the two, so the local runtime and the CDK app cannot drift.
     """
-    from switchyard.data.models import TABLE_MODELS, key_schema
-    from switchyard.statemachines import load_definition
-
     root = root or repo_root()
     return {
         "tables": {logical: key_schema(model) for logical, model in TABLE_MODELS.items()},
@@ -88,10 +96,6 @@ class LocalRuntime:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> LocalRuntime:
-        from moto import mock_aws
-
-        from switchyard.services.wiring import register_run_hooks
-
         # the composition root of the runtime's own service calls (the start-up sweep, the demo
         # seed, tests reaching in): every workflow type's run hooks, as each handler registers them
         register_run_hooks()
@@ -132,9 +136,6 @@ class LocalRuntime:
     def _restore(self, tracker: local_state.Tracker) -> None:
         """Put the kept account back over the fresh deployment, settle the runs whose
         executions did not survive, and keep taking snapshots."""
-        from switchyard.services.deps import get_deps
-        from switchyard.services.interrupted import InterruptedRuns
-
         assert self.state_dir is not None
         snapshot = local_state.load(self.state_dir)  # StateUnreadable: refuse to start
         if snapshot is not None:
@@ -192,14 +193,6 @@ class LocalRuntime:
     # --- deployment: the same declarations the CDK app reads ---------------------------------
 
     def deploy(self) -> Deployed:
-        import boto3
-
-        from switchyard.adapters.aws import reset_clients
-        from switchyard.data.models import TABLE_MODELS, TTL_ATTRIBUTES, bind_tables
-        from switchyard.services.deps import reset_deps
-        from switchyard.settings import reset_settings
-        from switchyard.statemachines import substitute
-
         plan = local_resources(self.root)
         reset_clients()
         bind_tables(d.TABLE_NAMES, REGION)
@@ -256,8 +249,6 @@ class LocalRuntime:
         # Every function gets the same variables here (one process), so set them process-wide.
         os.environ.update(env)
         if os.environ.get(d.ENV_SLACK_CLIENT_SECRET_LOCAL):
-            from switchyard.adapters.secrets import SecretsManagerStore
-
             SecretsManagerStore(REGION).put(
                 d.SLACK_CLIENT_SECRET, {"client_secret": os.environ[d.ENV_SLACK_CLIENT_SECRET_LOCAL]}
             )
@@ -302,8 +293,6 @@ class LocalRuntime:
     # --- people ------------------------------------------------------------------------------
 
     def create_token(self, user: str, role: str, token: str | None = None) -> str:
-        from switchyard.services.deps import get_deps
-
         token = token or secrets.token_urlsafe(24)
         get_deps().tokens.put(token, user=user, role=role)
         return token

@@ -39,6 +39,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+
+from switchyard import declarations as d
 from switchyard.domain import expressions
 from switchyard.domain.errors import ValidationFailed
 from switchyard.observability import logger
@@ -152,8 +155,6 @@ class SchedulerClock:
     # --- what is due --------------------------------------------------------------------------
 
     def _client(self) -> Any:
-        import boto3
-
         return boto3.client("scheduler", region_name=self.region)
 
     def _schedules(self) -> list[dict[str, Any]]:
@@ -223,7 +224,6 @@ class SchedulerClock:
         }.items():
             payload = payload.replace(attribute, value)
         fired = Fired(group=schedule["GroupName"], name=schedule["Name"], at=when, target=arn, ok=True)
-        import boto3
 
         try:
             if ":lambda:" in arn:
@@ -263,10 +263,6 @@ def deploy(region: str, account: str, triggers_function_arn: str) -> str:
 
     The same resources the CDK app's Schedules construct declares. Returns the role's ARN.
     """
-    import boto3
-
-    from switchyard import declarations as d
-
     iam = boto3.client("iam", region_name=region)
     trust = {
         "Version": "2012-10-17",
@@ -304,10 +300,6 @@ def deploy_alerts(region: str, alerts_function_arn: str, sender: str) -> None:
     The same resources the CDK app's Alerts construct declares (on AWS the sender's domain is
     verified by its owner; here the emulated SES is told it is).
     """
-    import boto3
-
-    from switchyard import declarations as d
-
     boto3.client("scheduler", region_name=region).create_schedule_group(Name=d.ALERTS_SCHEDULE_GROUP)
     events = boto3.client("events", region_name=region)
     events.put_rule(

@@ -16,7 +16,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from switchyard.domain.models import Mode, Principal, WorkflowStatus
+from switchyard.services.alerts import AlertService
+from switchyard.services.catalog import CatalogService
 from switchyard.services.deps import Deps
+from switchyard.services.interactions.service import InteractionService
+from switchyard.services.schedules import ScheduleService
 from switchyard.services.workflows import WorkflowService
 
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Dennis"]
@@ -229,8 +233,6 @@ def seed_config(deps: Deps) -> None:
 
 def seed_catalog(deps: Deps) -> None:
     """Through the catalog service, as an administrator would: validated, and in its history."""
-    from switchyard.services.catalog import CatalogService
-
     CatalogService(deps).replace(Principal(user="admin", role="administrator"), WAREHOUSE_CATALOG)
 
 
@@ -257,8 +259,6 @@ DEMO_ALERTS: dict[str, Any] = {
 
 
 def seed_alerts(deps: Deps) -> None:
-    from switchyard.services.alerts import AlertService
-
     AlertService(deps).change_settings(Principal(user="admin", role="administrator"), DEMO_ALERTS)
 
 
@@ -281,8 +281,6 @@ SCHEDULES: list[dict[str, Any]] = [
 
 
 def seed_schedules(deps: Deps) -> None:
-    from switchyard.services.schedules import ScheduleService
-
     service = ScheduleService(deps)
     admin = Principal(user="admin", role="administrator")
     for schedule in SCHEDULES:
@@ -346,8 +344,6 @@ DEMO_INTERACTIONS: list[dict[str, Any]] = [
 
 
 def seed_interactions(deps: Deps) -> None:
-    from switchyard.services.interactions.service import InteractionService
-
     service = InteractionService(deps)
     admin = Principal(user="admin", role="administrator")
     for design in DEMO_INTERACTIONS:

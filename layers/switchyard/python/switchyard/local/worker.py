@@ -14,6 +14,9 @@ from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS
+
 from switchyard.local.lambdas import Dispatcher, share_one_botocore_loader
 
 
@@ -54,8 +57,6 @@ class _Remote:
         return conn
 
     def __call__(self, event_name: str, request: Any, **kwargs: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         body = request.body
         if hasattr(body, "read"):
             position = body.tell() if hasattr(body, "tell") else None
@@ -110,8 +111,6 @@ def main() -> None:
     remote = _Remote(config["address"], bytes.fromhex(config["key"]))
     # Before any botocore session exists (sessions read the built-in handlers when made), as moto
     # installs its own stubber.
-    from botocore.handlers import BUILTIN_HANDLERS
-
     BUILTIN_HANDLERS.append(("before-send", remote))
     share_one_botocore_loader()  # for the life of the worker
 

@@ -13,7 +13,7 @@ from ``functions/`` in ``workers`` processes of their own instead (``SWITCHYARD_
 * every AWS call a handler makes in a worker is sent, as botocore prepared it (method, URL,
   headers, body), to the runtime, which passes it to moto's stubber exactly as an in-process
   call would be (so it goes through the same lock, the same state gate and change tracking of
-  :mod:`switchyard.local.state`, the same DynamoDB speed-ups), and the answer goes back as
+  :mod:`switchyard.local.state_tracking`, the same DynamoDB speed-ups), and the answer goes back as
   botocore's response: a handler cannot tell it from an in-process call, and nothing in the
   product knows about workers;
 * an invocation made from inside a handler (the handler calls Lambda) runs in the runtime's
@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import queue
 import secrets
 import shutil
@@ -43,6 +44,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
+
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.compat import HTTPHeaders
 
 from switchyard.observability import logger
 
@@ -250,8 +254,7 @@ class WorkerPool:
 
 def _answer(call: tuple[Any, ...]) -> tuple[Any, ...]:
     """Pass one AWS call from a worker to moto's stubber, as an in-process call goes."""
-    from botocore.awsrequest import AWSPreparedRequest
-    from botocore.compat import HTTPHeaders
+    # lazy: moto takes seconds to import; worker processes import this module (via lambdas.py)
     from moto.core.models import botocore_stubber
 
     event_name, method, url, headers, body = call
@@ -266,8 +269,6 @@ def _answer(call: tuple[Any, ...]) -> tuple[Any, ...]:
         return ("response", response.status_code, list(response.headers.items()), response.content)
     except Exception as exc:  # raised in the worker, as it would have been in process
         try:
-            import pickle
-
             pickle.dumps(exc)
             return ("raise", exc)
         except Exception:
