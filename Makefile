@@ -61,9 +61,11 @@ unit: install
 # The integration and console tests mostly wait on state machines, so they run in parallel
 # processes (each with its own emulated AWS): TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
+# the longest tier: a third worker keeps both cores busy while the other tiers wait
+INTEGRATION_WORKERS ?= 3
 
 integration: install
-	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS))
+	$(call timed,integration,$(PY) -m pytest tests/integration -q -n $(INTEGRATION_WORKERS))
 
 infra: install
 	$(call timed,infra,$(PY) -m pytest tests/infra -q)
