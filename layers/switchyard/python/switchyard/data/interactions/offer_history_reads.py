@@ -95,19 +95,9 @@ class OfferHistoryRecords:
                     )
 
     def meta_rows(self, space: Space | str, instance_id: int) -> list[dict[str, Any]]:
-        """One row per audience output of the instance (the last fulfilment written wins)."""
-        return [
-            {
-                "audience": m.audience,
-                "records": int(m.records),
-                "fulfilment": m.fulfilment,
-                "offer_code": m.offer_code,
-                "channel": m.channel,
-                "metadata": m.metadata,
-                "written_at": m.written_at,
-            }
-            for m in OfferHistoryMetaModel.query(f"{space}#{instance_id}", consistent_read=True)
-        ]
+        """One row per audience output of the instance (the last fulfilment written wins), with
+        when it was written."""
+        return self.history.meta(space, instance_id, written_at=True)
 
     def erase_audience(
         self,

@@ -342,7 +342,9 @@ class OfferHistoryRepository:
     def count(self, space: Space | str, instance_id: int, activity: str) -> int:
         return sum(int(i.records) for i in self._chunks(OfferHistoryModel, space, instance_id, activity))
 
-    def meta(self, space: Space | str, instance_id: int) -> list[dict[str, Any]]:
+    def meta(self, space: Space | str, instance_id: int, written_at: bool = False) -> list[dict[str, Any]]:
+        """One row per audience output of the instance (the last fulfilment written wins); with
+        ``written_at``, when each was written."""
         return [
             {
                 "audience": m.audience,
@@ -351,6 +353,7 @@ class OfferHistoryRepository:
                 "offer_code": m.offer_code,
                 "channel": m.channel,
                 "metadata": m.metadata,
+                **({"written_at": m.written_at} if written_at else {}),
             }
             for m in OfferHistoryMetaModel.query(f"{space}#{instance_id}", consistent_read=True)
         ]
