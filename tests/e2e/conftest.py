@@ -122,8 +122,13 @@ class Process:
         )
         return self.local
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
-        """Ctrl-C (or another signal: SIGKILL); returns the exit code."""
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 90) -> int:
+        """Ctrl-C (or another signal: SIGKILL); returns the exit code.
+
+        The runtime bounds each step of its stop (the HTTP server and the clock 5 s each, the
+        snapshot thread 30 s and the last snapshot 10 s, the workers 5 s): about 55 s at most, so
+        waiting longer than that is a stop that hangs. (30 s was once too short for a restarted
+        runtime stopping with two runs in flight, with every tier running at once.)"""
         assert self.proc is not None
         self.proc.send_signal(sig)
         try:
