@@ -363,20 +363,17 @@ def _parse_each_definition_once() -> Callable[[], None]:
     kept = TreeCache.default()
 
     def parse(definition: str) -> tuple[Any, Any]:
+        program = None
         tree = trees.get(definition)
         if tree is None:
             tree = kept.get(definition)
-        if tree is None:
-            program, tree = original.__func__(definition)
-            kept.put(definition, tree)
+            if tree is None:
+                program, tree = original.__func__(definition)
+                kept.put(definition, tree)
             if len(trees) >= 256:
                 trees.clear()
             trees[definition] = tree
-            return program, tree
-        if len(trees) >= 256:
-            trees.clear()
-        trees[definition] = tree
-        return Preprocessor().visit(tree), tree
+        return (program if program is not None else Preprocessor().visit(tree)), tree
 
     parser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
 
@@ -436,15 +433,16 @@ class TreeCache:
         path = self._path(definition)
         if path is None:
             return
+        part = path.with_suffix(f".{os.getpid()}.part")
         try:
             _detach(tree)
             path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_suffix(f".{os.getpid()}.part")
             with part.open("wb") as f:
                 pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(part, path)  # whole or not at all, for a runtime starting beside this one
         except Exception:  # the cache is an optimisation: parse next time instead
-            return
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)  # no half-written file left behind
 
 
 def _detach(tree: Any) -> None:
